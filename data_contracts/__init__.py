@@ -1,0 +1,1 @@
+"""Data contracts: one YAML file per table, turned into pandera schemas by one loader."""

@@ -1,0 +1,1 @@
+"""Pure feature functions: each takes validated input frames and an explicit as-of date."""

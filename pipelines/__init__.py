@@ -1,0 +1,1 @@
+"""Steps that read, compose and write: ingest, features, training, scoring, publishing."""

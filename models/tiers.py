@@ -1,0 +1,132 @@
+"""Value tiers (分层管理): value score, high / mid / low cut-offs, red and black lists, the flea-user flag."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from models.rules import condition_holds, condition_text, join_texts
+from tiercast.settings.tiers import CutoffSettings, FleaSettings, TiersSettings, ValueScoreSettings
+
+# list_flag values (data_contracts/subscribers.yaml).
+RED_LIST = "red"
+BLACK_LIST = "black"
+TIERS = ("high", "mid", "low")
+
+
+def value_score(features: pd.DataFrame, settings: ValueScoreSettings) -> pd.Series:
+    """Return the value score: ARPU x tenure factor x credit factor, in CNY a month (formula in tiers.yaml)."""
+    arpu = features[settings.arpu_column].astype("float64").fillna(0.0).clip(lower=0.0)
+    cap = settings.tenure_cap_months
+    loyalty = features["tenure_months"].astype("float64").fillna(0.0).clip(0.0, cap) / cap
+    credit = features["credit_score"].astype("float64").fillna(1.0).clip(0.0, 1.0)
+    score = arpu * (1.0 + settings.tenure_weight * loyalty) * (1.0 - settings.credit_weight * (1.0 - credit))
+    return score.rename("value_score")
+
+
+def _score_at_share(descending: np.ndarray, share: float) -> float:
+    count = math.floor(len(descending) * share + 0.5 + 1e-9)
+    return float(descending[count - 1]) if count >= 1 else math.inf
+
+
+def score_cutoffs(scores: pd.Series, settings: CutoffSettings) -> tuple[float, float]:
+    """Return the lowest value scores of the high and mid tiers: configured CNY, or read off `scores`.
+
+    Quantile mode: the top `high_share` of subscribers (rounded to whole subscribers) are high and the
+    next `mid_share` mid; subscribers tied with the last one in are in too, so equal scores share a tier.
+    """
+    if settings.mode == "absolute":
+        return settings.high_min_cny, settings.mid_min_cny
+    descending = np.sort(scores.to_numpy(dtype="float64"))[::-1]
+    return _score_at_share(descending, settings.high_share), _score_at_share(
+        descending, settings.high_share + settings.mid_share
+    )
+
+
+def tier_by_score(scores: pd.Series, high_min: float, mid_min: float) -> pd.Series:
+    """Return high / mid / low by comparing each score with the two cut-offs."""
+    tiers = np.select([scores >= high_min, scores >= mid_min], ["high", "mid"], "low")
+    return pd.Series(tiers, index=scores.index, dtype="str", name="tier")
+
+
+def flea_flag(features: pd.DataFrame, settings: FleaSettings) -> tuple[pd.Series, pd.Series]:
+    """Return (flea_flag, reason text): every required condition and at least `min_signals` signals hold."""
+    required = [condition_holds(features, condition) for condition in settings.require]
+    signals = [condition_holds(features, condition) for condition in settings.signals]
+    flag = pd.Series(True, index=features.index)
+    for holds in required:
+        flag &= holds
+    flag &= sum(signal.astype("int64") for signal in signals) >= settings.min_signals
+    conditions = (*settings.require, *settings.signals)
+    texts = join_texts(
+        condition_text(features, condition, holds & flag)
+        for condition, holds in zip(conditions, (*required, *signals), strict=True)
+    )
+    return flag.rename("flea_flag"), texts
+
+
+def _tenure_text(months: float) -> str:
+    if math.isnan(months):
+        return "n/a"
+    return f"{int(months)}m" if months < 12 else f"{int(months // 12)}y"
+
+
+def _reason(tier: str, arpu: float, top: float, tenure: float, credit: float, red: bool) -> str:
+    money = "no bill yet" if math.isnan(arpu) else f"ARPU {arpu:.0f} CNY"
+    if red:
+        return f"high: red list ({money})"
+    credit_text = "n/a" if math.isnan(credit) else f"{credit:.2f}"
+    position = "" if math.isnan(arpu) else f" top {top:.0f}%"
+    return f"{tier}: {money}{position}, tenure {_tenure_text(tenure)}, credit {credit_text}"
+
+
+def tier_reasons(
+    features: pd.DataFrame, settings: ValueScoreSettings, scores: pd.Series, tiers: pd.Series, is_red: pd.Series
+) -> pd.Series:
+    """Return one short reason per row, e.g. "high: ARPU 312 CNY top 5%, tenure 9y, credit 0.98"."""
+    top = np.ceil(100.0 * scores.rank(method="min", ascending=False) / max(len(scores), 1))
+    rows = zip(
+        tiers,
+        features[settings.arpu_column].astype("float64"),
+        top,
+        features["tenure_months"].astype("float64"),
+        features["credit_score"].astype("float64"),
+        is_red,
+        strict=True,
+    )
+    return pd.Series([_reason(*row) for row in rows], index=features.index, dtype="str", name="tier_reason")
+
+
+def _suffix(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
+    return reasons.where(~mask, reasons + "; " + text)
+
+
+def assign_tiers(
+    features: pd.DataFrame, settings: TiersSettings, cutoffs: tuple[float, float] | None = None
+) -> pd.DataFrame:
+    """Return `features` plus value_score, tier, is_red_list, is_black_list, flea_flag and tier_reason.
+
+    Red list -> high whatever the score; black list -> is_black_list (routing puts it last), tier by
+    score. `cutoffs` (high_min, mid_min) replaces the configured ones, e.g. quantiles computed over
+    the whole base when tiers are assigned shard by shard.
+    """
+    scores = value_score(features, settings.value_score)
+    high_min, mid_min = cutoffs if cutoffs is not None else score_cutoffs(scores, settings.cutoffs)
+    list_flag = features["list_flag"].astype("object")
+    is_red = pd.Series((list_flag == RED_LIST).to_numpy(dtype=bool), index=features.index)
+    is_black = pd.Series((list_flag == BLACK_LIST).to_numpy(dtype=bool), index=features.index)
+    tiers = tier_by_score(scores, high_min, mid_min).where(~is_red, "high")
+    flea, flea_text = flea_flag(features, settings.flea)
+    reasons = tier_reasons(features, settings.value_score, scores, tiers, is_red)
+    reasons = _suffix(reasons, is_black, "black list")
+    reasons = _suffix(reasons, flea, "flea: " + flea_text)
+    return features.assign(
+        value_score=scores,
+        tier=tiers,
+        is_red_list=is_red,
+        is_black_list=is_black,
+        flea_flag=flea,
+        tier_reason=reasons,
+    )

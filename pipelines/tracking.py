@@ -1,0 +1,264 @@
+"""Every MLflow call in tiercast goes through this module (tracking, artifacts, model registry).
+
+Default (no setup): SQLite at `<paths.mlflow>/mlflow.db` and artifacts under `<paths.mlflow>/artifacts`.
+Production: `tracking.tracking_uri` names the MLflow server. The churn model is logged with the
+scikit-learn flavour: the whole fitted `ChurnModel` (LightGBM booster + calibrator) is pickled, so the
+nightly scoring loads it in a few milliseconds and still has `contributions()` (LightGBM pred_contrib)
+for reason codes; its pyfunc `predict` returns `predict_proba` for generic MLflow serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def tracking_uri(settings: Settings) -> str:
+    """Return the tracking URI: the configured one, or SQLite under the project's MLflow folder."""
+    if settings.tracking.tracking_uri:
+        return settings.tracking.tracking_uri
+    return f"sqlite:///{settings.paths.resolve(settings.paths.mlflow) / 'mlflow.db'}"
+
+
+def artifact_location(settings: Settings) -> str | None:
+    """Return where new experiments keep artifacts (None when a tracking server decides)."""
+    if settings.tracking.artifact_location:
+        return settings.tracking.artifact_location
+    if settings.tracking.tracking_uri and not settings.tracking.tracking_uri.startswith("sqlite"):
+        return None
+    return (settings.paths.resolve(settings.paths.mlflow) / "artifacts").as_uri()
+
+
+def configure(settings: Settings) -> str:
+    """Point MLflow at the configured tracking and registry store (creating the local folder); return the URI."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = tracking_uri(settings)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def _experiment_id(settings: Settings, name: str) -> str:
+    import mlflow
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    return str(mlflow.create_experiment(name, artifact_location=artifact_location(settings)))
+
+
+@contextlib.contextmanager
+def run(settings: Settings, experiment: str, run_name: str | None = None) -> Iterator[str]:
+    """Open an MLflow run in `experiment` (created on first use); yield its run id."""
+    import mlflow
+
+    configure(settings)
+    experiment_id = _experiment_id(settings, experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
+        yield active.info.run_id
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log parameters of the active run (values turned into text, long ones cut to MLflow's limit)."""
+    import mlflow
+
+    mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+
+
+def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
+    """Log the finite numeric metrics of the active run, names prefixed (e.g. "tier.high.")."""
+    import math
+
+    import mlflow
+
+    clean = {}
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and math.isfinite(float(value)):
+            clean[_metric_name(prefix + key)] = float(value)
+    mlflow.log_metrics(clean)
+
+
+def _metric_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in name)
+
+
+def log_sliced_metrics(table: pd.DataFrame) -> None:
+    """Log a sliced metrics table (columns slice, value, metrics...) as `<slice>.<value>.<metric>`."""
+    for record in table.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        prefix = f"{row.pop('slice')}.{row.pop('value')}."
+        log_metrics(row, prefix)
+
+
+def log_figure(figure: Any, path: str) -> None:
+    """Store a matplotlib figure as an artifact of the active run."""
+    import mlflow
+
+    mlflow.log_figure(figure, path)
+
+
+def log_table(frame: pd.DataFrame, path: str) -> None:
+    """Store a small table as a JSON artifact of the active run (shown as a table in the UI)."""
+    import mlflow
+
+    mlflow.log_table(frame.reset_index(drop=True), artifact_file=path)
+
+
+def log_dict(data: Mapping[str, Any], path: str) -> None:
+    """Store a JSON/YAML document as an artifact of the active run."""
+    import mlflow
+
+    mlflow.log_dict(dict(data), path)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the active run."""
+    import mlflow
+
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def log_model(settings: Settings, model: Any, input_example: pd.DataFrame) -> str:
+    """Log the fitted churn model (sklearn flavour, signature + input example); return its model URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    example = _plain_example(input_example)
+    signature = infer_signature(example, model.predict_proba(input_example))
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        pip_requirements=list(settings.tracking.pip_requirements),
+        pyfunc_predict_fn="predict_proba",
+        serialization_format="cloudpickle",
+    )
+    return str(info.model_uri)
+
+
+def _plain_example(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the example with categories as text (no category type in MLflow schemas) and numbers as doubles."""
+    out = {}
+    for col in frame.columns:
+        series = frame[col]
+        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+            out[col] = series.astype(object).where(series.notna(), None)
+        elif pd.api.types.is_bool_dtype(series):
+            out[col] = series
+        else:  # counts may be missing at scoring time: declare every number a double
+            out[col] = series.astype("float64")
+    return pd.DataFrame(out)
+
+
+# --- registry -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered model version as tiercast uses it."""
+
+    version: str
+    run_id: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+    created: pd.Timestamp
+
+
+def _client(settings: Settings) -> Any:
+    from mlflow import MlflowClient
+
+    uri = configure(settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def register(settings: Settings, model_uri: str, tags: Mapping[str, Any] | None = None) -> str:
+    """Register `model_uri` under the configured model name; return the new version number."""
+    import mlflow
+
+    configure(settings)
+    version = mlflow.register_model(
+        model_uri, settings.tracking.registered_model, tags={k: str(v) for k, v in (tags or {}).items()}
+    )
+    return str(version.version)
+
+
+def set_alias(settings: Settings, alias: str, version: str) -> None:
+    """Point `alias` at `version` of the registered model."""
+    _client(settings).set_registered_model_alias(settings.tracking.registered_model, alias, version)
+
+
+def delete_alias(settings: Settings, alias: str) -> None:
+    """Remove `alias` from the registered model (no error if it is not set)."""
+    if alias_version(settings, alias) is not None:
+        _client(settings).delete_registered_model_alias(settings.tracking.registered_model, alias)
+
+
+def alias_version(settings: Settings, alias: str) -> str | None:
+    """Return the version `alias` points to, or None (also when no model is registered yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = _client(settings).get_model_version_by_alias(settings.tracking.registered_model, alias)
+    except MlflowException:
+        return None
+    return str(version.version)
+
+
+def set_version_tags(settings: Settings, version: str, tags: Mapping[str, Any]) -> None:
+    """Tag one model version."""
+    client = _client(settings)
+    for key, value in tags.items():
+        client.set_model_version_tag(settings.tracking.registered_model, version, key, str(value))
+
+
+def list_versions(settings: Settings) -> list[VersionInfo]:
+    """Return every version of the registered model, newest first (empty before the first training)."""
+    client = _client(settings)
+    name = settings.tracking.registered_model
+    versions = client.search_model_versions(f"name = '{name}'")
+    if not versions:
+        return []
+    by_version: dict[str, list[str]] = {}
+    for alias, number in (client.get_registered_model(name).aliases or {}).items():
+        by_version.setdefault(str(number), []).append(alias)
+    infos = [
+        VersionInfo(
+            version=str(v.version),
+            run_id=str(v.run_id or ""),
+            aliases=tuple(sorted(by_version.get(str(v.version), []))),
+            tags=dict(v.tags or {}),
+            created=pd.Timestamp(v.creation_timestamp, unit="ms"),
+        )
+        for v in versions
+    ]
+    return sorted(infos, key=lambda v: int(v.version), reverse=True)
+
+
+def version_info(settings: Settings, version: str) -> VersionInfo:
+    """Return one version (KeyError if it does not exist)."""
+    for info in list_versions(settings):
+        if info.version == str(version):
+            return info
+    raise KeyError(f"{settings.tracking.registered_model} has no version {version}")
+
+
+def load_version(settings: Settings, version: str) -> Any:
+    """Load version `version` of the registered model as the fitted Python object (a `ChurnModel`)."""
+    import mlflow
+
+    configure(settings)
+    return mlflow.sklearn.load_model(f"models:/{settings.tracking.registered_model}/{version}")

@@ -1,7 +1,53 @@
 """Retention lists: value-at-risk formula, exclusions, desks and daily capacities, offers."""
 
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
 from tiercast.settings.base import Section
+
+
+class ValueAtRisk(Section):
+    """value_at_risk = churn_score x arpu_column x margin_share x remaining_months (CNY)."""
+
+    arpu_column: str
+    margin_share: float = Field(gt=0.0, le=1.0)
+    remaining_months: float = Field(gt=0.0)
+
+
+class Desk(Section):
+    """An outbound retention desk: which tiers it calls and how many calls it makes a day."""
+
+    tiers: list[str] = Field(min_length=1)
+    daily_capacity: int = Field(ge=0)
+
+
+class Offer(Section):
+    """A suggested action for a tier, used when every feature bound in `when` holds (first match wins)."""
+
+    tier: str
+    when: dict[str, dict[Literal["ge", "le"], float]]
+    action: str
 
 
 class RetentionSettings(Section):
     """Retention lists: value-at-risk formula, exclusions, desks and daily capacities, offers."""
+
+    value_at_risk: ValueAtRisk
+    min_value_at_risk: float = Field(ge=0.0)
+    recent_retention_call_days: float = Field(ge=0.0)
+    run_date_offset_days: int = Field(ge=0)
+    desks: dict[str, Desk] = Field(min_length=1)
+    offers: list[Offer] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        tiers = [tier for desk in self.desks.values() for tier in desk.tiers]
+        if len(tiers) != len(set(tiers)):
+            raise ValueError("each tier may belong to one retention desk only")
+        missing = sorted(set(tiers) - {offer.tier for offer in self.offers if not offer.when})
+        if missing:
+            raise ValueError(f"every desk tier needs a fallback offer with `when: {{}}`; missing: {missing}")
+        return self

@@ -1,0 +1,115 @@
+"""Who the retention desks call today: value at risk, exclusions, desk split by capacity, offers.
+
+Pure functions on the scored table (already keyed by subscriber_key); no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from tiercast.settings.retention import RetentionSettings
+
+RETENTION_COLUMNS = (
+    "run_date",
+    "desk",
+    "rank",
+    "subscriber_key",
+    "value_at_risk",
+    "churn_score",
+    "tier",
+    "lifecycle_stage",
+    "reasons",
+    "suggested_action",
+    "as_of",
+    "run_id",
+)
+
+
+def value_at_risk(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
+    """Return expected margin lost (CNY): churn probability x monthly margin x remaining months."""
+    formula = settings.value_at_risk
+    arpu = scored[formula.arpu_column].astype("float64").fillna(0.0).clip(lower=0.0)
+    return (scored["churn_score"] * arpu * formula.margin_share * formula.remaining_months).rename("value_at_risk")
+
+
+def exclusion_reason(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
+    """Return why a subscriber must not be called (first reason that applies), or NA when callable."""
+    recent = scored["days_since_retention_call"].astype("float64") <= settings.recent_retention_call_days
+    reasons = [
+        (scored["is_black_list"].astype(bool), "black list"),
+        (scored["flea_flag"].astype(bool), "flea user"),
+        (scored["do_not_contact"].astype(bool), "do not contact"),
+        (recent.fillna(False).astype(bool), "retention call in the last days"),
+    ]
+    result = pd.Series(pd.NA, index=scored.index, dtype="str")
+    for mask, text in reversed(reasons):
+        result = result.mask(mask, text)
+    return result.rename("exclusion_reason")
+
+
+def desk_of(tier: pd.Series, settings: RetentionSettings) -> pd.Series:
+    """Return the desk that calls each tier (NA for a tier no desk calls)."""
+    mapping = {t: name for name, desk in settings.desks.items() for t in desk.tiers}
+    return tier.astype("str").map(mapping).astype("str").rename("desk")
+
+
+def suggested_action(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
+    """Return the first offer of each row's tier whose feature bounds all hold (NA when none)."""
+    action = pd.Series(pd.NA, index=scored.index, dtype="str")
+    tier = scored["tier"].astype("str")
+    for offer in settings.offers:
+        applies = (tier == offer.tier) & action.isna()
+        for feature, bounds in offer.when.items():
+            values = scored[feature].astype("float64")
+            if "ge" in bounds:
+                applies &= (values >= bounds["ge"]).fillna(False)
+            if "le" in bounds:
+                applies &= (values <= bounds["le"]).fillna(False)
+        action = action.mask(applies, offer.action)
+    return action.rename("suggested_action")
+
+
+def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: date, run_id: str) -> pd.DataFrame:
+    """Return today's call list: per desk, the callable subscribers with the largest value at risk, up to capacity."""
+    candidates = scored.assign(
+        value_at_risk=value_at_risk(scored, settings),
+        desk=desk_of(scored["tier"], settings),
+        excluded=exclusion_reason(scored, settings),
+    )
+    keep = candidates["excluded"].isna() & candidates["desk"].notna()
+    keep &= candidates["value_at_risk"] > settings.min_value_at_risk
+    ranked = candidates[keep].sort_values(
+        ["desk", "value_at_risk", "churn_score", "subscriber_key"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    rank = ranked.groupby("desk", sort=False).cumcount() + 1
+    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.desks.items()})
+    chosen = ranked[rank <= capacity]
+    reasons = chosen["churn_reasons"] if "churn_reasons" in chosen else pd.Series("", index=chosen.index)
+    listed = pd.DataFrame(
+        {
+            "run_date": pd.Timestamp(as_of + timedelta(days=settings.run_date_offset_days)),
+            "desk": chosen["desk"],
+            "rank": rank[rank <= capacity].astype("int64"),
+            "subscriber_key": chosen["subscriber_key"].astype("str"),
+            "value_at_risk": chosen["value_at_risk"].round(2),
+            "churn_score": chosen["churn_score"].astype("float64").round(4),
+            "tier": chosen["tier"].astype("str"),
+            "lifecycle_stage": chosen["lifecycle_stage"].astype("str"),
+            "reasons": reasons.astype("str").fillna(""),
+            "suggested_action": suggested_action(chosen, settings),
+            "as_of": pd.Timestamp(as_of),
+            "run_id": run_id,
+        },
+        index=chosen.index,
+    )
+    return listed.astype({"run_id": "str"}).reset_index(drop=True).loc[:, list(RETENTION_COLUMNS)]
+
+
+def capacity_used(listed: pd.DataFrame, settings: RetentionSettings) -> dict[str, tuple[int, int]]:
+    """Return {desk: (rows listed, daily capacity)} for the run summary."""
+    counts = listed["desk"].value_counts()
+    return {name: (int(counts.get(name, 0)), desk.daily_capacity) for name, desk in settings.desks.items()}

@@ -1,0 +1,168 @@
+"""Database plumbing for the publisher: engines, table definitions from the contracts, schema and read-only role.
+
+Identifiers (table, view, role names) are always quoted by SQLAlchemy's identifier preparer and
+values always travel as bound parameters; nothing is formatted into SQL text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from data_contracts.loader import load_contract
+from tiercast.settings import Settings
+from tiercast.settings.publish import PublishSettings
+
+log = logging.getLogger(__name__)
+
+WRITE_OPTION = "tiercast_write"
+
+SQL_TYPES: dict[str, Any] = {
+    "string": sa.Text,
+    "int64": sa.BigInteger,
+    "float64": sa.Double,
+    "bool": sa.Boolean,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+    "category": sa.Text,
+}
+
+
+def contract_columns(name: str) -> list[str]:
+    """Return the column names of a contract, in contract order."""
+    return load_contract(name).column_names
+
+
+def contract_table(name: str, table_name: str, metadata: sa.MetaData) -> sa.Table:
+    """Return a SQLAlchemy table named `table_name` with the columns, types and nullability of contract `name`."""
+    columns = [
+        sa.Column(column, SQL_TYPES[spec.type], nullable=spec.nullable)
+        for column, spec in load_contract(name).columns.items()
+    ]
+    return sa.Table(table_name, metadata, *columns, quote=True)
+
+
+def publications_table(settings: PublishSettings, metadata: sa.MetaData) -> sa.Table:
+    """Return the publications registry: one row per attempted publication."""
+    return sa.Table(
+        settings.publications_table,
+        metadata,
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("table_name", sa.Text, nullable=False),
+        sa.Column("as_of", sa.Date, nullable=False),
+        sa.Column("run_id", sa.Text, nullable=False),
+        sa.Column("model_version", sa.Text, nullable=False),
+        sa.Column("rows", sa.BigInteger),
+        sa.Column("retention_rows", sa.BigInteger),
+        sa.Column("tier_mix", sa.Text),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("message", sa.Text),
+        quote=True,
+    )
+
+
+def retention_table(settings: PublishSettings, metadata: sa.MetaData) -> sa.Table:
+    """Return the retention list table (all as_of dates), indexed by (as_of, desk, rank)."""
+    table = contract_table("retention_list", settings.retention_table, metadata)
+    sa.Index(f"ix_{settings.retention_table}_as_of_desk_rank", table.c.as_of, table.c.desk, table.c.rank, unique=True)
+    return table
+
+
+def database_url(settings: Settings) -> URL:
+    """Return the publish database URL: settings.publish.url, or the SQLite file under paths.published."""
+    if settings.publish.url:
+        url = make_url(settings.publish.url)
+        return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+    path = settings.paths.resolve(settings.paths.published) / settings.publish.sqlite_file
+    return URL.create("sqlite", database=str(path))
+
+
+def create_db_engine(url: URL | str, lock_timeout_ms: int, read_only: bool = False) -> Engine:
+    """Return an engine; SQLite gets WAL mode, a busy timeout and real transactions (BEGIN IMMEDIATE for writers)."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:" and not read_only:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if read_only and url.database:
+        url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
+    engine = sa.create_engine(url, connect_args={"timeout": lock_timeout_ms / 1000.0})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite would otherwise run DDL outside any transaction; take control of BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        if not read_only:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # Writers take the write lock up front (no deadlock on upgrade); reads never block each other.
+        writing = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection inside one write transaction (SQLite: BEGIN IMMEDIATE), committed on success."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
+def quote(connection: Connection, identifier: str) -> str:
+    """Return `identifier` quoted for this connection's dialect (always quoted, embedded quotes doubled)."""
+    return connection.dialect.identifier_preparer.quote_identifier(identifier)
+
+
+def init_schema(engine: Engine, settings: PublishSettings) -> None:
+    """Create the publications registry and the retention table (with its index) when missing."""
+    metadata = sa.MetaData()
+    publications_table(settings, metadata)
+    retention_table(settings, metadata)
+    metadata.create_all(engine)
+
+
+def ensure_reader_role(engine: Engine, settings: PublishSettings) -> bool:
+    """On PostgreSQL, create the read-only routing role if missing and lock it down; return True when done.
+
+    The role may log in and read the published view only (granted at each publication): no rights on
+    the versioned tables (the view's owner holds them), no CREATE anywhere, read-only transactions.
+    """
+    if engine.dialect.name != "postgresql":
+        return False
+    with write_transaction(engine) as conn:
+        role = quote(conn, settings.reader_role)
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": settings.reader_role})
+        if exists.first() is None:
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT")
+        database = quote(conn, conn.execute(sa.text("SELECT current_database()")).scalar_one())
+        conn.exec_driver_sql(f"ALTER ROLE {role} IN DATABASE {database} SET default_transaction_read_only = on")
+        conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {database} TO {role}")
+        conn.exec_driver_sql(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
+        conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        view = quote(conn, settings.tier_view)
+        if conn.execute(sa.text("SELECT to_regclass(:v) IS NOT NULL"), {"v": view}).scalar_one():
+            conn.exec_driver_sql(f"GRANT SELECT ON {view} TO {role}")
+    return True
+
+
+def grant_view(connection: Connection, settings: PublishSettings) -> None:
+    """Grant SELECT on the published view to the reader role, when the role exists (PostgreSQL only)."""
+    if connection.dialect.name != "postgresql":
+        return
+    found = connection.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": settings.reader_role})
+    if found.first() is not None:
+        view, role = quote(connection, settings.tier_view), quote(connection, settings.reader_role)
+        connection.exec_driver_sql(f"GRANT SELECT ON {view} TO {role}")

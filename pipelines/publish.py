@@ -1,0 +1,340 @@
+"""The one publisher: every database write of tiercast goes through here.
+
+A publication writes the tier table as a new versioned table (`<tier_view>_v<N>`), checks it
+(contract, row count, tier mix, scores) and then, in one short transaction, replaces that as_of's
+retention rows, points the `tier_view` view at the new table and updates the registry. Readers
+therefore see the previous complete table or the new one, never a mix or an empty one. On any
+failure before the switch the new table is dropped and the previous one stays live.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from data_contracts.loader import load_contract
+from pipelines.database import (
+    contract_table,
+    grant_view,
+    init_schema,
+    publications_table,
+    retention_table,
+    write_transaction,
+)
+from pipelines.publish_checks import GuardrailError, check_contract, check_guardrails, table_stats
+from tiercast.settings.publish import PublishSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+LIVE, RETAINED, ROLLED_BACK = "live", "retained", "rolled_back"
+BUILDING, REJECTED, FAILED, DROPPED = "building", "rejected", "failed", "dropped"
+HAS_TABLE = (LIVE, RETAINED, ROLLED_BACK)
+
+
+class PublishError(RuntimeError):
+    """A publication or rollback that did not happen; the previous tier table is still live."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One row of the publications registry."""
+
+    version: int
+    table_name: str
+    as_of: date
+    run_id: str
+    model_version: str
+    rows: int
+    retention_rows: int
+    tier_mix: dict[str, float]
+    status: str
+
+
+def version_table(settings: PublishSettings, version: int) -> str:
+    """Return the name of version `version` of the tier table."""
+    return f"{settings.tier_view}_v{version:06d}"
+
+
+def _registry(settings: PublishSettings) -> sa.Table:
+    return publications_table(settings, sa.MetaData())
+
+
+def _publication(row: Any) -> Publication:
+    return Publication(
+        version=row.version,
+        table_name=row.table_name,
+        as_of=row.as_of,
+        run_id=row.run_id,
+        model_version=row.model_version,
+        rows=row.rows or 0,
+        retention_rows=row.retention_rows or 0,
+        tier_mix=json.loads(row.tier_mix) if row.tier_mix else {},
+        status=row.status,
+    )
+
+
+def publications(engine: Engine, settings: PublishSettings) -> list[Publication]:
+    """Return every registered publication, newest first."""
+    init_schema(engine, settings)
+    registry = _registry(settings)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(registry).order_by(registry.c.version.desc())).all()
+    return [_publication(row) for row in rows]
+
+
+def live_publication(engine: Engine, settings: PublishSettings) -> Publication | None:
+    """Return the publication the view currently points at, or None before the first one."""
+    return next((p for p in publications(engine, settings) if p.status == LIVE), None)
+
+
+def _single(frame: pd.DataFrame, column: str) -> Any:
+    values = frame[column].dropna().unique()
+    if len(values) != 1:
+        raise GuardrailError(f"tier table must carry exactly one {column}; found {len(values)}")
+    return values[0]
+
+
+def _python_columns(frame: pd.DataFrame, contract_name: str) -> list[list[Any]]:
+    """Return the frame's contract columns as lists of plain Python values (None for missing)."""
+    out = []
+    for column, spec in load_contract(contract_name).columns.items():
+        series = frame[column]
+        if spec.type == "date":
+            values: list[Any] = [None if pd.isna(v) else v.date() for v in pd.to_datetime(series)]
+        elif spec.type in ("int64", "bool") and not spec.nullable:
+            values = series.astype(spec.type).tolist()
+        else:
+            values = series.astype(object).where(series.notna(), None).tolist()
+        out.append(values)
+    return out
+
+
+def _batches(frame: pd.DataFrame, contract_name: str, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    for start in range(0, len(frame), size):
+        columns = _python_columns(frame.iloc[start : start + size], contract_name)
+        yield list(zip(*columns, strict=True))
+
+
+def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, contract_name: str, batch: int) -> None:
+    """Insert `frame` into `table` with bound parameters (PostgreSQL: COPY with quoted identifiers)."""
+    names = [column.name for column in table.columns]
+    if conn.dialect.name == "postgresql":
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+        )
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for rows in _batches(frame, contract_name, batch):
+                for row in rows:
+                    copy.write_row(row)
+        return
+    for rows in _batches(frame, contract_name, batch):
+        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
+
+
+def _with_lock_retry(engine: Engine, settings: PublishSettings, work: Callable[[Connection], T]) -> T:
+    """Run `work` in one transaction with a lock timeout, retrying when the lock is not granted."""
+    for attempt in range(1, settings.switch_attempts + 1):
+        try:
+            with write_transaction(engine) as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{settings.lock_timeout_ms}ms", True)))
+                return work(conn)
+        except sa.exc.OperationalError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate not in ("55P03", "40P01") and "database is locked" not in str(exc.orig):
+                raise
+            if attempt == settings.switch_attempts:
+                raise PublishError(f"could not get the lock after {attempt} attempts: {exc.orig}") from exc
+            wait = settings.retry_backoff_seconds * 2 ** (attempt - 1)
+            log.warning("lock not granted (attempt %d/%d); retrying in %.1f s", attempt, settings.switch_attempts, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def point_view(conn: Connection, settings: PublishSettings, table_name: str) -> None:
+    """Point the published view at `table_name` (PostgreSQL: CREATE OR REPLACE; SQLite: drop and create)."""
+    source = contract_table("tier_table", table_name, sa.MetaData())
+    select = sa.select(*source.columns)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.schema.CreateView(select, settings.tier_view, or_replace=True))
+        grant_view(conn, settings)
+    else:
+        conn.execute(sa.schema.DropView(sa.Table(settings.tier_view, sa.MetaData()), if_exists=True))
+        conn.execute(sa.schema.CreateView(select, settings.tier_view))
+
+
+def _drop_table(engine: Engine, settings: PublishSettings, table_name: str) -> None:
+    _with_lock_retry(
+        engine, settings, lambda c: c.execute(sa.schema.DropTable(sa.Table(table_name, sa.MetaData()), if_exists=True))
+    )
+
+
+def _set_status(engine: Engine, settings: PublishSettings, version: int, status: str, message: str) -> None:
+    registry = _registry(settings)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            registry.update().where(registry.c.version == version).values(status=status, message=message[:2000])
+        )
+
+
+def drop_leftovers(engine: Engine, settings: PublishSettings) -> list[str]:
+    """Drop versioned tables that no kept publication owns (e.g. after a crash mid-build); return their names."""
+    pattern = re.compile(rf"^{re.escape(settings.tier_view)}_v\d{{6}}$")
+    kept = {p.table_name for p in publications(engine, settings) if p.status in HAS_TABLE}
+    orphans = [n for n in sa.inspect(engine).get_table_names() if pattern.match(n) and n not in kept]
+    for name in orphans:
+        _drop_table(engine, settings, name)
+        log.warning("dropped left-over table %s", name)
+    registry = _registry(settings)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            registry.update()
+            .where(registry.c.status == BUILDING)
+            .values(status=FAILED, message="interrupted while building; table dropped")
+        )
+    return orphans
+
+
+def _allocate(engine: Engine, settings: PublishSettings, identity: dict[str, Any]) -> int:
+    registry = _registry(settings)
+    with write_transaction(engine) as conn:
+        version = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(registry.c.version), 0))).scalar_one()) + 1
+        conn.execute(
+            registry.insert().values(
+                version=version,
+                table_name=version_table(settings, version),
+                published_at=datetime.now(UTC),
+                status=BUILDING,
+                **identity,
+            )
+        )
+    return version
+
+
+def _build(engine: Engine, settings: PublishSettings, table_name: str, tier_table: pd.DataFrame) -> None:
+    table = contract_table("tier_table", table_name, sa.MetaData())
+    sa.Index(f"ix_{table_name}_key", table.c.subscriber_key, unique=True)
+    with write_transaction(engine) as conn:
+        table.create(conn, checkfirst=False)
+        insert_frame(conn, table, tier_table, "tier_table", settings.batch_rows)
+
+
+def publish(
+    engine: Engine, settings: PublishSettings, tier_table: pd.DataFrame, retention: pd.DataFrame
+) -> Publication:
+    """Publish a tier table and that as_of's retention list atomically; return the new live publication."""
+    init_schema(engine, settings)
+    drop_leftovers(engine, settings)
+    check_contract(tier_table, "tier_table")
+    check_contract(retention, "retention_list")
+    as_of = pd.Timestamp(_single(tier_table, "as_of")).date()
+    identity = {"as_of": as_of, "run_id": str(_single(tier_table, "run_id"))}
+    identity["model_version"] = str(_single(tier_table, "model_version"))
+    previous = live_publication(engine, settings)
+    version = _allocate(engine, settings, identity)
+    table_name = version_table(settings, version)
+    try:
+        _build(engine, settings, table_name, tier_table)
+        with engine.connect() as conn:
+            stats = table_stats(conn, contract_table("tier_table", table_name, sa.MetaData()))
+        check_guardrails(stats, len(tier_table), previous, settings.guardrails)
+        _switch(engine, settings, version, as_of, retention, stats.tier_mix, stats.rows)
+    except Exception as exc:
+        _drop_table(engine, settings, table_name)
+        _set_status(engine, settings, version, REJECTED if isinstance(exc, GuardrailError) else FAILED, str(exc))
+        kept = f"v{previous.version} stays live" if previous else "nothing was published before"
+        log.error("publication v%d not switched (%s); %s dropped, %s", version, exc, table_name, kept)
+        raise
+    prune(engine, settings)
+    published = next(p for p in publications(engine, settings) if p.version == version)
+    log.info("published %s v%d: %d rows, %d retention rows, run %s", settings.tier_view, version, stats.rows,
+             len(retention), identity["run_id"])  # fmt: skip
+    return published
+
+
+def _switch(
+    engine: Engine,
+    settings: PublishSettings,
+    version: int,
+    as_of: date,
+    retention: pd.DataFrame,
+    tier_mix: dict[str, float],
+    rows: int,
+) -> None:
+    registry = _registry(settings)
+    listed = retention_table(settings, sa.MetaData())
+
+    def work(conn: Connection) -> None:
+        conn.execute(listed.delete().where(listed.c.as_of == as_of))
+        insert_frame(conn, listed, retention, "retention_list", settings.batch_rows)
+        conn.execute(registry.update().where(registry.c.status == LIVE).values(status=RETAINED))
+        conn.execute(
+            registry.update()
+            .where(registry.c.version == version)
+            .values(
+                status=LIVE,
+                rows=rows,
+                retention_rows=len(retention),
+                tier_mix=json.dumps(tier_mix, sort_keys=True),
+                published_at=datetime.now(UTC),
+                message=None,
+            )
+        )
+        point_view(conn, settings, version_table(settings, version))
+
+    _with_lock_retry(engine, settings, work)
+
+
+def prune(engine: Engine, settings: PublishSettings) -> list[int]:
+    """Drop the tables of all but the newest `keep_versions` kept publications (never the live one)."""
+    kept = [p for p in publications(engine, settings) if p.status in HAS_TABLE]
+    doomed = [p for p in kept[settings.keep_versions :] if p.status != LIVE]
+    for old in doomed:
+        try:
+            _drop_table(engine, settings, old.table_name)
+        except PublishError as exc:  # a long reader holds it; the next publication tries again
+            log.warning("could not drop %s yet: %s", old.table_name, exc)
+            continue
+        _set_status(engine, settings, old.version, DROPPED, f"older than the newest {settings.keep_versions}")
+    return [p.version for p in doomed]
+
+
+def rollback(engine: Engine, settings: PublishSettings, to_version: int | None = None) -> Publication:
+    """Point the view back at `to_version` (default: the newest retained version older than the live one)."""
+    history = publications(engine, settings)
+    live = next((p for p in history if p.status == LIVE), None)
+    if live is None:
+        raise PublishError("nothing is published yet: no version to roll back from")
+    candidates = [p for p in history if p.status in (RETAINED, ROLLED_BACK) and p.version != live.version]
+    if to_version is None:
+        target = next((p for p in candidates if p.version < live.version and p.status == RETAINED), None)
+    else:
+        target = next((p for p in candidates if p.version == to_version), None)
+    if target is None:
+        kept = ", ".join(f"v{p.version}" for p in candidates) or "none"
+        raise PublishError(f"no kept version to roll back to (asked: {to_version or 'previous'}; kept: {kept})")
+    registry = _registry(settings)
+
+    def work(conn: Connection) -> None:
+        conn.execute(registry.update().where(registry.c.version == live.version).values(status=ROLLED_BACK))
+        conn.execute(registry.update().where(registry.c.version == target.version).values(status=LIVE))
+        point_view(conn, settings, target.table_name)
+
+    _with_lock_retry(engine, settings, work)
+    log.info("rolled %s back from v%d to v%d (as_of %s)", settings.tier_view, live.version, target.version,
+             target.as_of)  # fmt: skip
+    return next(p for p in publications(engine, settings) if p.version == target.version)

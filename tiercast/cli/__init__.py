@@ -16,7 +16,7 @@ import typer
 from tiercast.settings import Settings, SettingsError, load_settings
 
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("tiercast.cli.generate",)
 
 app = typer.Typer(
     name="tiercast",

@@ -1,0 +1,158 @@
+"""The true churn hazard: the chance a line leaves next month, from what the tables show at month end.
+
+Only observable inputs are used (bills, payments, contacts and subscriber attributes up to the last
+day of month m, the way features/ computes them) plus a small unobservable noise, so the churn model
+can in principle reach this oracle. Latent traits act only through the behaviour they cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tiercast.settings.generator import GeneratorSettings
+from tiercast.synthetic import codes as c
+from tiercast.synthetic.calendar import Window
+from tiercast.synthetic.history import USAGE_SLOTS, History
+from tiercast.synthetic.payments import PaymentBook, Standing
+from tiercast.synthetic.population import Population
+
+DAYS_PER_MONTH = 30.4375  # docs/interfaces.md: tenure and contract months
+
+
+@dataclass(frozen=True)
+class Observables:
+    """What the tables show about lines at the end of a month (the hazard's inputs)."""
+
+    arpu: np.ndarray  # arpu_3m; the plan fee before the first bill
+    arpu_trend: np.ndarray  # NaN when unknown
+    usage_trend: np.ndarray
+    volatility: np.ndarray
+    complaints_1m: np.ndarray
+    complaints_3m: np.ndarray
+    cancel_intents_1m: np.ndarray
+    cancel_intents_3m: np.ndarray
+    retention_call_2m: np.ndarray
+    standing: Standing
+    tenure_months: np.ndarray
+    contract_left: np.ndarray  # months to the contract end, NaN for non-contract lines
+    prepaid: np.ndarray
+    young: np.ndarray
+    senior: np.ndarray
+    business: np.ndarray
+    red: np.ndarray
+
+
+def observe(
+    t: int, idx: np.ndarray, pop: Population, book: PaymentBook, history: History, window: Window, fee: np.ndarray
+) -> Observables:
+    """Return the observables of lines `idx` at the end of month t (t = -1: before the window)."""
+    today = window.end(t)
+    count = np.zeros((2, len(idx)))
+    amount = np.zeros((2, len(idx)))
+    usage = np.zeros((2, len(idx)))
+    squares = np.zeros(len(idx))
+    for u in range(max(0, t - USAGE_SLOTS + 1), t + 1):
+        half = 0 if u > t - 3 else 1
+        slot = u % USAGE_SLOTS
+        billed = book.billed[slot, idx]
+        value = np.where(billed, book.amount[slot, idx], 0.0)
+        count[half] += billed
+        amount[half] += value
+        usage[half] += np.where(billed, history.usage[slot, idx], 0.0)
+        squares += value**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean3, prev3 = amount / count
+        usage3, usage_prev3 = usage / count
+        n6 = count.sum(axis=0)
+        mean6 = amount.sum(axis=0) / n6
+        variance = (squares - n6 * mean6**2) / (n6 - 1)
+        volatility = np.where(n6 >= 2, np.sqrt(np.maximum(variance, 0.0)) / mean6, np.nan)
+        arpu_trend = mean3 / prev3 - 1.0
+        usage_trend = usage3 / usage_prev3 - 1.0
+    contract_end = pop.contract_end[idx]
+    age = window.year(today) - pop.birth_year[idx].astype(np.int64)
+    known_age = pop.birth_year[idx] > 0
+    return Observables(
+        arpu=np.where(count[0] > 0, mean3, fee[pop.plan[idx]]),
+        arpu_trend=arpu_trend,
+        usage_trend=usage_trend,
+        volatility=volatility,
+        complaints_1m=history.recent("complaints", t, idx, 1),
+        complaints_3m=history.recent("complaints", t, idx, 3),
+        cancel_intents_1m=history.recent("cancel_intents", t, idx, 1),
+        cancel_intents_3m=history.recent("cancel_intents", t, idx, 3),
+        retention_call_2m=history.recent("retention_calls", t, idx, 2) > 0,
+        standing=book.standing(t, idx, window),
+        tenure_months=(today - pop.activation[idx]) / DAYS_PER_MONTH,
+        contract_left=np.where(contract_end == c.NO_DAY, np.nan, (contract_end - today) / DAYS_PER_MONTH),
+        prepaid=pop.contract[idx] == c.PREPAID,
+        young=known_age & (age < 26),
+        senior=known_age & (age >= 55),
+        business=pop.business[idx],
+        red=pop.list_flag[idx] == c.RED,
+    )
+
+
+def _decline(trend: np.ndarray) -> np.ndarray:
+    return np.clip(-np.nan_to_num(trend, nan=0.0), 0.0, 1.0)
+
+
+def voluntary_logit(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray) -> np.ndarray:
+    """Return the logit of leaving voluntarily next month (`noise`: standard normal draws)."""
+    h = cfg.hazard.voluntary
+    left = obs.contract_left
+    in_contract = np.nan_to_num(left, nan=-np.inf) > 1
+    ending = (np.nan_to_num(left, nan=np.inf) <= 1) & (np.nan_to_num(left, nan=-np.inf) >= -h.contract_ended_months)
+    years = np.maximum(obs.tenure_months, 0.0) / 12
+    return (
+        h.intercept
+        + h.log_arpu * np.clip(np.log(np.maximum(obs.arpu, 0.5) / h.reference_arpu), -2.5, 2.5)
+        + h.arpu_decline * _decline(obs.arpu_trend)
+        + h.usage_decline * _decline(obs.usage_trend)
+        + h.volatility * np.clip(np.nan_to_num(obs.volatility, nan=0.0), 0.0, 2.0)
+        + h.complaints_1m * np.minimum(obs.complaints_1m, 3)
+        + h.complaints_3m * np.minimum(obs.complaints_3m, 5)
+        + h.cancel_intent_1m * (obs.cancel_intents_1m > 0)
+        + h.cancel_intent_3m * (obs.cancel_intents_3m > 0)
+        + h.retention_call_2m * obs.retention_call_2m
+        + h.overdue_bill * np.minimum(obs.standing.overdue, 2)
+        + h.late_share * obs.standing.late_share
+        + h.tenure_log_years * np.log1p(years)
+        + h.new_line * (obs.tenure_months < h.new_line_months)
+        + h.in_contract * in_contract
+        + h.contract_ending * ending
+        + h.prepaid * obs.prepaid
+        + h.young * obs.young
+        + h.senior * obs.senior
+        + h.business * obs.business
+        + h.red_list * obs.red
+        + h.noise_sd * noise
+    )
+
+
+def non_payment_probability(obs: Observables, cfg: GeneratorSettings) -> np.ndarray:
+    """Return the chance of suspension for non-payment next month.
+
+    A line is suspended when `suspend_after_unpaid_bills` bills are unpaid at a due date: lines with
+    one bill fewer overdue now are at risk (credit control may grant grace: the logit), lines
+    already at the threshold are suspended for sure.
+    """
+    h = cfg.hazard.non_payment
+    threshold = cfg.suspend_after_unpaid_bills
+    overdue = obs.standing.overdue
+    logit = (
+        h.intercept
+        + h.never_paid * ~obs.standing.paid_any
+        + h.on_time_share * (1.0 - obs.standing.late_share)
+        + h.tenure_log_years * np.log1p(np.maximum(obs.tenure_months, 0.0) / 12)
+        + h.log_arrears * np.log(np.maximum(obs.standing.arrears, 1.0) / cfg.hazard.voluntary.reference_arpu)
+    )
+    at_risk = np.where(overdue >= threshold - 1, 1.0 / (1.0 + np.exp(-logit)), 0.0)
+    return np.where(overdue >= threshold, 1.0, at_risk)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Return 1 / (1 + exp(-x))."""
+    return 1.0 / (1.0 + np.exp(-x))

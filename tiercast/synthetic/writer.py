@@ -1,0 +1,152 @@
+"""Parquet output: Arrow schemas taken from data_contracts/*.yaml, tables written month by month.
+
+Each table is written to `<name>.parquet.tmp` and renamed when complete, so a reader never sees a
+half-written file. Dates are date32, contact_time a naive timestamp in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import yaml
+
+ARROW_TYPES = {
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("ms"),
+}
+TRUTH_SCHEMAS = {
+    "churn_probability": pa.schema(
+        [
+            pa.field("subscriber_id", pa.int64(), nullable=False),
+            pa.field("as_of", pa.date32(), nullable=False),
+            pa.field("p_churn_next_month", pa.float64(), nullable=False),
+            pa.field("p_churn_60d", pa.float64(), nullable=False),
+            pa.field("p_voluntary", pa.float64(), nullable=False),
+            pa.field("p_non_payment", pa.float64(), nullable=False),
+        ]
+    ),
+    "subscriber_types": pa.schema(
+        [
+            pa.field("subscriber_id", pa.int64(), nullable=False),
+            pa.field("true_type", pa.string(), nullable=False),
+            pa.field("is_flea", pa.bool_(), nullable=False),
+            pa.field("payer_type", pa.string(), nullable=False),
+        ]
+    ),
+}
+INPUT_TABLES = ("subscribers", "bills", "payments", "contacts")
+
+
+def contract_schema(table: str) -> pa.Schema:
+    """Return the Arrow schema of an input table from its contract (data_contracts/<table>.yaml)."""
+    text = (resources.files("data_contracts") / f"{table}.yaml").read_text()
+    columns = yaml.safe_load(text)["columns"]
+    return pa.schema(
+        [
+            pa.field(name, ARROW_TYPES[spec["type"]], nullable=bool(spec.get("nullable", False)))
+            for name, spec in columns.items()
+        ]
+    )
+
+
+def dates(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """Return day numbers (days since 1970-01-01) as a date32 array, null where `missing`."""
+    return pa.array(days.astype(np.int32), type=pa.int32(), mask=missing).cast(pa.date32())
+
+
+def labels(codes: np.ndarray, names: tuple[str, ...]) -> pa.Array:
+    """Return integer codes into `names` as a string array (negative codes are null)."""
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pc.take(pa.array(names, type=pa.string()), indices)
+
+
+def numbers_as_text(numbers: np.ndarray) -> pa.Array:
+    """Return int64 numbers as a string array."""
+    return pa.array(numbers, type=pa.int64()).cast(pa.string())
+
+
+def nullable_ints(values: np.ndarray, missing: np.ndarray) -> pa.Array:
+    """Return int64 values, null where `missing`."""
+    return pa.array(values, type=pa.int64(), mask=missing)
+
+
+def _arrow(values: Any, kind: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values if values.type == kind else values.cast(kind)
+    return pa.array(values, type=kind)
+
+
+class TableWriter:
+    """Writes one Parquet table in row groups; the file appears under its final name on close."""
+
+    def __init__(self, path: Path, schema: pa.Schema, metadata: Mapping[str, Any]) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        self.schema = schema.with_metadata({"tiercast.generator": json.dumps(dict(metadata), sort_keys=True)})
+        self.rows = 0
+        self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+
+    def write(self, columns: Mapping[str, Any]) -> None:
+        """Append a row group; `columns` must name exactly the schema's columns."""
+        if set(columns) != set(self.schema.names):
+            raise ValueError(f"{self.path.name}: columns {sorted(columns)} != schema {sorted(self.schema.names)}")
+        arrays = [_arrow(columns[field.name], field.type) for field in self.schema]
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name."""
+        self._writer.close()
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        """Close and delete the unfinished file."""
+        self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class Output:
+    """The writers of one `generate` run: the four input tables and the truth under `_truth/`."""
+
+    def __init__(self, out_dir: Path, metadata: Mapping[str, Any]) -> None:
+        truth = out_dir / "_truth"
+        truth.mkdir(parents=True, exist_ok=True)
+        self.writers = {
+            name: TableWriter(out_dir / f"{name}.parquet", contract_schema(name), metadata) for name in INPUT_TABLES
+        }
+        for name, schema in TRUTH_SCHEMAS.items():
+            self.writers[name] = TableWriter(truth / f"{name}.parquet", schema, metadata)
+
+    def __getitem__(self, name: str) -> TableWriter:
+        return self.writers[name]
+
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for writer in self.writers.values():
+            if kind is None:
+                writer.close()
+            else:
+                writer.abort()
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """Return the final path of every table."""
+        return {name: writer.path for name, writer in self.writers.items()}

@@ -60,10 +60,11 @@ class MarginCalibrator:
 
 @dataclass(frozen=True)
 class CalibrationChoice:
-    """The chosen calibrator (fitted on all rows) and the cross-fitted Brier score of every candidate."""
+    """The chosen calibrator (fitted on all rows), cross-fitted Brier score and log loss of every candidate."""
 
     calibrator: MarginCalibrator
     brier: dict[str, float]
+    log_loss: dict[str, float]
     out_of_fold: np.ndarray
 
 
@@ -77,13 +78,23 @@ def cross_fitted(margin: np.ndarray, y: np.ndarray, method: str, folds: int, see
 
 
 def choose_calibration(margin: np.ndarray, y: np.ndarray, method: str, folds: int, seed: int) -> CalibrationChoice:
-    """Return the calibrator for `method` ("auto": the candidate with the lower cross-fitted Brier score)."""
+    """Return the calibrator for `method` ("auto": the candidate with the lower cross-fitted log loss).
+
+    Log loss rather than Brier: isotonic steps reach 0 or 1 on small data, which Brier barely notices
+    but which is a confident wrong answer for the customers in that step.
+    """
     margin = np.asarray(margin, dtype=float)
     y = np.asarray(y, dtype=int)
     if method == "none" or np.unique(y).size < 2:
-        return CalibrationChoice(MarginCalibrator("none").fit(margin, y), {}, _sigmoid(margin))
+        return CalibrationChoice(MarginCalibrator("none").fit(margin, y), {}, {}, _sigmoid(margin))
     candidates = METHODS if method == "auto" else (method,)
     oof = {name: cross_fitted(margin, y, name, folds, seed) for name in candidates}
     brier = {name: float(np.mean((p - y) ** 2)) for name, p in oof.items()}
-    best = min(brier, key=brier.__getitem__)
-    return CalibrationChoice(MarginCalibrator(best).fit(margin, y), brier, oof[best])
+    loss = {name: _log_loss(y, p) for name, p in oof.items()}
+    best = min(loss, key=loss.__getitem__)
+    return CalibrationChoice(MarginCalibrator(best).fit(margin, y), brier, loss, oof[best])
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))

@@ -167,6 +167,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.calibrator_ = choice.calibrator
         self.calibration_method_ = choice.calibrator.method
         self.calibration_brier_ = choice.brier
+        self.calibration_log_loss_ = choice.log_loss
         return self
 
     # --- scoring ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import typer
 from tiercast.settings import Settings, SettingsError, load_settings
 
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("tiercast.cli.generate",)
+COMMAND_MODULES: tuple[str, ...] = ("tiercast.cli.generate", "tiercast.cli.evaluate_table")
 
 app = typer.Typer(
     name="tiercast",

@@ -1,0 +1,116 @@
+"""`tiercast validate`: check the input tables against their contracts and quarantine bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pipelines.ingest import ValidationResult
+
+# Exit codes (2 is taken by the root command for configuration errors).
+EXIT_STRUCTURAL = 1
+EXIT_QUARANTINE_LIMIT = 3
+
+HELP = (
+    "Check the input tables against data_contracts/*.yaml and quarantine the rows that break a rule.\n\n"
+    "Structural problems (missing table or column, a value of the wrong type, duplicate primary key) "
+    "stop at once with exit code 1 and name the table, column, rule and first offending rows.\n\n"
+    "Rows that break a check or row rule go to the quarantine folder (one Parquet + CSV file per table, "
+    "each row with its failed_rules), and validation continues with the clean rows. References are "
+    "checked against the parent's clean rows: a quarantined subscriber's bills are quarantined too "
+    "(known_subscriber), their payments as well (known_bill).\n\n"
+    "Exit code 3 when a table's quarantined share is above its limit "
+    "(validation.max_quarantined_share, default 1%), else 0. "
+    "Counts per table and rule are printed and written to a JSON report."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `validate` command to the CLI."""
+    app.command("validate", help=HELP)(validate)
+
+
+def validate(
+    ctx: typer.Context,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Folder holding subscribers, bills, payments, contacts as <table>.parquet or <table>.csv "
+            "(default: paths.raw).",
+        ),
+    ] = None,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine", "-q", help="Folder for quarantined rows, one file per table (default: paths.quarantine)."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", "-r", help="JSON report to write (default: paths.reports / validation.report_file)."),
+    ] = None,
+) -> None:
+    """Validate the input tables in `data` (see HELP); exit 0, 1 (structural) or 3 (over the limit)."""
+    from rich.console import Console
+
+    from data_contracts.loader import ContractError
+    from pipelines.ingest import QuarantineLimitError, validate_inputs
+    from tiercast.cli import state
+
+    settings = state(ctx).settings
+    console = Console()
+    try:
+        with console.status("Validating input tables..."):
+            result = validate_inputs(settings, data, quarantine, report)
+    except ContractError as exc:
+        console.print(f"[bold red]contract violation[/bold red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_STRUCTURAL) from exc
+    except QuarantineLimitError as exc:
+        show_result(console, exc.result)
+        console.print(f"[bold red]{exc}[/bold red]")
+        raise typer.Exit(EXIT_QUARANTINE_LIMIT) from exc
+    show_result(console, result)
+
+
+def show_result(console: Console, result: ValidationResult) -> None:
+    """Print rows read, clean and quarantined per table and per rule, and where the files went."""
+    from rich.table import Table
+
+    tables = Table(title="Input tables")
+    for header in ("table", "rows read", "clean", "quarantined", "share", "limit", "status"):
+        tables.add_column(header, justify="left" if header in ("table", "status") else "right", no_wrap=True)
+    for report in result.reports.values():
+        status = "[red]over limit[/red]" if report.exceeded else "[green]ok[/green]"
+        tables.add_row(
+            report.table,
+            f"{report.rows_read:,}",
+            f"{report.clean:,}",
+            f"{report.quarantined:,}",
+            f"{report.share:.3%}",
+            f"{report.limit:.2%}",
+            status,
+        )
+    console.print(tables)
+    rules = Table(title="Quarantined rows per rule (a row may fail several)")
+    for header in ("table", "rule", "rows", "rule means"):
+        rules.add_column(header, justify="right" if header == "rows" else "left")
+    for report in result.reports.values():
+        for name, rows in report.rules.items():
+            if rows:
+                rules.add_row(report.table, name, f"{rows:,}", report.descriptions.get(name, ""))
+    if rules.row_count:
+        console.print(rules)
+    else:
+        console.print("No row broke a rule: nothing quarantined.")
+    sources = sorted({str(report.source.parent) for report in result.reports.values()})
+    folders = sorted({str(path.parent) for r in result.reports.values() for path in r.quarantine_files})
+    console.print(f"Read from: {', '.join(sources)}")
+    console.print(f"Quarantine files: {', '.join(folders)}")
+    console.print(f"Report: {result.report_file}")

@@ -52,19 +52,27 @@ def tier_by_score(scores: pd.Series, high_min: float, mid_min: float) -> pd.Seri
 
 
 def flea_flag(features: pd.DataFrame, settings: FleaSettings) -> tuple[pd.Series, pd.Series]:
-    """Return (flea_flag, reason text): every required condition and at least `min_signals` signals hold."""
-    required = [condition_holds(features, condition) for condition in settings.require]
-    signals = [condition_holds(features, condition) for condition in settings.signals]
-    flag = pd.Series(True, index=features.index)
-    for holds in required:
-        flag &= holds
-    flag &= sum(signal.astype("int64") for signal in signals) >= settings.min_signals
-    conditions = (*settings.require, *settings.signals)
+    """Return (flea_flag, reason text): short tenure, no on-time record, and signals worth `min_points`.
+
+    Who has paid more than `max_on_time_ratio` of the bills due on time is never flagged; a missing
+    on-time ratio (no bill due yet) is no record either way.
+    """
+    tenure = features["tenure_months"].astype("float64")
+    paid_on_time = features["on_time_ratio"].astype("float64") > settings.max_on_time_ratio
+    candidate = (tenure < settings.max_tenure_months) & ~paid_on_time
+    holds = [condition_holds(features, signal) for signal in settings.signals]
+    points = sum((mask.astype("int64") * signal.points for mask, signal in zip(holds, settings.signals, strict=True)))
+    flag = (candidate & (points >= settings.min_points)).rename("flea_flag")
+    rows = flag.to_numpy(dtype=bool)
+    tenure_text = np.full(len(features), "", dtype=object)
+    tenure_text[rows] = [f"tenure {_tenure_text(months)}" for months in tenure.to_numpy()[rows]]
     texts = join_texts(
-        condition_text(features, condition, holds & flag)
-        for condition, holds in zip(conditions, (*required, *signals), strict=True)
+        [
+            pd.Series(tenure_text, index=features.index, dtype="str"),
+            *(condition_text(features, s, mask & flag) for s, mask in zip(settings.signals, holds, strict=True)),
+        ]
     )
-    return flag.rename("flea_flag"), texts
+    return flag, texts
 
 
 def _tenure_text(months: float) -> str:

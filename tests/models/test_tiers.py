@@ -33,13 +33,27 @@ def tiers_settings(**cutoffs: Any) -> TiersSettings:
         ),
         flea=FleaSettings.model_validate(
             {
-                "require": [{"column": "tenure_months", "op": "<", "threshold": 24, "label": "tenure {value:.0f}m"}],
+                "max_tenure_months": 6,
+                "max_on_time_ratio": 0.0,
                 "signals": [
-                    {"column": "unpaid_bills", "op": ">=", "threshold": 1, "label": "{value:.0f} unpaid bills"},
-                    {"column": "arrears_amount", "op": ">=", "threshold": 100, "label": "arrears {value:.0f} CNY"},
-                    {"column": "on_time_ratio", "op": "<", "threshold": 0.5, "label": "on-time {value:.0%}"},
+                    {"column": "unpaid_bills", "op": ">=", "threshold": 1, "points": 1, "label": "{value:.0f} unpaid"},
+                    {"column": "unpaid_bills", "op": ">=", "threshold": 2, "points": 1, "label": ""},
+                    {
+                        "column": "arrears_amount",
+                        "op": ">=",
+                        "threshold": 150,
+                        "points": 1,
+                        "label": "arrears {value:.0f}",
+                    },
+                    {
+                        "column": "roaming_share",
+                        "op": ">=",
+                        "threshold": 0.15,
+                        "points": 2,
+                        "label": "roaming {value:.0%}",
+                    },
                 ],
-                "min_signals": 2,
+                "min_points": 3,
             }
         ),
     )
@@ -57,6 +71,7 @@ def frame(arpu: list[float], **columns: list[Any]) -> pd.DataFrame:
         "unpaid_bills": [0] * n,
         "arrears_amount": [0.0] * n,
         "on_time_ratio": [1.0] * n,
+        "roaming_share": [0.0] * n,
     }
     base.update(columns)
     out = pd.DataFrame(base)
@@ -147,63 +162,74 @@ def test_reasons_name_arpu_rank_tenure_and_credit() -> None:
     ]
 
 
-def test_flea_reason_lists_the_conditions_that_fired() -> None:
+def test_flea_reason_lists_the_signals_that_fired() -> None:
     features = frame(
-        [60.0, 50], tenure_months=[5.0, 120], unpaid_bills=[3, 0], arrears_amount=[300.0, 0], on_time_ratio=[0.8, 1]
+        [60.0, 50], tenure_months=[5.0, 120], unpaid_bills=[3, 0], arrears_amount=[300.0, 0], on_time_ratio=[0.0, 1]
     )
     out = assign_tiers(features, tiers_settings())
     assert out["flea_flag"].tolist() == [True, False]
     assert out["tier_reason"].iloc[0] == (
-        "low: ARPU 60 CNY top 100%, tenure 5m, credit 1.00; flea: tenure 5m, 3 unpaid bills, arrears 300 CNY"
+        "low: ARPU 60 CNY top 100%, tenure 5m, credit 1.00; flea: tenure 5m, 3 unpaid, arrears 300"
     )
 
 
 @pytest.mark.parametrize(
-    ("tenure", "unpaid", "arrears", "on_time", "expected"),
+    ("tenure", "unpaid", "arrears", "on_time", "roaming", "expected"),
     [
-        (5.0, 3, 300.0, 0.2, True),  # new, unpaid, large arrears, late: flea
-        (5.0, 1, 100.0, 1.0, True),  # exactly two signals at their thresholds
-        (5.0, 1, 99.0, 1.0, False),  # one signal only
-        (24.0, 3, 300.0, 0.2, False),  # tenure not under 24 months: not a hopper
-        (5.0, 0, 0.0, NAN, False),  # no payment history yet: no evidence
-        (5.0, 0, 150.0, 0.4, True),  # arrears and late payer, all bills partly paid
+        (5.0, 2, 150.0, 0.0, 0.0, True),  # two unpaid bills (2 points) and large arrears (1): 3 points
+        (5.0, 2, 149.0, 0.0, 0.0, False),  # 2 points only
+        (5.0, 1, 150.0, 0.0, 0.0, False),  # 2 points only
+        (5.0, 1, 0.0, 0.0, 0.15, True),  # one unpaid bill and heavy roaming: 3 points
+        (0.5, 0, 0.0, NAN, 0.15, False),  # no bill due yet, heavy roaming alone: 2 points
+        (6.0, 2, 150.0, 0.0, 0.0, False),  # tenure not under 6 months: not a hopper
+        (5.0, 2, 150.0, 0.01, 0.15, False),  # paid some bill on time: never a flea
     ],
 )
-def test_flea_flag_needs_short_tenure_and_two_payment_signals(
-    tenure: float, unpaid: int, arrears: float, on_time: float, expected: bool
+def test_flea_flag_needs_short_tenure_no_on_time_record_and_enough_points(
+    tenure: float, unpaid: int, arrears: float, on_time: float, roaming: float, expected: bool
 ) -> None:
     features = frame(
-        [50.0], tenure_months=[tenure], unpaid_bills=[unpaid], arrears_amount=[arrears], on_time_ratio=[on_time]
+        [50.0],
+        tenure_months=[tenure],
+        unpaid_bills=[unpaid],
+        arrears_amount=[arrears],
+        on_time_ratio=[on_time],
+        roaming_share=[roaming],
     )
     flag, _ = flea_flag(features, tiers_settings().flea)
     assert flag.tolist() == [expected]
 
 
-@pytest.mark.parametrize("arpu", [0.0, 0.5, 5.0, 19.0, 38.0, 49.9])
-@pytest.mark.parametrize("tenure", [1.0, 6.0, 30.0, 200.0])
-def test_low_arpu_customer_with_perfect_payments_is_never_a_flea(settings, arpu: float, tenure: float) -> None:
-    # domain.md: low-ARPU loyal customers are not flea users; packaged defaults, whatever ARPU and tenure
-    features = frame(
-        [arpu],
-        arpu_1m=[arpu],
-        arpu_6m=[arpu],
-        tenure_months=[tenure],
-        months_in_arrears=[0],
-        days_late_mean=[0.0],
-        days_late_max=[0.0],
-    )
-    features = pd.concat([features] * 2, ignore_index=True).assign(subscriber_id=[1, 2])
+LIGHT_USE = {"roaming_share": 0.0, "long_distance_share": 0.01, "voice_minutes_3m": 40.0, "data_mb_3m": 300.0}
+HEAVY_USE = {"roaming_share": 0.6, "long_distance_share": 0.3, "voice_minutes_3m": 2000.0, "data_mb_3m": 90000.0}
+
+
+@pytest.mark.parametrize("usage", [LIGHT_USE, HEAVY_USE], ids=["light_use", "heavy_use"])
+def test_low_arpu_customer_with_perfect_payments_is_never_a_flea(settings, usage: dict[str, float]) -> None:
+    # domain.md: low-ARPU loyal customers are not flea users (packaged defaults), whatever ARPU, tenure, usage
+    grid = [(arpu, tenure) for arpu in (0.0, 0.5, 5.0, 19.0, 38.0, 49.9) for tenure in (0.5, 1.0, 5.0, 30.0, 200.0)]
+    arpu = [a for a, _ in grid]
+    columns = {name: [value] * len(grid) for name, value in usage.items()}
+    features = frame(arpu, arpu_1m=arpu, arpu_6m=arpu, tenure_months=[t for _, t in grid], **columns)
     out = assign_tiers(features, settings.tiers)
-    assert out["flea_flag"].tolist() == [False, False]
+    assert out["flea_flag"].sum() == 0
+
+
+def test_packaged_flea_rule_does_flag_a_new_non_payer(settings) -> None:
+    # the counterpart of the test above, so that it cannot pass with a rule that never fires
+    usage = {name: [value] for name, value in HEAVY_USE.items()}
+    features = frame([30.0], tenure_months=[3.0], on_time_ratio=[0.0], unpaid_bills=[2], arrears_amount=[60.0], **usage)
+    assert assign_tiers(features, settings.tiers)["flea_flag"].tolist() == [True]
 
 
 def test_flea_conditions_on_arpu_are_rejected() -> None:
     with pytest.raises(ValidationError, match="must not use ARPU"):
         FleaSettings.model_validate(
             {
-                "require": [],
-                "signals": [{"column": "arpu_3m", "op": "<", "threshold": 20, "label": "x"}],
-                "min_signals": 1,
+                "max_tenure_months": 6,
+                "max_on_time_ratio": 0.0,
+                "signals": [{"column": "arpu_3m", "op": "<", "threshold": 20, "points": 1, "label": "x"}],
+                "min_points": 1,
             }
         )
 

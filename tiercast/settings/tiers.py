@@ -45,22 +45,29 @@ class CutoffSettings(Section):
         return self
 
 
-class FleaSettings(Section):
-    """Flea user (跳蚤用户): every `require` condition holds and at least `min_signals` of `signals` hold."""
+class FleaSignal(Condition):
+    """A flea-user sign worth `points` when it holds."""
 
-    require: tuple[Condition, ...]
-    signals: tuple[Condition, ...] = Field(min_length=1)
-    min_signals: int = Field(ge=1)
+    points: int = Field(ge=1)
+
+
+class FleaSettings(Section):
+    """Flea user (跳蚤用户): short tenure, no bill paid on time, and signals worth at least `min_points`."""
+
+    max_tenure_months: float = Field(gt=0)
+    max_on_time_ratio: float = Field(ge=0, le=1)
+    signals: tuple[FleaSignal, ...] = Field(min_length=1)
+    min_points: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _never_from_arpu(self) -> Self:
         # domain.md: low-ARPU loyal customers are not flea users; tell them apart from payment history
-        # and behaviour, never from ARPU alone. So no flea condition may look at ARPU.
-        for condition in (*self.require, *self.signals):
-            if condition.column.startswith("arpu"):
-                raise ValueError(f"flea conditions must not use ARPU ({condition.column}): domain.md")
-        if self.min_signals > len(self.signals):
-            raise ValueError("min_signals exceeds the number of signals")
+        # and behaviour, never from ARPU alone. So no flea signal may look at ARPU.
+        for signal in self.signals:
+            if signal.column.startswith("arpu"):
+                raise ValueError(f"flea signals must not use ARPU ({signal.column}): domain.md")
+        if self.min_points > sum(signal.points for signal in self.signals):
+            raise ValueError("min_points exceeds the points of all signals together")
         return self
 
 

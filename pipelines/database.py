@@ -166,3 +166,16 @@ def grant_view(connection: Connection, settings: PublishSettings) -> None:
     if found.first() is not None:
         view, role = quote(connection, settings.tier_view), quote(connection, settings.reader_role)
         connection.exec_driver_sql(f"GRANT SELECT ON {view} TO {role}")
+
+
+def engine_for(settings: Settings, url: str | None = None, read_only: bool = False) -> Engine:
+    """Return an engine on `url`, or on the configured publish database (see `database_url`)."""
+    target = make_url(url) if url else database_url(settings)
+    if target.drivername == "postgresql":
+        target = target.set(drivername="postgresql+psycopg")
+    return create_db_engine(target, settings.publish.lock_timeout_ms, read_only=read_only)
+
+
+def display_url(engine: Engine) -> str:
+    """Return the engine's URL with any password hidden, for logs and messages."""
+    return engine.url.render_as_string(hide_password=True)

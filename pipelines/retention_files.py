@@ -1,0 +1,56 @@
+"""Retention lists as files: <paths.retention>/<as_of>/<desk>.parquet and .csv, one pair per desk and day.
+
+Each file is written next to its final name and renamed into place, so a reader sees the old
+file or the new one. Every configured desk gets its pair (header only when nobody is listed);
+files of desks no longer configured are removed, so a rerun for the same as_of replaces the day.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from data_contracts.loader import validate_output
+from tiercast.settings.retention import RetentionSettings
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".parquet", ".csv")
+# Excel opens UTF-8 CSV with Chinese text (e.g. 客户经理) correctly only with a byte-order mark.
+CSV_ENCODING = "utf-8-sig"
+
+
+def day_folder(root: Path, as_of: date) -> Path:
+    """Return the folder of one day's lists."""
+    return root / as_of.isoformat()
+
+
+def _replace(frame: pd.DataFrame, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    if path.suffix == ".parquet":
+        frame.to_parquet(partial, index=False)
+    else:
+        frame.to_csv(partial, index=False, encoding=CSV_ENCODING, date_format="%Y-%m-%d")
+    partial.replace(path)
+
+
+def write_retention_files(listed: pd.DataFrame, root: Path, as_of: date, settings: RetentionSettings) -> list[Path]:
+    """Write one Parquet and one CSV file per desk for `as_of` under `root`; return the paths written."""
+    listed = validate_output(listed, "retention_list", examples=0)
+    folder = day_folder(root, as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for desk in settings.desks:
+        rows = listed[listed["desk"] == desk].sort_values("rank").reset_index(drop=True)
+        for suffix in SUFFIXES:
+            path = folder / f"{desk}{suffix}"
+            _replace(rows, path)
+            written.append(path)
+    for stale in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p not in written):
+        stale.unlink()
+        log.info("removed %s (desk no longer configured)", stale)
+    log.info("retention lists for %s: %d rows in %d desks under %s", as_of, len(listed), len(settings.desks), folder)
+    return written

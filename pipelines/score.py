@@ -1,0 +1,189 @@
+"""The scoring step: feature table + champion model -> scored table -> tier table + retention lists -> publish.
+
+The raw MSISDN is read from the subscribers table only here, turned into subscriber_key at once and
+never kept as a column; nothing downstream of `key_subscribers` sees a phone number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.loader import load_contract, validate_output
+from models.churn import reason_codes
+from models.lifecycle import assign_stages
+from models.retention import capacity_used, retention_list
+from models.routing import route
+from pipelines.privacy import privacy_key, subscriber_key
+from pipelines.publish import Publication, publish
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Settings sections whose values shape the published content; their fingerprint is part of run_id.
+RUN_SECTIONS = ("features", "tiers", "lifecycle", "churn", "routing", "retention")
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What one scoring run produced, ready to publish."""
+
+    tier_table: pd.DataFrame
+    retention: pd.DataFrame
+    as_of: date
+    run_id: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class ScorePublishResult:
+    """A scoring run and where its outputs went."""
+
+    score: ScoreResult
+    publication: Publication
+    database: str
+    files: list[Path]
+    desks: dict[str, tuple[int, int]]
+
+
+def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
+    """Return the run identity: as_of, model version and a fingerprint of the settings and key that shape the output.
+
+    A rerun for the same as_of with the same model and settings has the same run_id and the same
+    content; the publisher replaces that as_of's rows.
+    """
+    sections = {name: getattr(settings, name).model_dump(mode="json") for name in RUN_SECTIONS}
+    sections["key_id"] = hmac.new(key, b"tiercast key id", hashlib.sha256).hexdigest()[:16]  # not the key
+    fingerprint = hashlib.sha256(json.dumps(sections, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{as_of:%Y%m%d}-m{model_version}-{fingerprint}"
+
+
+def score_features(
+    features: pd.DataFrame,
+    model: Any,
+    model_version: str,
+    settings: Settings,
+    previous_stages: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return features + churn_score, churn_reasons, model_version, and lifecycle stages re-assigned with the score."""
+    churn = np.clip(np.asarray(model.predict_proba(features))[:, 1].astype("float64"), 0.0, 1.0)
+    scored = features.assign(
+        churn_score=churn,
+        churn_reasons=reason_codes(model, features, top_k=settings.churn.reasons_top_k),
+        model_version=model_version,
+    )
+    by_id = pd.Series(churn, index=features["subscriber_id"].to_numpy())
+    return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
+
+
+def key_subscribers(scored: pd.DataFrame, subscribers: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Return `scored` plus subscriber_key (HMAC of the subscriber's MSISDN); the MSISDN itself is not kept."""
+    numbers = scored["subscriber_id"].map(subscribers.set_index("subscriber_id")["msisdn"])
+    if numbers.isna().any():
+        raise ValueError(f"{int(numbers.isna().sum())} scored subscribers have no MSISDN in the subscribers table")
+    keyed = scored.assign(subscriber_key=subscriber_key(numbers, key))
+    return keyed.drop(columns=[c for c in ("msisdn",) if c in keyed.columns])
+
+
+def tier_table(routed: pd.DataFrame, as_of: date, run_id: str) -> pd.DataFrame:
+    """Return the contract-checked tier table (data_contracts/tier_table.yaml), ordered by subscriber_key."""
+    text = ["subscriber_key", "tier", "lifecycle_stage", "risk_band", "queue", "reason", "model_version"]
+    table = routed.astype(dict.fromkeys(text, "str")).assign(
+        is_red_list=routed["is_red_list"].astype(bool),
+        is_black_list=routed["is_black_list"].astype(bool),
+        flea_flag=routed["flea_flag"].astype(bool),
+        as_of=pd.Timestamp(as_of),
+        run_id=pd.Series(run_id, index=routed.index, dtype="str"),
+    )
+    columns = load_contract("tier_table").column_names
+    ordered = table.loc[:, columns].sort_values("subscriber_key", kind="stable").reset_index(drop=True)
+    return validate_output(ordered, "tier_table", examples=0)
+
+
+def build_outputs(
+    features: pd.DataFrame,
+    subscribers: pd.DataFrame,
+    model: Any,
+    model_version: str,
+    as_of: date,
+    settings: Settings,
+    key: bytes,
+    previous_stages: pd.DataFrame | None = None,
+) -> ScoreResult:
+    """Return the tier table and retention list for one as_of from the feature table and the model."""
+    run_id = run_id_for(settings, as_of, model_version, key)
+    scored = score_features(features, model, str(model_version), settings, previous_stages)
+    keyed = key_subscribers(scored, subscribers, key)
+    routed = route(keyed, settings.routing)
+    listed = retention_list(keyed, settings.retention, as_of, run_id)
+    return ScoreResult(
+        tier_table=tier_table(routed, as_of, run_id),
+        retention=validate_output(listed, "retention_list", examples=0),
+        as_of=as_of,
+        run_id=run_id,
+        model_version=str(model_version),
+    )
+
+
+def score(
+    settings: Settings,
+    data_dir: Path | None = None,
+    as_of: date | None = None,
+    previous_stages: pd.DataFrame | None = None,
+    model: tuple[Any, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ScoreResult:
+    """Return the outputs of scoring the inputs in `data_dir` as of D (default: the data's last day).
+
+    `model` is (model, version); by default the registered champion is loaded once, by alias.
+    """
+    from pipelines.features import data_end_date, decide
+    from pipelines.ingest import validate_inputs
+
+    tables = validate_inputs(settings, data_dir).tables
+    as_of = as_of or data_end_date(tables["bills"])
+    features = decide(tables, as_of, settings, previous_stages)
+    if model is None:
+        from pipelines.registry import load_champion
+
+        model = load_champion(settings)
+    key = privacy_key(settings.privacy, environ)
+    result = build_outputs(features, tables["subscribers"], model[0], model[1], as_of, settings, key, previous_stages)
+    log.info("scored %d subscribers as of %s with model v%s (run %s)", len(result.tier_table), as_of, model[1],
+             result.run_id)  # fmt: skip
+    return result
+
+
+def score_publish(
+    settings: Settings,
+    data_dir: Path | None = None,
+    as_of: date | None = None,
+    previous_stages: pd.DataFrame | None = None,
+    model: tuple[Any, str] | None = None,
+    url: str | None = None,
+) -> ScorePublishResult:
+    """Score, publish the tier table and retention list to the database atomically, then write the list files."""
+    from pipelines.database import display_url, engine_for
+    from pipelines.retention_files import write_retention_files
+
+    result = score(settings, data_dir, as_of, previous_stages, model)
+    engine = engine_for(settings, url)
+    try:
+        publication = publish(engine, settings.publish, result.tier_table, result.retention)
+        database = display_url(engine)
+    finally:
+        engine.dispose()
+    folder = settings.paths.resolve(settings.paths.retention)
+    files = write_retention_files(result.retention, folder, result.as_of, settings.retention)
+    desks = capacity_used(result.retention, settings.retention)
+    return ScorePublishResult(result, publication, database, files, desks)

@@ -1,0 +1,72 @@
+"""Retention list files: one Parquet + CSV pair per desk and day, replaced whole on a rerun."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_contracts.loader import ContractError
+from pipelines.retention_files import write_retention_files
+from tests.pipelines.publish_db import msisdn_leaks, retention_frame, tier_frame
+
+AS_OF = date(2025, 6, 30)
+
+
+def listed() -> pd.DataFrame:
+    frame = retention_frame(tier_frame(20, AS_OF, "run-1"), rows=5)
+    frame["desk"] = pd.Series(["tariff", "product", "tariff", "product", "tariff"], dtype="str")
+    frame["rank"] = [1, 1, 2, 2, 3]
+    frame["suggested_action"] = pd.Series(["cheaper plan (优惠政策)"] * 5, dtype="str")
+    return frame
+
+
+def test_one_pair_per_configured_desk_with_the_desks_rows_in_rank_order(settings, tmp_path: Path) -> None:
+    written = write_retention_files(listed(), tmp_path, AS_OF, settings.retention)
+    folder = tmp_path / "2025-06-30"
+    assert sorted(p.name for p in written) == sorted(
+        f"{desk}{suffix}" for desk in settings.retention.desks for suffix in (".parquet", ".csv")
+    )
+    tariff = pd.read_parquet(folder / "tariff.parquet")
+    assert tariff["rank"].tolist() == [1, 2, 3]
+    assert pd.read_csv(folder / "product.csv", encoding="utf-8-sig")["rank"].tolist() == [1, 2]
+    assert len(pd.read_parquet(folder / "account_manager.parquet")) == 0  # header only: nobody today
+    assert "优惠政策" in (folder / "tariff.csv").read_text(encoding="utf-8-sig")
+    assert pd.read_csv(folder / "tariff.csv")["as_of"].tolist() == ["2025-06-30"] * 3
+
+
+def test_rerun_replaces_the_day_and_removes_stale_desks(settings, tmp_path: Path) -> None:
+    folder = tmp_path / "2025-06-30"
+    folder.mkdir(parents=True)
+    (folder / "old_desk.csv").write_text("stale")
+    write_retention_files(listed(), tmp_path, AS_OF, settings.retention)
+    first = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+    write_retention_files(listed(), tmp_path, AS_OF, settings.retention)
+    assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == first
+    assert not (folder / "old_desk.csv").exists()
+    assert not list(folder.glob(".*partial"))
+
+
+def test_no_phone_number_in_any_file(settings, tmp_path: Path) -> None:
+    write_retention_files(listed(), tmp_path, AS_OF, settings.retention)
+    assert msisdn_leaks_in(tmp_path) == []
+
+
+def msisdn_leaks_in(folder: Path) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine("sqlite://")
+    try:
+        return msisdn_leaks(engine, folder)
+    finally:
+        engine.dispose()
+
+
+def test_a_list_breaking_its_contract_is_not_written(settings, tmp_path: Path) -> None:
+    bad = listed()
+    bad.loc[0, "subscriber_key"] = "13800138000"
+    with pytest.raises(ContractError):
+        write_retention_files(bad, tmp_path, AS_OF, settings.retention)
+    assert not (tmp_path / "2025-06-30").exists()

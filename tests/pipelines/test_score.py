@@ -1,0 +1,132 @@
+"""The scoring step's composition: score -> stages -> keys -> routing -> retention, and the run identity."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.churn import reason_codes
+from pipelines.score import build_outputs, run_id_for
+from tests.pipelines.publish_db import MSISDN_RE
+
+KEY = b"score-test-key-0123456789-0123456"
+AS_OF = date(2025, 6, 30)
+
+
+class StubModel:
+    """Stands in for the champion: fixed churn scores per subscriber, one contribution per feature."""
+
+    def __init__(self, scores: dict[int, float]) -> None:
+        self.scores = scores
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        churn = x["subscriber_id"].map(self.scores).to_numpy(dtype="float64")
+        return np.column_stack([1.0 - churn, churn])
+
+    def contributions(self, x: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"complaints_30d": x["complaints_30d"].astype("float64"), "arpu_trend": -x["arpu_trend"]}, index=x.index
+        )
+
+
+def features() -> pd.DataFrame:
+    """Six subscribers: 1 red list, 2 black list, 3 high-value in a bad way, 4 flea, 5 quiet low, 6 do-not-contact."""
+    return pd.DataFrame(
+        {
+            "subscriber_id": np.array([1, 2, 3, 4, 5, 6], dtype="int64"),
+            "tier": pd.Series(["mid", "high", "high", "low", "low", "mid"], dtype="str"),
+            "is_red_list": [True, False, False, False, False, False],
+            "is_black_list": [False, True, False, False, False, False],
+            "flea_flag": [False, False, False, True, False, False],
+            "lifecycle_stage": pd.Series(["stable"] * 6, dtype="str"),
+            "lifecycle_reason": pd.Series(["stable"] * 6, dtype="str"),
+            "tenure_months": [40.0, 40.0, 40.0, 12.0, 40.0, 40.0],
+            "arpu_3m": [120.0, 300.0, 300.0, 30.0, 40.0, 90.0],
+            "arpu_trend": [0.0, 0.0, -0.05, 0.0, 0.0, 0.0],
+            "usage_trend": [0.0] * 6,
+            "complaints_30d": np.array([0, 0, 1, 0, 0, 0], dtype="int64"),
+            "cancel_intent_90d": np.zeros(6, dtype="int64"),
+            "arrears_amount": [0.0, 0.0, 0.0, 400.0, 0.0, 0.0],
+            "days_since_retention_call": [np.nan] * 6,
+            "do_not_contact": [False, False, False, False, False, True],
+            "data_share": [0.2] * 6,
+            "long_distance_share": [0.0] * 6,
+            "age": [35.0] * 6,
+        }
+    )
+
+
+def subscribers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"subscriber_id": np.arange(1, 7, dtype="int64"), "msisdn": [f"1390000000{i}" for i in range(1, 7)]}
+    )
+
+
+SCORES = {1: 0.05, 2: 0.9, 3: 0.7, 4: 0.8, 5: 0.2, 6: 0.6}
+
+
+@pytest.fixture
+def outputs(settings) -> Any:
+    return build_outputs(features(), subscribers(), StubModel(SCORES), "7", AS_OF, settings, KEY)
+
+
+def row(table: pd.DataFrame, subscriber: int) -> pd.Series:
+    key = hmac.new(KEY, f"1390000000{subscriber}".encode(), hashlib.sha256).hexdigest()
+    return table.set_index("subscriber_key", drop=False)[lambda t: t.index == key].iloc[0]
+
+
+def test_tier_table_is_keyed_scored_and_routed(outputs: Any) -> None:
+    table = outputs.tier_table
+    assert len(table) == 6
+    assert "msisdn" not in table.columns and "subscriber_id" not in table.columns
+    assert row(table, 3)["churn_score"] == 0.7
+    assert row(table, 1)["priority"] == 1  # red list: top
+    assert row(table, 2)["priority"] == table["priority"].max()  # black list: last
+    assert table["model_version"].unique().tolist() == ["7"]
+    assert table["subscriber_key"].is_monotonic_increasing
+
+
+def test_churn_score_feeds_the_warning_stage_and_the_retention_desk(outputs: Any) -> None:
+    high_risk = row(outputs.tier_table, 3)
+    assert high_risk["lifecycle_stage"] == "warning"  # churn 0.7 >= the 0.5 warning threshold
+    assert high_risk["queue"] == "retention"
+    assert row(outputs.tier_table, 5)["lifecycle_stage"] == "stable"
+
+
+def test_retention_list_excludes_black_flea_and_do_not_contact(outputs: Any) -> None:
+    listed = outputs.retention
+    keys = set(listed["subscriber_key"])
+    assert {row(outputs.tier_table, s)["subscriber_key"] for s in (2, 4, 6)}.isdisjoint(keys)
+    assert listed[["desk", "rank"]].values.tolist() == [["account_manager", 1], ["product", 1], ["tariff", 1]]
+    expected = reason_codes(StubModel(SCORES), features(), top_k=3)[2]  # subscriber 3, in plain words
+    assert "complaint" in expected
+    assert listed.set_index("desk").loc["account_manager", "reasons"] == expected
+
+
+def test_nothing_published_holds_a_phone_number(outputs: Any) -> None:
+    text = outputs.tier_table.to_csv(index=False) + outputs.retention.to_csv(index=False)
+    assert MSISDN_RE.findall(text) == []
+    assert all(number not in text for number in subscribers()["msisdn"])
+
+
+def test_run_id_is_stable_and_follows_model_settings_and_key(settings) -> None:
+    first = run_id_for(settings, AS_OF, "7", KEY)
+    assert first == run_id_for(settings, AS_OF, "7", KEY)
+    assert first.startswith("20250630-m7-")
+    changed = settings.model_copy(
+        update={"retention": settings.retention.model_copy(update={"min_value_at_risk": 5.0})}
+    )
+    others = {run_id_for(settings, AS_OF, "8", KEY), run_id_for(changed, AS_OF, "7", KEY),
+              run_id_for(settings, AS_OF, "7", b"another-key-0123456789-0123456789")}  # fmt: skip
+    assert first not in others and len(others) == 3
+
+
+def test_a_subscriber_without_a_number_is_an_error(settings) -> None:
+    with pytest.raises(ValueError, match="1 scored subscribers have no MSISDN"):
+        build_outputs(features(), subscribers().head(5), StubModel(SCORES), "7", AS_OF, settings, KEY)

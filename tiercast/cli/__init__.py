@@ -16,7 +16,14 @@ import typer
 from tiercast.settings import Settings, SettingsError, load_settings
 
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("tiercast.cli.generate", "tiercast.cli.evaluate_table")
+COMMAND_MODULES: tuple[str, ...] = (
+    "tiercast.cli.validate",
+    "tiercast.cli.db",
+    "tiercast.cli.publish",
+    "tiercast.cli.route",
+    "tiercast.cli.evaluate_table",
+    "tiercast.cli.generate",
+)
 
 app = typer.Typer(
     name="tiercast",

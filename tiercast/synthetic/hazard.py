@@ -45,22 +45,26 @@ class Observables:
 
 
 def observe(
-    t: int, idx: np.ndarray, pop: Population, book: PaymentBook, history: History, window: Window, fee: np.ndarray
+    t: int, n: int, pop: Population, book: PaymentBook, history: History, window: Window, fee: np.ndarray
 ) -> Observables:
-    """Return the observables of lines `idx` at the end of month t (t = -1: before the window)."""
+    """Return the observables of lines 0..n-1 at the end of month t (t = -1: before the window).
+
+    Computed for every line (contiguous arrays are cheaper than gathering the active ones); values
+    of lines that are not active at the end of month t are meaningless.
+    """
     today = window.end(t)
-    count = np.zeros((2, len(idx)))
-    amount = np.zeros((2, len(idx)))
-    usage = np.zeros((2, len(idx)))
-    squares = np.zeros(len(idx))
+    count = np.zeros((2, n))
+    amount = np.zeros((2, n))
+    usage = np.zeros((2, n))
+    squares = np.zeros(n)
     for u in range(max(0, t - USAGE_SLOTS + 1), t + 1):
         half = 0 if u > t - 3 else 1
         slot = u % USAGE_SLOTS
-        billed = book.billed[slot, idx]
-        value = np.where(billed, book.amount[slot, idx], 0.0)
+        billed = book.billed[slot, :n]
+        value = np.where(billed, book.amount[slot, :n], 0.0)
         count[half] += billed
         amount[half] += value
-        usage[half] += np.where(billed, history.usage[slot, idx], 0.0)
+        usage[half] += np.where(billed, history.usage[slot, :n], 0.0)
         squares += value**2
     with np.errstate(divide="ignore", invalid="ignore"):
         mean3, prev3 = amount / count
@@ -71,47 +75,48 @@ def observe(
         volatility = np.where(n6 >= 2, np.sqrt(np.maximum(variance, 0.0)) / mean6, np.nan)
         arpu_trend = mean3 / prev3 - 1.0
         usage_trend = usage3 / usage_prev3 - 1.0
-    contract_end = pop.contract_end[idx]
-    age = window.year(today) - pop.birth_year[idx].astype(np.int64)
-    known_age = pop.birth_year[idx] > 0
+    contract_end = pop.contract_end[:n]
+    birth_year = pop.birth_year[:n]
+    age = window.year(today) - birth_year.astype(np.int64)
+    known_age = birth_year > 0
     return Observables(
-        arpu=np.where(count[0] > 0, mean3, fee[pop.plan[idx]]),
+        arpu=np.where(count[0] > 0, mean3, fee[pop.plan[:n]]),
         arpu_trend=arpu_trend,
         usage_trend=usage_trend,
         volatility=volatility,
-        complaints_1m=history.recent("complaints", t, idx, 1),
-        complaints_3m=history.recent("complaints", t, idx, 3),
-        cancel_intents_1m=history.recent("cancel_intents", t, idx, 1),
-        cancel_intents_3m=history.recent("cancel_intents", t, idx, 3),
-        retention_call_2m=history.recent("retention_calls", t, idx, 2) > 0,
-        standing=book.standing(t, idx, window),
-        tenure_months=(today - pop.activation[idx]) / DAYS_PER_MONTH,
+        complaints_1m=history.recent("complaints", t, n, 1),
+        complaints_3m=history.recent("complaints", t, n, 3),
+        cancel_intents_1m=history.recent("cancel_intents", t, n, 1),
+        cancel_intents_3m=history.recent("cancel_intents", t, n, 3),
+        retention_call_2m=history.recent("retention_calls", t, n, 2) > 0,
+        standing=book.standing(t, n, window),
+        tenure_months=(today - pop.activation[:n]) / DAYS_PER_MONTH,
         contract_left=np.where(contract_end == c.NO_DAY, np.nan, (contract_end - today) / DAYS_PER_MONTH),
-        prepaid=pop.contract[idx] == c.PREPAID,
+        prepaid=pop.contract[:n] == c.PREPAID,
         young=known_age & (age < 26),
         senior=known_age & (age >= 55),
-        business=pop.business[idx],
-        red=pop.list_flag[idx] == c.RED,
+        business=pop.business[:n],
+        red=pop.list_flag[:n] == c.RED,
     )
 
 
-def _decline(trend: np.ndarray) -> np.ndarray:
-    return np.clip(-np.nan_to_num(trend, nan=0.0), 0.0, 1.0)
+def _clipped(values: np.ndarray, high: float) -> np.ndarray:
+    """Return values clipped to [0, high], NaN (unknown) as 0."""
+    return np.fmax(np.minimum(values, high), 0.0)
 
 
-def voluntary_logit(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray) -> np.ndarray:
-    """Return the logit of leaving voluntarily next month (`noise`: standard normal draws)."""
+def voluntary_logits(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the logit of leaving voluntarily next month, and the same a month later if nothing else changed.
+
+    `noise` (standard normal draws) is the unobservable part.
+    """
     h = cfg.hazard.voluntary
-    left = obs.contract_left
-    in_contract = np.nan_to_num(left, nan=-np.inf) > 1
-    ending = (np.nan_to_num(left, nan=np.inf) <= 1) & (np.nan_to_num(left, nan=-np.inf) >= -h.contract_ended_months)
-    years = np.maximum(obs.tenure_months, 0.0) / 12
-    return (
+    behaviour = (
         h.intercept
         + h.log_arpu * np.clip(np.log(np.maximum(obs.arpu, 0.5) / h.reference_arpu), -2.5, 2.5)
-        + h.arpu_decline * _decline(obs.arpu_trend)
-        + h.usage_decline * _decline(obs.usage_trend)
-        + h.volatility * np.clip(np.nan_to_num(obs.volatility, nan=0.0), 0.0, 2.0)
+        + h.arpu_decline * _clipped(-obs.arpu_trend, 1.0)
+        + h.usage_decline * _clipped(-obs.usage_trend, 1.0)
+        + h.volatility * _clipped(obs.volatility, 2.0)
         + h.complaints_1m * np.minimum(obs.complaints_1m, 3)
         + h.complaints_3m * np.minimum(obs.complaints_3m, 5)
         + h.cancel_intent_1m * (obs.cancel_intents_1m > 0)
@@ -119,10 +124,6 @@ def voluntary_logit(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray)
         + h.retention_call_2m * obs.retention_call_2m
         + h.overdue_bill * np.minimum(obs.standing.overdue, 2)
         + h.late_share * obs.standing.late_share
-        + h.tenure_log_years * np.log1p(years)
-        + h.new_line * (obs.tenure_months < h.new_line_months)
-        + h.in_contract * in_contract
-        + h.contract_ending * ending
         + h.prepaid * obs.prepaid
         + h.young * obs.young
         + h.senior * obs.senior
@@ -130,10 +131,24 @@ def voluntary_logit(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray)
         + h.red_list * obs.red
         + h.noise_sd * noise
     )
+    return behaviour + _aging(obs, cfg, 0.0), behaviour + _aging(obs, cfg, 1.0)
 
 
-def non_payment_probability(obs: Observables, cfg: GeneratorSettings) -> np.ndarray:
-    """Return the chance of suspension for non-payment next month.
+def _aging(obs: Observables, cfg: GeneratorSettings, months_ahead: float) -> np.ndarray:
+    """Return the tenure and contract terms of the voluntary logit, `months_ahead` months later."""
+    h = cfg.hazard.voluntary
+    tenure = np.maximum(obs.tenure_months + months_ahead, 0.0)
+    left = obs.contract_left - months_ahead  # NaN (no contract) compares False
+    return (
+        h.tenure_log_years * np.log1p(tenure / 12)
+        + h.new_line * (tenure < h.new_line_months)
+        + h.in_contract * (left > 1)
+        + h.contract_ending * ((left <= 1) & (left >= -h.contract_ended_months))
+    )
+
+
+def non_payment_probabilities(obs: Observables, cfg: GeneratorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Return the chance of suspension for non-payment next month, and the same a month later.
 
     A line is suspended when `suspend_after_unpaid_bills` bills are unpaid at a due date: lines with
     one bill fewer overdue now are at risk (credit control may grant grace: the logit), lines
@@ -142,15 +157,19 @@ def non_payment_probability(obs: Observables, cfg: GeneratorSettings) -> np.ndar
     h = cfg.hazard.non_payment
     threshold = cfg.suspend_after_unpaid_bills
     overdue = obs.standing.overdue
-    logit = (
+    at_risk = overdue >= threshold - 1
+    base = (
         h.intercept
         + h.never_paid * ~obs.standing.paid_any
         + h.on_time_share * (1.0 - obs.standing.late_share)
-        + h.tenure_log_years * np.log1p(np.maximum(obs.tenure_months, 0.0) / 12)
         + h.log_arrears * np.log(np.maximum(obs.standing.arrears, 1.0) / cfg.hazard.voluntary.reference_arpu)
     )
-    at_risk = np.where(overdue >= threshold - 1, 1.0 / (1.0 + np.exp(-logit)), 0.0)
-    return np.where(overdue >= threshold, 1.0, at_risk)
+    out = []
+    for months_ahead in (0.0, 1.0):
+        years = np.maximum(obs.tenure_months + months_ahead, 0.0) / 12
+        grace = sigmoid(base + h.tenure_log_years * np.log1p(years))
+        out.append(np.where(overdue >= threshold, 1.0, np.where(at_risk, grace, 0.0)))
+    return out[0], out[1]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -55,10 +55,10 @@ class History:
             ring[contact_slot] = 0
             ring[contact_slot, idx] = values
 
-    def recent(self, name: str, t: int, idx: np.ndarray, months: int) -> np.ndarray:
-        """Return the sum over months t - months + 1 .. t of a contact ring for lines `idx`."""
+    def recent(self, name: str, t: int, n: int, months: int) -> np.ndarray:
+        """Return the sum over months t - months + 1 .. t of a contact ring for lines 0..n-1."""
         ring = getattr(self, name)
-        total = np.zeros(len(idx), dtype=np.int64)
+        total = np.zeros(n, dtype=np.int64)
         for u in range(max(0, t - months + 1), t + 1):
-            total += ring[u % CONTACT_SLOTS, idx]
+            total += ring[u % CONTACT_SLOTS, :n]
         return total

@@ -82,21 +82,22 @@ class PaymentBook:
         self.due[credit] = self.billed[slot]
         self.on_time[credit] = self.billed[slot] & (self.paid[slot] <= window.due(t - 1))
 
-    def standing(self, t: int, idx: np.ndarray, window: Window) -> Standing:
-        """Return the payment standing of lines `idx` at the end of month t."""
+    def standing(self, t: int, n: int, window: Window) -> Standing:
+        """Return the payment standing of lines 0..n-1 at the end of month t."""
         today = window.end(t)
-        overdue = np.zeros(len(idx), dtype=np.int64)
-        arrears = np.zeros(len(idx))
-        paid_any = np.zeros(len(idx), dtype=bool)
+        overdue = np.zeros(n, dtype=np.int64)
+        arrears = np.zeros(n)
+        paid_any = np.zeros(n, dtype=bool)
         for u in range(max(0, t - BILL_SLOTS + 1), t + 1):
-            billed, paid = self.billed[u % BILL_SLOTS, idx], self.paid[u % BILL_SLOTS, idx]
+            slot = u % BILL_SLOTS
+            billed, paid = self.billed[slot, :n], self.paid[slot, :n]
             paid_any |= billed & (paid <= today)
             if window.due(u) <= today:
                 unpaid = billed & (paid > today)
                 overdue += unpaid
-                arrears += np.where(unpaid, self.amount[u % BILL_SLOTS, idx], 0.0)
-        due = self.due[:, idx].sum(axis=0)
-        on_time = self.on_time[:, idx].sum(axis=0)
+                arrears += np.where(unpaid, self.amount[slot, :n], 0.0)
+        due = self.due[:, :n].sum(axis=0)
+        on_time = self.on_time[:, :n].sum(axis=0)
         late_share = np.where(due > 0, 1.0 - on_time / np.maximum(due, 1), 0.0)
         return Standing(overdue=overdue, arrears=arrears, paid_any=paid_any, late_share=late_share)
 

@@ -9,7 +9,6 @@ a pure function of (settings, subscribers, months, seed).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from tiercast.synthetic.behaviour import draw_usage, step_latent
 from tiercast.synthetic.billing import bill_columns
 from tiercast.synthetic.calendar import make_window
 from tiercast.synthetic.contacts import Contacts, month_contacts
-from tiercast.synthetic.hazard import Observables, non_payment_probability, observe, sigmoid, voluntary_logit
+from tiercast.synthetic.hazard import Observables, non_payment_probabilities, observe, sigmoid, voluntary_logits
 from tiercast.synthetic.history import History
 from tiercast.synthetic.payments import BILL_SLOTS, NEVER, PaymentBook, draw_paid_days
 from tiercast.synthetic.population import empty_population, initial_activations, new_lines
@@ -54,10 +53,11 @@ class Simulation:
         recent = window.start(0) - activation < FLEA_INITIAL_MAX_TENURE_DAYS
         flea = recent & (rng.random(subscribers) < cfg.flea.share_of_joiners)
         base = self.pop.extend(new_lines(rng, cfg, self.catalog, window, activation, flea, initial=True))
-        self._decide(-1, base, self._observe(-1, base))
+        self._decide(-1, base, self._observe(-1))
 
-    def _observe(self, t: int, idx: np.ndarray) -> Observables:
-        return observe(t, idx, self.pop, self.book, self.history, self.window, self.catalog.fee)
+    def _observe(self, t: int) -> Observables:
+        """Return the observables of every line at the end of month t."""
+        return observe(t, self.pop.n, self.pop, self.book, self.history, self.window, self.catalog.fee)
 
     def _mask(self, chosen: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Return, for each line of `idx`, whether it is among `chosen`."""
@@ -93,7 +93,7 @@ class Simulation:
         self._write_contacts(idx, contacts, out)
         alive = idx[pop.deactivation[idx] > last]
         self.book.close_due(t, window)
-        probabilities = self._decide(t, alive, self._observe(t, alive))
+        probabilities = self._decide(t, alive, self._observe(t))
         out["churn_probability"].write(
             {"subscriber_id": alive + 1, "as_of": dates(np.full(len(alive), last)), **probabilities}
         )
@@ -129,17 +129,18 @@ class Simulation:
         self.called_idx = idx[retention]
 
     def _decide(self, t: int, alive: np.ndarray, obs: Observables) -> dict[str, np.ndarray]:
-        """Return the truth at the end of month t and draw month t + 1's leavers and credit-control actions."""
-        cfg, rng = self.cfg, self.rng
-        noise = rng.standard_normal(len(alive))
-        p_voluntary = sigmoid(voluntary_logit(obs, cfg, noise))
-        p_non_payment = non_payment_probability(obs, cfg)
+        """Return the truth of lines `alive` at the end of month t and draw month t + 1's leavers.
+
+        `obs` holds every line's observables (indexed by line).
+        """
+        noise = np.zeros(self.pop.n)
+        noise[alive] = self.rng.standard_normal(len(alive))
+        logit_now, logit_later = voluntary_logits(obs, self.cfg, noise)
+        suspend_now, suspend_later = non_payment_probabilities(obs, self.cfg)
+        p_voluntary, p_non_payment = sigmoid(logit_now[alive]), suspend_now[alive]
         p_next = 1.0 - (1.0 - p_voluntary) * (1.0 - p_non_payment)
         # 60 days (approximation): a second month with the same observables, one month older.
-        older = replace(obs, tenure_months=obs.tenure_months + 1, contract_left=obs.contract_left - 1)
-        p_second = 1.0 - (1.0 - sigmoid(voluntary_logit(older, cfg, noise))) * (
-            1.0 - non_payment_probability(older, cfg)
-        )
+        p_second = 1.0 - (1.0 - sigmoid(logit_later[alive])) * (1.0 - suspend_later[alive])
         if t + 1 < self.months:
             self._draw_leavers(t + 1, alive, obs, p_voluntary, p_non_payment)
         return {
@@ -165,19 +166,18 @@ class Simulation:
         pop.deactivation[alive[voluntary]] = leave_day[voluntary]
         pop.reason[alive[voluntary]] = c.VOLUNTARY
         self.leaving = int(cut.sum() + voluntary.sum())
-        spared = (obs.standing.overdue >= cfg.suspend_after_unpaid_bills - 1) & ~cut
+        overdue = obs.standing.overdue[alive]
+        spared = (overdue >= cfg.suspend_after_unpaid_bills - 1) & ~cut
         habits = [cfg.payments.payers[p].settle_when_spared for p in c.PAYERS]
         settle_p = np.array([*habits, 1.0, cfg.flea.settle_when_spared], dtype=np.float64)
         settles = spared & (rng.random(n) < settle_p[pop.payer[alive]])
         self.settle_idx = alive[settles]
         self.settle_day = first + np.floor(rng.random(int(settles.sum())) * (due_day - 1)).astype(np.int64)
         self.withhold_idx = alive[cut | (spared & ~settles)]
-        self.arrears_idx = alive[obs.standing.overdue > 0]
+        self.arrears_idx = alive[overdue > 0]
         retention = cfg.contacts.retention
-        trend = np.nan_to_num(obs.arpu_trend, nan=0.0)
-        self.proactive_idx = alive[
-            (obs.arpu >= retention.proactive_min_arpu) & (trend <= retention.proactive_max_trend)
-        ]
+        falling = obs.arpu_trend[alive] <= retention.proactive_max_trend  # NaN (unknown) is not falling
+        self.proactive_idx = alive[(obs.arpu[alive] >= retention.proactive_min_arpu) & falling]
 
     def _write_contacts(self, idx: np.ndarray, contacts: Contacts, out: Output) -> None:
         ids = np.arange(self.next_contact_id, self.next_contact_id + len(contacts.line), dtype=np.int64)

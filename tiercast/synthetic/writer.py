@@ -7,7 +7,9 @@ half-written file. Dates are date32, contact_time a naive timestamp in milliseco
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -90,22 +92,30 @@ def _arrow(values: Any, kind: pa.DataType) -> pa.Array:
 
 
 class TableWriter:
-    """Writes one Parquet table in row groups; the file appears under its final name on close."""
+    """Writes one Parquet table in row groups; the file appears under its final name on close.
 
-    def __init__(self, path: Path, schema: pa.Schema, metadata: Mapping[str, Any]) -> None:
+    Row groups are encoded and compressed on the `Output`'s single background thread (in call
+    order, so the bytes do not depend on timing) while the simulation goes on.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, metadata: Mapping[str, Any], output: Output) -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".tmp")
         self.schema = schema.with_metadata({"tiercast.generator": json.dumps(dict(metadata), sort_keys=True)})
         self.rows = 0
-        self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self._output = output
+        # Dictionary encoding only where values repeat (codes, dates, fees): random amounts gain nothing.
+        repeated = [f.name for f in schema if not pa.types.is_floating(f.type) or f.name == "base_fee"]
+        self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd", use_dictionary=repeated)
 
     def write(self, columns: Mapping[str, Any]) -> None:
-        """Append a row group; `columns` must name exactly the schema's columns."""
+        """Append a row group; `columns` must name exactly the schema's columns (arrays are not copied:
+        do not change them afterwards)."""
         if set(columns) != set(self.schema.names):
             raise ValueError(f"{self.path.name}: columns {sorted(columns)} != schema {sorted(self.schema.names)}")
         arrays = [_arrow(columns[field.name], field.type) for field in self.schema]
         table = pa.Table.from_arrays(arrays, schema=self.schema)
-        self._writer.write_table(table)
+        self._output.submit(self._writer.write_table, table)
         self.rows += table.num_rows
 
     def close(self) -> None:
@@ -122,14 +132,25 @@ class TableWriter:
 class Output:
     """The writers of one `generate` run: the four input tables and the truth under `_truth/`."""
 
+    MAX_PENDING = 6  # row groups waiting for the writer thread (bounds memory)
+
     def __init__(self, out_dir: Path, metadata: Mapping[str, Any]) -> None:
         truth = out_dir / "_truth"
         truth.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiercast-writer")
+        self._pending: deque[Future[None]] = deque()
         self.writers = {
-            name: TableWriter(out_dir / f"{name}.parquet", contract_schema(name), metadata) for name in INPUT_TABLES
+            name: TableWriter(out_dir / f"{name}.parquet", contract_schema(name), metadata, self)
+            for name in INPUT_TABLES
         }
         for name, schema in TRUTH_SCHEMAS.items():
-            self.writers[name] = TableWriter(truth / f"{name}.parquet", schema, metadata)
+            self.writers[name] = TableWriter(truth / f"{name}.parquet", schema, metadata, self)
+
+    def submit(self, write: Callable[[pa.Table], None], table: pa.Table) -> None:
+        """Queue a row group for the writer thread; wait while too many are queued."""
+        self._pending.append(self._pool.submit(write, table))
+        while len(self._pending) > self.MAX_PENDING:
+            self._pending.popleft().result()
 
     def __getitem__(self, name: str) -> TableWriter:
         return self.writers[name]
@@ -140,11 +161,20 @@ class Output:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        for writer in self.writers.values():
-            if kind is None:
-                writer.close()
-            else:
-                writer.abort()
+        try:
+            while self._pending:
+                future = self._pending.popleft()
+                if kind is None:
+                    future.result()
+                else:
+                    future.cancel()
+        finally:
+            self._pool.shutdown(wait=True)
+            for writer in self.writers.values():
+                if kind is None:
+                    writer.close()
+                else:
+                    writer.abort()
 
     @property
     def paths(self) -> dict[str, Path]:

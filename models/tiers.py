@@ -26,23 +26,53 @@ def value_score(features: pd.DataFrame, settings: ValueScoreSettings) -> pd.Seri
     return score.rename("value_score")
 
 
+class Cutoffs(tuple[float, float]):
+    """(high_min, mid_min) value-score cut-offs, carrying the score scale of the base they came from.
+
+    `top_scores[k - 1]` is the lowest score within the top k% of that base (k = 1..100; +inf when
+    the top k% is less than one subscriber), so a shard can say "top 5%" of the whole base.
+    """
+
+    top_scores: np.ndarray
+
+    def __new__(cls, high_min: float, mid_min: float, top_scores: np.ndarray) -> Cutoffs:
+        made = super().__new__(cls, (high_min, mid_min))
+        made.top_scores = top_scores
+        return made
+
+    def __getnewargs__(self) -> tuple[float, float, np.ndarray]:
+        return self[0], self[1], self.top_scores
+
+    def top_percent(self, scores: pd.Series) -> np.ndarray:
+        """Return, per score, the smallest k such that the score is within the top k% of the base."""
+        ascending = self.top_scores[::-1]
+        above = len(ascending) - np.searchsorted(ascending, scores.to_numpy(dtype="float64"), side="right")
+        return np.minimum(above + 1, 100)
+
+
 def _score_at_share(descending: np.ndarray, share: float) -> float:
     count = math.floor(len(descending) * share + 0.5 + 1e-9)
     return float(descending[count - 1]) if count >= 1 else math.inf
 
 
-def score_cutoffs(scores: pd.Series, settings: CutoffSettings) -> tuple[float, float]:
+def _top_scores(descending: np.ndarray) -> np.ndarray:
+    counts = (len(descending) * np.arange(1, 101)) // 100
+    padded = np.append(descending, math.inf)  # index -1 (fewer than one subscriber) -> +inf
+    return padded[counts - 1]
+
+
+def score_cutoffs(scores: pd.Series, settings: CutoffSettings) -> Cutoffs:
     """Return the lowest value scores of the high and mid tiers: configured CNY, or read off `scores`.
 
     Quantile mode: the top `high_share` of subscribers (rounded to whole subscribers) are high and the
     next `mid_share` mid; subscribers tied with the last one in are in too, so equal scores share a tier.
     """
-    if settings.mode == "absolute":
-        return settings.high_min_cny, settings.mid_min_cny
     descending = np.sort(scores.to_numpy(dtype="float64"))[::-1]
-    return _score_at_share(descending, settings.high_share), _score_at_share(
-        descending, settings.high_share + settings.mid_share
-    )
+    top_scores = _top_scores(descending)
+    if settings.mode == "absolute":
+        return Cutoffs(settings.high_min_cny, settings.mid_min_cny, top_scores)
+    high_min = _score_at_share(descending, settings.high_share)
+    return Cutoffs(high_min, _score_at_share(descending, settings.high_share + settings.mid_share), top_scores)
 
 
 def tier_by_score(scores: pd.Series, high_min: float, mid_min: float) -> pd.Series:
@@ -91,10 +121,9 @@ def _reason(tier: str, arpu: float, top: float, tenure: float, credit: float, re
 
 
 def tier_reasons(
-    features: pd.DataFrame, settings: ValueScoreSettings, scores: pd.Series, tiers: pd.Series, is_red: pd.Series
+    features: pd.DataFrame, settings: ValueScoreSettings, top: np.ndarray, tiers: pd.Series, is_red: pd.Series
 ) -> pd.Series:
     """Return one short reason per row, e.g. "high: ARPU 312 CNY top 5%, tenure 9y, credit 0.98"."""
-    top = np.ceil(100.0 * scores.rank(method="min", ascending=False) / max(len(scores), 1))
     rows = zip(
         tiers,
         features[settings.arpu_column].astype("float64"),
@@ -118,16 +147,18 @@ def assign_tiers(
 
     Red list -> high whatever the score; black list -> is_black_list (routing puts it last), tier by
     score. `cutoffs` (high_min, mid_min) replaces the configured ones, e.g. quantiles computed over
-    the whole base when tiers are assigned shard by shard.
+    the whole base when tiers are assigned shard by shard; `Cutoffs` from `score_cutoffs` also make
+    the reasons' "top k%" refer to that base (a plain tuple: to the rows at hand).
     """
     scores = value_score(features, settings.value_score)
-    high_min, mid_min = cutoffs if cutoffs is not None else score_cutoffs(scores, settings.cutoffs)
+    scale = cutoffs if isinstance(cutoffs, Cutoffs) else score_cutoffs(scores, settings.cutoffs)
+    high_min, mid_min = cutoffs if cutoffs is not None else scale
     list_flag = features["list_flag"].astype("object")
     is_red = pd.Series((list_flag == RED_LIST).to_numpy(dtype=bool), index=features.index)
     is_black = pd.Series((list_flag == BLACK_LIST).to_numpy(dtype=bool), index=features.index)
     tiers = tier_by_score(scores, high_min, mid_min).where(~is_red, "high")
     flea, flea_text = flea_flag(features, settings.flea)
-    reasons = tier_reasons(features, settings.value_score, scores, tiers, is_red)
+    reasons = tier_reasons(features, settings.value_score, scale.top_percent(scores), tiers, is_red)
     reasons = _suffix(reasons, is_black, "black list")
     reasons = _suffix(reasons, flea, "flea: " + flea_text)
     return features.assign(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,17 @@ def test_given_cutoffs_replace_the_configured_ones() -> None:
     # shard by shard: cut-offs computed over the whole base are passed in
     out = assign_tiers(frame([10.0, 20, 30]), tiers_settings(), cutoffs=(39.0, 26.0))
     assert out["tier"].tolist() == ["low", "mid", "high"]
+
+
+def test_cutoffs_of_the_whole_base_give_a_shard_the_same_tiers_and_reasons() -> None:
+    whole = frame([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    cutoffs = score_cutoffs(value_score(whole, tiers_settings().value_score), tiers_settings().cutoffs)
+    shard = whole.iloc[[1, 8, 9]]
+    out = assign_tiers(shard, tiers_settings(), cutoffs=pickle.loads(pickle.dumps(cutoffs)))
+    expected = assign_tiers(whole, tiers_settings()).iloc[[1, 8, 9]]
+    assert out["tier"].tolist() == ["low", "high", "high"]
+    assert out["tier_reason"].tolist() == expected["tier_reason"].tolist()
+    assert out["tier_reason"].iloc[1] == "high: ARPU 90 CNY top 20%, tenure 10y, credit 1.00"
 
 
 def test_red_list_is_high_whatever_the_score_and_black_list_keeps_its_score_tier() -> None:

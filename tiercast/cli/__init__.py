@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.route",
     "tiercast.cli.evaluate_table",
     "tiercast.cli.generate",
+    "tiercast.cli.features",
+    "tiercast.cli.score_publish",
 )
 
 app = typer.Typer(

@@ -1,0 +1,101 @@
+"""The features step: validated inputs -> feature table as of D -> value tiers -> lifecycle stages -> contract -> file.
+
+One row per subscriber active at D (docs/interfaces.md "Feature table") plus the tier columns
+(models.tiers) and lifecycle columns (models.lifecycle), checked against
+data_contracts/features.yaml before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from data_contracts.loader import validate_output
+from features.build import feature_table
+from models.lifecycle import assign_stages
+from models.tiers import assign_tiers
+from pipelines.ingest import validate_inputs
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONTRACT = "features"
+PREVIOUS_COLUMNS = ["subscriber_id", "lifecycle_stage"]
+INPUT_TABLES = ("subscribers", "bills", "payments", "contacts")
+
+
+def data_end_date(bills: pd.DataFrame) -> date:
+    """Return the last day the data covers: the last day of the latest bill month."""
+    if bills.empty:
+        raise ValueError("no bills: cannot tell the last day the data covers; pass an as-of date")
+    latest = pd.Timestamp(bills["bill_month"].max())
+    return (latest + pd.offsets.MonthEnd(0)).date()
+
+
+def decide(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: date,
+    settings: Settings,
+    previous_stages: pd.DataFrame | None = None,
+    cutoffs: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Return the contract-checked feature table with tiers and lifecycle stages, from clean input tables."""
+    features = feature_table(
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features
+    )
+    tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
+    staged = assign_stages(tiered, settings.lifecycle, previous=previous_stages)
+    return validate_output(staged, CONTRACT)
+
+
+def build_feature_table(
+    settings: Settings,
+    data_dir: Path | None = None,
+    as_of: date | None = None,
+    previous_stages: pd.DataFrame | None = None,
+    subscriber_ids: Iterable[int] | None = None,
+    cutoffs: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Return the feature table with tiers and stages as of D (default: the data's last day) from `data_dir`.
+
+    Inputs are read and validated through pipelines.ingest (bad rows quarantined). With
+    `subscriber_ids`, only those subscribers are built; quantile tier cut-offs are then taken over
+    that subset unless `cutoffs` (high_min, mid_min) computed over the whole base are given.
+    """
+    tables = validate_inputs(settings, data_dir).tables
+    as_of = as_of or data_end_date(tables["bills"])
+    if subscriber_ids is not None:
+        wanted = pd.Index(list(subscriber_ids), dtype="int64")
+        tables = {name: tables[name][tables[name]["subscriber_id"].isin(wanted)] for name in INPUT_TABLES}
+        if cutoffs is None and settings.tiers.cutoffs.mode == "quantile":
+            log.warning("tier quantiles taken over the %d selected subscribers only", len(wanted))
+    table = decide(tables, as_of, settings, previous_stages, cutoffs)
+    log.info("feature table as of %s: %d subscribers", as_of, len(table))
+    return table
+
+
+def read_previous_stages(path: Path) -> pd.DataFrame:
+    """Return yesterday's (subscriber_id, lifecycle_stage) from a feature table file written by this step."""
+    return pd.read_parquet(path, columns=PREVIOUS_COLUMNS)
+
+
+def write_feature_table(table: pd.DataFrame, path: Path) -> Path:
+    """Write `table` to Parquet at `path` atomically (a reader sees the old file or the new one) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    table.to_parquet(partial, index=False)
+    partial.replace(path)
+    log.info("feature table written to %s (%d rows)", path, len(table))
+    return path
+
+
+def stage_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Return subscriber counts by tier (rows: high, mid, low) and lifecycle stage (columns), with totals."""
+    counts = pd.crosstab(table["tier"], table["lifecycle_stage"], margins=True, margins_name="total")
+    rows = [t for t in ("high", "mid", "low", "total") if t in counts.index]
+    stages = [s for s in ("identification", "growth", "stable", "warning", "total") if s in counts.columns]
+    return counts.reindex(index=rows, columns=stages, fill_value=0)

@@ -17,6 +17,8 @@ class PathsSettings(Section):
     published: Path
     retention: Path
     prefect_home: Path
+    work: Path
+    state: Path
 
     def resolve(self, path: Path) -> Path:
         """Return `path` made absolute against `root`."""

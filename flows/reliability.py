@@ -1,0 +1,124 @@
+"""What makes the flows safe to leave alone: retry rules, timeouts, the task runner, the failure report."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from data_contracts.loader import ContractError
+from pipelines.publish_checks import GuardrailError
+from pipelines.quarantine import QuarantineLimitError
+from tiercast.settings import load_settings
+from tiercast.settings.flows import FlowsSettings
+
+log = logging.getLogger("tiercast.flows")
+
+# Errors that a retry cannot fix: bad data, a breached guardrail, a refused training set.
+PERMANENT: tuple[type[BaseException], ...] = (ContractError, QuarantineLimitError, GuardrailError)
+
+
+def _exception(state: Any) -> BaseException | None:
+    try:
+        state.result(raise_on_failure=True)
+    except BaseException as exc:
+        return exc
+    return None
+
+
+def retry_transient_io(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry reading inputs on file-system and network errors, never on a contract violation."""
+    exc = _exception(state)
+    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, PERMANENT)
+
+
+def retry_transient_db(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry publishing on database errors that a later attempt can clear (locks, dropped connections)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from pipelines.publish import PublishError
+
+    exc = _exception(state)
+    if isinstance(exc, PERMANENT):
+        return False
+    return isinstance(exc, OperationalError | PoolTimeout | PublishError | OSError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def retry_options(settings: FlowsSettings, retries: int, condition: Callable[..., bool]) -> dict[str, Any]:
+    """Return task options: `retries` attempts with doubling delays, the retry condition and the task timeout."""
+    return {
+        "retries": retries,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=settings.retry_backoff_seconds) if retries else 0,
+        "retry_condition_fn": condition,
+        "timeout_seconds": settings.task_timeout_seconds,
+    }
+
+
+def task_runner(settings: FlowsSettings) -> TaskRunner[Any]:
+    """Return the runner for per-shard tasks: threads on this machine, or Dask (a LocalCluster or an address)."""
+    if settings.task_runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=settings.thread_workers)
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dask_workers,
+            "threads_per_worker": settings.dask_threads_per_worker,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
+def failure_report(flow: Any, flow_run: Any, state: Any) -> dict[str, Any]:
+    """Return what an on-call engineer needs first: which flow, which run, what failed and how to rerun."""
+    parameters = dict(getattr(flow_run, "parameters", {}) or {})
+    return {
+        "flow": getattr(flow, "name", str(flow)),
+        "flow_run": getattr(flow_run, "name", ""),
+        "flow_run_id": str(getattr(flow_run, "id", "")),
+        "state": getattr(state, "name", str(state)),
+        "message": getattr(state, "message", "") or "",
+        "error": repr(_exception(state)),
+        "parameters": {k: str(v) for k, v in parameters.items()},
+        "published": "unchanged: nothing is switched before the final publish step succeeds",
+        "rerun": "safe: a rerun for the same as_of replaces that date's outputs",
+    }
+
+
+def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """on_failure / on_crash hook: log a clear summary and post it to the configured webhook, if any."""
+    report = failure_report(flow, flow_run, state)
+    log.error(
+        "FLOW FAILED: %s run %s (%s): %s | error: %s | %s; %s",
+        report["flow"],
+        report["flow_run"],
+        report["flow_run_id"],
+        report["message"],
+        report["error"],
+        report["published"],
+        report["rerun"],
+    )
+    config = report["parameters"].get("config")
+    try:
+        url = load_settings(None if config in (None, "None") else Path(config)).flows.failure_webhook_url
+    except Exception:
+        log.exception("could not read settings to find the failure webhook")
+        return
+    if url:
+        try:
+            httpx.post(url, content=json.dumps(report), headers={"content-type": "application/json"}, timeout=10)
+            log.info("failure report posted to %s", url)
+        except httpx.HTTPError as exc:
+            log.error("could not post the failure report to %s: %s", url, exc)

@@ -1,0 +1,491 @@
+"""The nightly scoring run, cut into steps a flow calls one by one, per shard where it can.
+
+plan -> stage inputs into shards -> per shard: validate, features, value score -> global tier
+cut-offs -> per shard: tiers, churn score, lifecycle, routing rows, retention candidates ->
+merge retention lists -> publish (guardrails, atomic switch) -> keep state for tomorrow.
+
+Each per-shard step reads its inputs from files and writes its outputs to files under the run's
+work folder, returning only paths and small summaries, so it runs the same in a thread or on a
+Dask worker, and memory is bounded by the shard size. Nothing is published before `publish_run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from data_contracts.loader import ContractError, validate_output
+from features.build import feature_table
+from models.churn import reason_codes
+from models.lifecycle import assign_stages
+from models.retention import capacity_used, retention_list
+from models.routing import route
+from models.tiers import assign_tiers, score_cutoffs, value_score
+from pipelines.database import display_url, engine_for
+from pipelines.ingest import table_path, validate_tables
+from pipelines.privacy import privacy_key
+from pipelines.publish import Publication, publish
+from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
+from pipelines.retention_files import write_retention_files
+from pipelines.run_summary import NightlySummary, previous_summary
+from pipelines.score import key_subscribers, run_id_for, tier_table
+from pipelines.staging import shard_folder, stage_shards
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCORE_BINS = 20  # churn-score histogram resolution in the run summary
+STAGES_KEPT = 14  # nightly lifecycle-stage files kept in state/ (two weeks of hysteresis history)
+
+
+@dataclass(frozen=True)
+class NightlyPlan:
+    """What one nightly run works on: the date, the inputs, the shards and its scratch folder."""
+
+    as_of: date
+    data_dir: Path
+    work_dir: Path
+    n_shards: int
+    n_subscribers: int
+
+    @property
+    def inputs_dir(self) -> Path:
+        """Folder of the per-shard input tables."""
+        return self.work_dir / "inputs"
+
+    def shard_dir(self, kind: str, shard: int) -> Path:
+        """Folder of one shard's outputs of one kind (features, outputs, quarantine)."""
+        return self.work_dir / kind / f"shard-{shard:05d}"
+
+
+@dataclass(frozen=True)
+class ShardFeatures:
+    """One shard's feature table on disk, its value scores and what validation did to its rows."""
+
+    shard: int
+    features_path: Path
+    keys_path: Path
+    value_scores: np.ndarray
+    reports: dict[str, TableReport]
+
+
+@dataclass(frozen=True)
+class ShardOutputs:
+    """One shard's tier-table rows, retention candidates and lifecycle stages on disk, with counts."""
+
+    shard: int
+    tier_path: Path
+    retention_path: Path
+    stages_path: Path
+    rows: int
+    tier_stage_counts: dict[str, dict[str, int]]
+    score_histogram: list[int]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The churn model a run scores with, resolved once: registered name, version and its MLflow run."""
+
+    name: str
+    version: str
+    run_id: str
+    run_link: str
+
+
+def resolve_model(settings: Settings) -> ModelRef:
+    """Resolve the champion alias to a version (once per run) and say where its training run is."""
+    from pipelines import registry, tracking
+
+    version = registry.champion_version(settings)
+    if version is None:
+        raise registry.RegistryError(
+            f"{settings.tracking.registered_model} has no champion yet: run `tiercast train` or the training flow first"
+        )
+    run_id = tracking.version_info(settings, version).run_id
+    link = f"MLflow run {run_id} at {tracking.tracking_uri(settings)}"
+    return ModelRef(settings.tracking.registered_model, str(version), run_id, link)
+
+
+_MODELS: dict[tuple[str, str], Any] = {}  # one loaded model per process (thread or Dask worker)
+_MODELS_LOCK = threading.Lock()
+
+
+def _load_model(settings: Settings, version: str) -> Any:
+    from pipelines import tracking
+
+    key = (tracking.tracking_uri(settings), version)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS.clear()
+            _MODELS[key] = tracking.load_version(settings, version)
+        return _MODELS[key]
+
+
+def run_identity(settings: Settings, plan: NightlyPlan, model: ModelRef) -> str:
+    """Return the run id: the same as_of, model and settings give the same id (and the same content)."""
+    return run_id_for(settings, plan.as_of, model.version, privacy_key(settings.privacy))
+
+
+def shard_outputs_for(
+    settings: Settings,
+    plan: NightlyPlan,
+    part: ShardFeatures,
+    cutoffs: tuple[float, float],
+    model: ModelRef,
+    run_id: str,
+    previous_stages: Path | None,
+) -> ShardOutputs:
+    """`shard_outputs` with the model loaded by version (once per process) and the key read from the environment."""
+    loaded = _load_model(settings, model.version)
+    return shard_outputs(
+        settings, plan, part, cutoffs, loaded, model.version, run_id, privacy_key(settings.privacy), previous_stages
+    )
+
+
+def data_end_date(bills_path: Path) -> date:
+    """Return the last day the bills cover (last day of the latest bill month), reading one column."""
+    if bills_path.suffix == ".parquet":
+        months = pq.read_table(bills_path, columns=["bill_month"]).column("bill_month")
+        latest = pc.max(months).as_py()
+    else:
+        latest = pd.read_csv(bills_path, usecols=["bill_month"])["bill_month"].max()
+    if latest is None or (isinstance(latest, float) and math.isnan(latest)):
+        raise ContractError("bills", "no bills: cannot tell the last day the data covers; pass an as-of date")
+    return (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
+
+
+def count_rows(path: Path) -> int:
+    """Return the number of rows of a Parquet (from its metadata) or CSV (lines minus header) file."""
+    if path.suffix == ".parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def plan_nightly(settings: Settings, data_dir: Path | None = None, as_of: date | None = None) -> NightlyPlan:
+    """Return the plan of a nightly run: as_of defaults to the last day the data covers."""
+    paths = settings.paths
+    data_dir = data_dir or paths.resolve(paths.raw)
+    n_subscribers = count_rows(table_path(data_dir, "subscribers"))
+    as_of = as_of or data_end_date(table_path(data_dir, "bills"))
+    n_shards = max(1, math.ceil(n_subscribers / settings.flows.shard_size))
+    work_dir = paths.resolve(paths.work) / "nightly" / f"{as_of:%Y-%m-%d}"
+    log.info("nightly run as of %s: %d subscriber rows in %s, %d shard(s)", as_of, n_subscribers, data_dir, n_shards)
+    return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers)
+
+
+def check_global_keys(data_dir: Path, examples: int = 5) -> None:
+    """Raise ContractError when a key that must be unique across shards repeats (MSISDN, contact_id)."""
+    for table, column in (("subscribers", "msisdn"), ("contacts", "contact_id")):
+        path = table_path(data_dir, table)
+        values = (
+            pq.read_table(path, columns=[column]).column(column).to_pandas()
+            if path.suffix == ".parquet"
+            else pd.read_csv(path, usecols=[column], dtype=str)[column]
+        )
+        repeated = values[values.duplicated(keep=False) & values.notna()]
+        if len(repeated):
+            shown = repeated.drop_duplicates().head(examples).tolist()
+            raise ContractError(
+                table, f"duplicate {column}: {repeated.nunique()} values repeat, e.g. {shown}", column, "unique"
+            )
+
+
+def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
+    """Split the inputs into the plan's shard folders; return the shard numbers."""
+    check_global_keys(plan.data_dir)
+    stage_shards(
+        plan.data_dir, plan.inputs_dir, list(settings.validation.tables), plan.n_shards, settings.flows.batch_rows
+    )
+    return list(range(plan.n_shards))
+
+
+def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFeatures:
+    """Validate one shard's inputs, build its feature table as of D and its value scores; write them to disk.
+
+    Quarantine limits are checked over all shards together (`validation_reports`), not per shard.
+    """
+    unlimited = settings.validation.model_copy(
+        update={"max_quarantined_share": 1.0, "max_quarantined_share_by_table": {}}
+    )
+    checked = validate_tables(
+        shard_folder(plan.inputs_dir, shard),
+        unlimited,
+        plan.shard_dir("quarantine", shard),
+        plan.shard_dir("quarantine", shard) / "validation.json",
+    )
+    tables = checked.tables
+    features = feature_table(
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], plan.as_of, settings.features
+    )
+    folder = plan.shard_dir("features", shard)
+    folder.mkdir(parents=True, exist_ok=True)
+    features.to_parquet(folder / "features.parquet", index=False)
+    active = tables["subscribers"][["subscriber_id", "msisdn"]]
+    active[active["subscriber_id"].isin(features["subscriber_id"])].to_parquet(folder / "keys.parquet", index=False)
+    scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
+    return ShardFeatures(shard, folder / "features.parquet", folder / "keys.parquet", scores, checked.reports)
+
+
+def tier_cutoffs(settings: Settings, parts: list[ShardFeatures]) -> tuple[float, float]:
+    """Return the (high_min, mid_min) value-score cut-offs over the whole base."""
+    scores = np.concatenate([part.value_scores for part in parts]) if parts else np.empty(0)
+    return score_cutoffs(pd.Series(scores, dtype="float64"), settings.tiers.cutoffs)
+
+
+def previous_stages_file(settings: Settings, as_of: date) -> Path | None:
+    """Return the newest lifecycle-stage file written by a run for a date before `as_of`, if any."""
+    folder = settings.paths.resolve(settings.paths.state) / "lifecycle"
+    earlier = sorted(p for p in folder.glob("*.parquet") if p.stem < f"{as_of:%Y-%m-%d}") if folder.is_dir() else []
+    return earlier[-1] if earlier else None
+
+
+def _previous_stages(path: Path | None, subscriber_ids: pd.Series) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    stages = pd.read_parquet(path, columns=["subscriber_id", "lifecycle_stage"])
+    return stages[stages["subscriber_id"].isin(subscriber_ids)].reset_index(drop=True)
+
+
+def shard_outputs(
+    settings: Settings,
+    plan: NightlyPlan,
+    part: ShardFeatures,
+    cutoffs: tuple[float, float],
+    model: Any,
+    model_version: str,
+    run_id: str,
+    key: bytes,
+    previous_stages: Path | None,
+) -> ShardOutputs:
+    """Tier, score, stage, route and list one shard; write its tier rows, retention candidates and stages."""
+    features = pd.read_parquet(part.features_path)
+    previous = _previous_stages(previous_stages, features["subscriber_id"])
+    tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
+    churn = churn_scores(model, tiered)
+    by_id = pd.Series(churn, index=tiered["subscriber_id"].to_numpy())
+    decided = validate_output(
+        assign_stages(tiered, settings.lifecycle, previous=previous, churn_score=by_id), "features"
+    )
+    scored = decided.assign(churn_score=churn, churn_reasons="", model_version=model_version)
+    keyed = key_subscribers(scored, pd.read_parquet(part.keys_path), key)
+    rows = tier_table(route(keyed, settings.routing), plan.as_of, run_id)
+    candidates = with_reasons(retention_list(keyed, settings.retention, plan.as_of, run_id), keyed, model, settings)
+    folder = plan.shard_dir("outputs", part.shard)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(folder / "tier_table.parquet", index=False)
+    candidates.to_parquet(folder / "retention.parquet", index=False)
+    scored[["subscriber_id", "lifecycle_stage"]].to_parquet(folder / "stages.parquet", index=False)
+    counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
+    histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
+    return ShardOutputs(
+        shard=part.shard,
+        tier_path=folder / "tier_table.parquet",
+        retention_path=folder / "retention.parquet",
+        stages_path=folder / "stages.parquet",
+        rows=len(rows),
+        tier_stage_counts={str(t): {str(s): int(n) for s, n in row.items()} for t, row in counts.iterrows()},
+        score_histogram=[int(n) for n in histogram],
+    )
+
+
+def churn_scores(model: Any, features: pd.DataFrame) -> np.ndarray:
+    """Return the model's churn probability per row, clipped to [0, 1]."""
+    return np.clip(np.asarray(model.predict_proba(features))[:, 1].astype("float64"), 0.0, 1.0)
+
+
+def with_reasons(listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, settings: Settings) -> pd.DataFrame:
+    """Return the retention list with its reasons filled in.
+
+    Reason codes need LightGBM's per-feature contributions, which cost far more than a score, so
+    they are computed only for the customers on the list, not for the whole base.
+    """
+    chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
+    if chosen.empty:
+        return listed
+    reasons = reason_codes(model, chosen, top_k=settings.churn.reasons_top_k)
+    return listed.assign(reasons=pd.Series(reasons.to_numpy(), index=listed.index, dtype="str"))
+
+
+def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFrame:
+    """Return today's retention list from the shards' candidates: per desk the top value at risk, up to capacity.
+
+    Each shard listed at most a desk's capacity, so the global top of a desk is among the union.
+    """
+    frames = [pd.read_parquet(part.retention_path) for part in parts]
+    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if merged.empty:
+        return validate_output(frames[0] if frames else merged, "retention_list", examples=0)
+    ranked = merged.sort_values(
+        ["desk", "value_at_risk", "churn_score", "subscriber_key"], ascending=[True, False, False, True], kind="stable"
+    )
+    rank = ranked.groupby("desk", sort=False).cumcount() + 1
+    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.retention.desks.items()})
+    chosen = ranked[rank <= capacity].assign(rank=rank[rank <= capacity].astype("int64"))
+    return validate_output(chosen.reset_index(drop=True), "retention_list", examples=0)
+
+
+def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:
+    """Return one validation report per table, summed over shards, with the configured limits applied."""
+    limits = settings.validation.max_quarantined_share_by_table
+    combined: dict[str, TableReport] = {}
+    for table in settings.validation.tables:
+        reports = [part.reports[table] for part in parts]
+        rules: dict[str, int] = {}
+        for report in reports:
+            for rule, rows in report.rules.items():
+                rules[rule] = rules.get(rule, 0) + rows
+        combined[table] = replace(
+            reports[0],
+            source=table_path(plan.data_dir, table),
+            rows_read=sum(r.rows_read for r in reports),
+            clean=sum(r.clean for r in reports),
+            quarantined=sum(r.quarantined for r in reports),
+            limit=limits.get(table, settings.validation.max_quarantined_share),
+            rules=rules,
+            quarantine_files=[],
+        )
+    return combined
+
+
+def write_quarantine_files(
+    settings: Settings, plan: NightlyPlan, reports: dict[str, TableReport]
+) -> dict[str, TableReport]:
+    """Gather the shards' quarantined rows into one file per table under paths.quarantine; return updated reports."""
+    folder = settings.paths.resolve(settings.paths.quarantine)
+    folder.mkdir(parents=True, exist_ok=True)
+    updated = {}
+    for table, report in reports.items():
+        shards = sorted((plan.work_dir / "quarantine").glob(f"shard-*/{table}.parquet"))
+        rows = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True) if shards else pd.DataFrame()
+        written = [folder / f"{table}.parquet"]
+        rows.to_parquet(written[0], index=False)
+        if settings.validation.quarantine_csv:
+            written.append(folder / f"{table}.csv")
+            rows.to_csv(written[1], index=False)
+        updated[table] = replace(report, quarantine_files=written)
+    return updated
+
+
+def save_stages(settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs]) -> Path:
+    """Keep tonight's lifecycle stages for tomorrow's hysteresis; prune old files; return the file."""
+    folder = settings.paths.resolve(settings.paths.state) / "lifecycle"
+    folder.mkdir(parents=True, exist_ok=True)
+    stages = pd.concat([pd.read_parquet(part.stages_path) for part in parts], ignore_index=True)
+    path = folder / f"{plan.as_of:%Y-%m-%d}.parquet"
+    partial = path.with_name(f".{path.name}.partial")
+    stages.sort_values("subscriber_id").to_parquet(partial, index=False)
+    partial.replace(path)
+    for old in sorted(folder.glob("*.parquet"))[:-STAGES_KEPT]:
+        old.unlink()
+    return path
+
+
+def read_tier_table(parts: list[ShardOutputs]) -> pd.DataFrame:
+    """Return the whole tier table from the shards' parts, ordered by subscriber_key."""
+    table = pd.concat([pd.read_parquet(part.tier_path) for part in parts], ignore_index=True)
+    return table.sort_values("subscriber_key", kind="stable").reset_index(drop=True)
+
+
+def clean_work(plan: NightlyPlan) -> None:
+    """Remove the run's scratch folder (staged inputs hold raw MSISDNs: they do not outlive the run)."""
+    shutil.rmtree(plan.work_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """Where a nightly run's outputs went."""
+
+    publication: Publication
+    database: str
+    retention_files: list[Path]
+    stages_file: Path
+
+
+def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFeatures]) -> dict[str, TableReport]:
+    """Gather the shards' validation into one report and quarantine file per table; raise over the limits."""
+    reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan))
+    report_file = settings.paths.resolve(settings.paths.reports) / settings.validation.report_file
+    result = ValidationResult({}, reports, report_file)
+    write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=None)
+    if result.exceeded:
+        raise QuarantineLimitError(result)
+    return reports
+
+
+def publish_run(
+    settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs], retention: pd.DataFrame, url: str | None = None
+) -> PublishedRun:
+    """Publish the tier table and retention list atomically, then write the list files and tomorrow's state."""
+    engine = engine_for(settings, url)
+    try:
+        publication = publish(engine, settings.publish, read_tier_table(parts), retention)
+        database = display_url(engine)
+    finally:
+        engine.dispose()
+    folder = settings.paths.resolve(settings.paths.retention)
+    files = write_retention_files(retention, folder, plan.as_of, settings.retention)
+    return PublishedRun(publication, database, files, save_stages(settings, plan, parts))
+
+
+def summarize(
+    settings: Settings,
+    plan: NightlyPlan,
+    reports: dict[str, TableReport],
+    parts: list[ShardOutputs],
+    retention: pd.DataFrame,
+    published: PublishedRun,
+    model_run: str,
+    seconds: dict[str, float],
+) -> NightlySummary:
+    """Return the run summary (and keep it in state/ for tomorrow's comparison)."""
+    tier_stage: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for tier, stages in part.tier_stage_counts.items():
+            row = tier_stage.setdefault(tier, {})
+            for stage, count in stages.items():
+                row[stage] = row.get(stage, 0) + count
+    state = settings.paths.resolve(settings.paths.state)
+    publication = published.publication
+    summary = NightlySummary(
+        as_of=f"{plan.as_of:%Y-%m-%d}",
+        run_id=publication.run_id,
+        model_version=publication.model_version,
+        model_run=model_run,
+        shards=plan.n_shards,
+        validation={
+            table: {"rows_read": r.rows_read, "clean": r.clean, "quarantined": r.quarantined, "rules": r.rules}
+            for table, r in reports.items()
+        },
+        tier_stage=tier_stage,
+        score_histogram=[int(sum(h)) for h in zip(*(part.score_histogram for part in parts), strict=True)],
+        retention={desk: list(used) for desk, used in capacity_used(retention, settings.retention).items()},
+        outputs={
+            "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
+            "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",
+            "quarantined rows": str(settings.paths.resolve(settings.paths.quarantine)),
+            "validation report": str(settings.paths.resolve(settings.paths.reports) / settings.validation.report_file),
+            "lifecycle stages kept for tomorrow": str(published.stages_file),
+        },
+        publication={
+            "view": settings.publish.tier_view,
+            "version": publication.version,
+            "rows": publication.rows,
+            "database": published.database,
+        },
+        seconds=seconds,
+        previous=previous_summary(state, plan.as_of),
+    )
+    summary.save(state)
+    return summary

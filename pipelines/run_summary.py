@@ -1,0 +1,118 @@
+"""The summary of a nightly run: what was read, quarantined, decided, listed and published, and where.
+
+Rendered as Markdown (a Prefect artifact and the log) and kept as JSON under
+`paths.state/summaries/<as_of>.json`, so the next run can show what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+TIERS = ("high", "mid", "low")
+STAGES = ("identification", "growth", "stable", "warning")
+
+
+@dataclass(frozen=True)
+class NightlySummary:
+    """Everything an operator wants to know about one nightly run, without reading its logs."""
+
+    as_of: str
+    run_id: str
+    model_version: str
+    model_run: str
+    shards: int
+    validation: dict[str, dict[str, Any]]
+    tier_stage: dict[str, dict[str, int]]
+    score_histogram: list[int]
+    retention: dict[str, list[int]]
+    outputs: dict[str, str]
+    publication: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+    previous: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the summary as JSON-ready values."""
+        return asdict(self)
+
+    def save(self, state_dir: Path) -> Path:
+        """Write the summary to `<state_dir>/summaries/<as_of>.json` and return the path."""
+        folder = state_dir / "summaries"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.as_of}.json"
+        data = self.to_json()
+        data.pop("previous", None)
+        path.write_text(json.dumps(data, indent=2, sort_keys=True))
+        return path
+
+    def to_markdown(self) -> str:
+        """Return the summary as Markdown for the Prefect UI."""
+        lines = [
+            f"# tiercast nightly run as of {self.as_of}",
+            "",
+            f"- run id `{self.run_id}`, churn model **v{self.model_version}** ({self.model_run})",
+            f"- published: {self.publication.get('view', '?')} v{self.publication.get('version', '?')} "
+            f"with {self.publication.get('rows', 0):,} rows in {self.publication.get('database', '?')}",
+            f"- {self.shards} shard(s); steps: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items()),
+            "",
+            "## Inputs",
+            "",
+            "| table | rows read | clean | quarantined | rules |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for table, info in self.validation.items():
+            rules = ", ".join(f"{rule}: {rows}" for rule, rows in info["rules"].items() if rows) or "-"
+            lines.append(f"| {table} | {info['rows_read']:,} | {info['clean']:,} | {info['quarantined']:,} | {rules} |")
+        lines += ["", "## Tiers x lifecycle stages (change since the previous run)", ""]
+        lines += _tier_stage_table(self.tier_stage, (self.previous or {}).get("tier_stage"))
+        if self.previous:
+            lines.append(
+                f"\nPrevious run: as of {self.previous.get('as_of')}, model v{self.previous.get('model_version')}."
+            )
+        lines += ["", "## Churn scores", "", _histogram_text(self.score_histogram), "", "## Retention lists", ""]
+        lines += ["| desk | listed | capacity |", "|---|---:|---:|"]
+        lines += [f"| {desk} | {used:,} | {cap:,} |" for desk, (used, cap) in self.retention.items()]
+        lines += ["", "## Where everything went", ""]
+        lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _tier_stage_table(now: dict[str, dict[str, int]], before: dict[str, dict[str, int]] | None) -> list[str]:
+    header = ["| tier | " + " | ".join(STAGES) + " | total |", "|---|" + "---:|" * (len(STAGES) + 1)]
+    rows = []
+    for tier in TIERS:
+        cells = []
+        for stage in (*STAGES, "total"):
+            count = _count(now, tier, stage)
+            change = "" if before is None else f" ({count - _count(before, tier, stage):+,})"
+            cells.append(f"{count:,}{change}")
+        rows.append(f"| {tier} | " + " | ".join(cells) + " |")
+    return header + rows
+
+
+def _count(table: dict[str, dict[str, int]], tier: str, stage: str) -> int:
+    row = table.get(tier, {})
+    return sum(row.values()) if stage == "total" else int(row.get(stage, 0))
+
+
+def _histogram_text(histogram: list[int]) -> str:
+    total = sum(histogram) or 1
+    width = 1 / len(histogram) if histogram else 1
+    parts = [
+        f"| {i * width:.2f}-{(i + 1) * width:.2f} | {n:,} | {n / total:.1%} |" for i, n in enumerate(histogram) if n
+    ]
+    return "\n".join(["| churn score | subscribers | share |", "|---|---:|---:|", *parts])
+
+
+def previous_summary(state_dir: Path, as_of: date) -> dict[str, Any] | None:
+    """Return the summary JSON of the newest run for a date before `as_of`, if one was kept."""
+    folder = state_dir / "summaries"
+    earlier = sorted(p for p in folder.glob("*.json") if p.stem < f"{as_of:%Y-%m-%d}") if folder.is_dir() else []
+    if not earlier:
+        return None
+    data: dict[str, Any] = json.loads(earlier[-1].read_text())
+    return data

@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -58,8 +57,10 @@ def quality(table: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
         "flagged": float(flagged.sum()),
         "flea precision": float((flagged & flea).sum() / max(flagged.sum(), 1)),
         "flea recall": float((flagged & flea).sum() / max(flea.sum(), 1)),
-        "loyal_low flagged share": float(flagged[loyal_low].mean()) if loyal_low.any() else np.nan,
-        f"non-flea ARPU<{LOW_ARPU_CNY} flagged share": float(flagged[low_arpu].mean()) if low_arpu.any() else np.nan,
+        "loyal_low (truth) subscribers": float(loyal_low.sum()),
+        "loyal_low flagged": float(flagged[loyal_low].sum()),
+        f"non-flea ARPU<{LOW_ARPU_CNY} subscribers": float(low_arpu.sum()),
+        f"non-flea ARPU<{LOW_ARPU_CNY} flagged": float(flagged[low_arpu].sum()),
         **{f"tier share {t}": float(shares.get(t, 0.0)) for t in TIERS},
         "high tier revenue share": float(revenue.get("high", 0.0) / revenue.sum()),
         "red list (forced high)": float(joined["is_red_list"].sum()),
@@ -118,7 +119,7 @@ def main() -> None:
     for name in results[args.seeds[0]]:
         config = f"{expected[name.split()[-1]]:.3f}" if name.startswith("tier share") and cut.mode == "quantile" else ""
         values = [results[seed][name] for seed in args.seeds]
-        text = [f"{v:,.0f}" if v >= 10 and float(v).is_integer() else f"{v:.3f}" for v in values]
+        text = [f"{v:,.0f}" if float(v).is_integer() else f"{v:.3f}" for v in values]
         table.add_row(name, config, *text)
     Console().print(table)
 

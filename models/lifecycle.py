@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from models.rules import condition_holds, condition_text, join_texts, relaxed_threshold
+from models.rules import condition_holds, describe, relaxed_threshold
 from tiercast.settings.lifecycle import LifecycleSettings, StageCondition
 
 STAGES = ("identification", "growth", "stable", "warning")
@@ -13,12 +14,12 @@ CHURN_SCORE = "churn_score"
 
 
 def _stage_rule(
-    frame: pd.DataFrame, conditions: tuple[StageCondition, ...], was_in: pd.Series
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+    frame: pd.DataFrame, conditions: tuple[StageCondition, ...], was_in: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (fires, held only by hysteresis, reason text) for one stage's any-of conditions."""
-    fires = pd.Series(False, index=frame.index)
-    entered = pd.Series(False, index=frame.index)
-    texts = []
+    fires = np.zeros(len(frame), dtype=bool)
+    entered = np.zeros(len(frame), dtype=bool)
+    parts = []
     for condition in conditions:
         if condition.column == CHURN_SCORE and CHURN_SCORE not in frame.columns:
             continue  # no churn score given (e.g. before the model has scored): the rule cannot fire
@@ -27,16 +28,15 @@ def _stage_rule(
         holds = enter | (was_in & stay)
         fires |= holds
         entered |= enter
-        texts.append(condition_text(frame, condition, holds))
-    text = join_texts(texts) if texts else pd.Series("", index=frame.index, dtype="str")
-    return fires, fires & ~entered, text
+        parts.append((condition, holds))
+    return fires, fires & ~entered, describe(frame, parts)
 
 
-def _previous_stage(features: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Series:
+def _previous_stage(features: pd.DataFrame, previous: pd.DataFrame | None) -> np.ndarray:
     if previous is None:
-        return pd.Series(pd.NA, index=features.index, dtype="object")
+        return np.full(len(features), "", dtype=object)
     by_id = previous.drop_duplicates("subscriber_id", keep="last").set_index("subscriber_id")["lifecycle_stage"]
-    return features["subscriber_id"].map(by_id.astype("object"))
+    return features["subscriber_id"].map(by_id.astype("object")).astype("object").fillna("").to_numpy(dtype=object)
 
 
 def assign_stages(
@@ -56,12 +56,15 @@ def assign_stages(
     if churn_score is not None:
         frame = features.assign(**{CHURN_SCORE: features["subscriber_id"].map(churn_score).astype("float64")})
     before = _previous_stage(features, previous)
-    stage = pd.Series(FALLBACK, index=features.index, dtype="str")
-    reason = pd.Series(f"{FALLBACK}: no warning or growth sign", index=features.index, dtype="str")
+    stage = np.full(len(features), FALLBACK, dtype=object)
+    reason = np.full(len(features), f"{FALLBACK}: no warning or growth sign", dtype=object)
     for name in reversed(settings.precedence):
-        was_in = pd.Series((before == name).fillna(False).to_numpy(dtype=bool), index=features.index)
-        fires, held, text = _stage_rule(frame, getattr(settings, name), was_in)
-        label = pd.Series(f"{name}: ", index=features.index, dtype="str").where(~held, f"{name} (held): ")
-        stage = stage.where(~fires, name)
-        reason = reason.where(~fires, label + text)
-    return features.assign(lifecycle_stage=stage, lifecycle_reason=reason)
+        fires, held, text = _stage_rule(frame, getattr(settings, name), before == name)
+        rows = np.flatnonzero(fires)
+        stage[rows] = name
+        prefixes = np.where(held[rows], f"{name} (held): ", f"{name}: ")
+        reason[rows] = [prefix + part for prefix, part in zip(prefixes, text[rows], strict=True)]
+    return features.assign(
+        lifecycle_stage=pd.Series(stage, index=features.index, dtype="str"),
+        lifecycle_reason=pd.Series(reason, index=features.index, dtype="str"),
+    )

@@ -19,15 +19,19 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def condition_holds(frame: pd.DataFrame, condition: Condition, threshold: float | None = None) -> pd.Series:
-    """Return a bool Series: `column op threshold` per row; a missing value never holds."""
-    if condition.column not in frame.columns:
-        raise KeyError(f"rule needs column {condition.column!r}, which the frame lacks")
-    values = pd.to_numeric(frame[condition.column], errors="raise").astype("float64").to_numpy()
+def column_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a numeric column as float64 (missing -> NaN); KeyError naming the column when it is absent."""
+    if column not in frame.columns:
+        raise KeyError(f"rule needs column {column!r}, which the frame lacks")
+    return pd.to_numeric(frame[column], errors="raise").astype("float64").to_numpy()
+
+
+def condition_holds(frame: pd.DataFrame, condition: Condition, threshold: float | None = None) -> np.ndarray:
+    """Return a bool array: `column op threshold` per row; a missing value never holds."""
+    values = column_values(frame, condition.column)
     cut = condition.threshold if threshold is None else threshold
     with np.errstate(invalid="ignore"):
-        holds = np.asarray(_OPS[condition.op](values, cut), dtype=bool) & ~np.isnan(values)
-    return pd.Series(holds, index=frame.index, name=condition.column)
+        return np.asarray(_OPS[condition.op](values, cut), dtype=bool) & ~np.isnan(values)
 
 
 def relaxed_threshold(condition: Condition, margin: float) -> float:
@@ -35,25 +39,18 @@ def relaxed_threshold(condition: Condition, margin: float) -> float:
     return condition.threshold + margin if condition.op in ("<", "<=") else condition.threshold - margin
 
 
-def condition_text(frame: pd.DataFrame, condition: Condition, mask: pd.Series) -> pd.Series:
-    """Return the condition's label formatted with each row's value where `mask`, else an empty string."""
-    rows = mask.to_numpy(dtype=bool)
+def describe(frame: pd.DataFrame, parts: Iterable[tuple[Condition, np.ndarray]], sep: str = ", ") -> np.ndarray:
+    """Return per row the labels (formatted with the row's value) of the conditions whose mask is set, joined.
+
+    An object array of str, "" where no part applies; conditions with an empty label add no text.
+    """
     texts = np.full(len(frame), "", dtype=object)
-    texts[rows] = [
-        condition.label.format(value=value) for value in frame[condition.column].astype("float64").to_numpy()[rows]
-    ]
-    return pd.Series(texts, index=frame.index, dtype="str")
-
-
-def join_texts(parts: Iterable[pd.Series], sep: str = ", ") -> pd.Series:
-    """Return the non-empty parts of each row joined by `sep` (an empty string when none)."""
-    joined: pd.Series | None = None
-    for part in parts:
-        if joined is None:
-            joined = part.astype("str")
+    for condition, mask in parts:
+        rows = np.flatnonzero(mask)
+        if not condition.label or rows.size == 0:
             continue
-        both = (joined != "") & (part != "")
-        joined = (joined + sep + part).where(both, joined + part)
-    if joined is None:
-        raise ValueError("join_texts needs at least one part")
-    return joined
+        values = column_values(frame, condition.column)[rows]
+        labels = [condition.label.format(value=value) for value in values]
+        joined = zip(texts[rows], labels, strict=True)
+        texts[rows] = [f"{before}{sep}{label}" if before else label for before, label in joined]
+    return texts

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from models.rules import condition_holds, condition_text, join_texts
+from models.rules import column_values, condition_holds, describe
 from tiercast.settings.tiers import CutoffSettings, FleaSettings, TiersSettings, ValueScoreSettings
 
 # list_flag values (data_contracts/subscribers.yaml).
@@ -81,63 +81,58 @@ def tier_by_score(scores: pd.Series, high_min: float, mid_min: float) -> pd.Seri
     return pd.Series(tiers, index=scores.index, dtype="str", name="tier")
 
 
-def flea_flag(features: pd.DataFrame, settings: FleaSettings) -> tuple[pd.Series, pd.Series]:
-    """Return (flea_flag, reason text): short tenure, no on-time record, and signals worth `min_points`.
+def flea_flag(features: pd.DataFrame, settings: FleaSettings) -> tuple[pd.Series, np.ndarray]:
+    """Return (flea_flag, reason text per row): short tenure, no on-time record, and signals worth `min_points`.
 
     Who has paid more than `max_on_time_ratio` of the bills due on time is never flagged; a missing
     on-time ratio (no bill due yet) is no record either way.
     """
-    tenure = features["tenure_months"].astype("float64")
-    paid_on_time = features["on_time_ratio"].astype("float64") > settings.max_on_time_ratio
-    candidate = (tenure < settings.max_tenure_months) & ~paid_on_time
+    tenure = column_values(features, "tenure_months")
+    with np.errstate(invalid="ignore"):
+        paid_on_time = column_values(features, "on_time_ratio") > settings.max_on_time_ratio
+        candidate = (tenure < settings.max_tenure_months) & ~paid_on_time
     holds = [condition_holds(features, signal) for signal in settings.signals]
-    points = sum((mask.astype("int64") * signal.points for mask, signal in zip(holds, settings.signals, strict=True)))
-    flag = (candidate & (points >= settings.min_points)).rename("flea_flag")
-    rows = flag.to_numpy(dtype=bool)
-    tenure_text = np.full(len(features), "", dtype=object)
-    tenure_text[rows] = [f"tenure {_tenure_text(months)}" for months in tenure.to_numpy()[rows]]
-    texts = join_texts(
-        [
-            pd.Series(tenure_text, index=features.index, dtype="str"),
-            *(condition_text(features, s, mask & flag) for s, mask in zip(settings.signals, holds, strict=True)),
-        ]
-    )
-    return flag, texts
+    points = np.zeros(len(features), dtype=np.int64)
+    for signal, mask in zip(settings.signals, holds, strict=True):
+        points += mask * signal.points
+    flag = candidate & (points >= settings.min_points)
+    texts = np.full(len(features), "", dtype=object)
+    texts[flag] = "tenure " + tenure_texts(tenure[flag]).astype(object)
+    signals = describe(features, ((signal, mask & flag) for signal, mask in zip(settings.signals, holds, strict=True)))
+    texts[flag] = [f"{head}, {tail}" if tail else head for head, tail in zip(texts[flag], signals[flag], strict=True)]
+    return pd.Series(flag, index=features.index, name="flea_flag"), texts
 
 
-def _tenure_text(months: float) -> str:
-    if math.isnan(months):
-        return "n/a"
-    return f"{int(months)}m" if months < 12 else f"{int(months // 12)}y"
-
-
-def _reason(tier: str, arpu: float, top: float, tenure: float, credit: float, red: bool) -> str:
-    money = "no bill yet" if math.isnan(arpu) else f"ARPU {arpu:.0f} CNY"
-    if red:
-        return f"high: red list ({money})"
-    credit_text = "n/a" if math.isnan(credit) else f"{credit:.2f}"
-    position = "" if math.isnan(arpu) else f" top {top:.0f}%"
-    return f"{tier}: {money}{position}, tenure {_tenure_text(tenure)}, credit {credit_text}"
+def tenure_texts(months: np.ndarray) -> np.ndarray:
+    """Return tenure as short text: whole months under a year ("11m"), else whole years ("9y"); "n/a" if missing."""
+    known = np.nan_to_num(months, nan=0.0)
+    whole = np.where(known < 12, known, known // 12).astype(np.int64).astype(str)
+    return np.where(np.isnan(months), "n/a", np.strings.add(whole, np.where(known < 12, "m", "y")))
 
 
 def tier_reasons(
-    features: pd.DataFrame, settings: ValueScoreSettings, top: np.ndarray, tiers: pd.Series, is_red: pd.Series
-) -> pd.Series:
-    """Return one short reason per row, e.g. "high: ARPU 312 CNY top 5%, tenure 9y, credit 0.98"."""
-    rows = zip(
-        tiers,
-        features[settings.arpu_column].astype("float64"),
-        top,
-        features["tenure_months"].astype("float64"),
-        features["credit_score"].astype("float64"),
-        is_red,
-        strict=True,
+    features: pd.DataFrame, settings: ValueScoreSettings, top: np.ndarray, tiers: pd.Series, is_red: np.ndarray
+) -> np.ndarray:
+    """Return one short reason per row, e.g. "high: ARPU 312 CNY top 5%, tenure 9y, credit 0.98" (object array)."""
+    arpu = column_values(features, settings.arpu_column)
+    credit = column_values(features, "credit_score")
+    tier = tiers.to_numpy(dtype=object)
+    tenure = tenure_texts(column_values(features, "tenure_months"))
+    rows = zip(tier.tolist(), arpu.tolist(), top.tolist(), tenure.tolist(), credit.tolist(), strict=True)
+    reasons = np.array(
+        [f"{t}: ARPU {a:.0f} CNY top {k}%, tenure {m}, credit {c:.2f}" for t, a, k, m, c in rows], dtype=object
     )
-    return pd.Series([_reason(*row) for row in rows], index=features.index, dtype="str", name="tier_reason")
-
-
-def _suffix(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
-    return reasons.where(~mask, reasons + "; " + text)
+    unknown = np.isnan(arpu) | np.isnan(credit)  # rare: rebuilt one by one
+    for i in np.flatnonzero(unknown | is_red):
+        money = "no bill yet" if np.isnan(arpu[i]) else f"ARPU {arpu[i]:.0f} CNY"
+        credit_text = "n/a" if np.isnan(credit[i]) else f"{credit[i]:.2f}"
+        position = "" if np.isnan(arpu[i]) else f" top {top[i]}%"
+        reasons[i] = (
+            f"high: red list ({money})"
+            if is_red[i]
+            else f"{tier[i]}: {money}{position}, tenure {tenure[i]}, credit {credit_text}"
+        )
+    return reasons
 
 
 def assign_tiers(
@@ -154,18 +149,19 @@ def assign_tiers(
     scale = cutoffs if isinstance(cutoffs, Cutoffs) else score_cutoffs(scores, settings.cutoffs)
     high_min, mid_min = cutoffs if cutoffs is not None else scale
     list_flag = features["list_flag"].astype("object")
-    is_red = pd.Series((list_flag == RED_LIST).to_numpy(dtype=bool), index=features.index)
-    is_black = pd.Series((list_flag == BLACK_LIST).to_numpy(dtype=bool), index=features.index)
+    is_red = (list_flag == RED_LIST).to_numpy(dtype=bool)
+    is_black = (list_flag == BLACK_LIST).to_numpy(dtype=bool)
     tiers = tier_by_score(scores, high_min, mid_min).where(~is_red, "high")
     flea, flea_text = flea_flag(features, settings.flea)
     reasons = tier_reasons(features, settings.value_score, scale.top_percent(scores), tiers, is_red)
-    reasons = _suffix(reasons, is_black, "black list")
-    reasons = _suffix(reasons, flea, "flea: " + flea_text)
+    reasons[is_black] = reasons[is_black] + "; black list"
+    flagged = flea.to_numpy()
+    reasons[flagged] = reasons[flagged] + "; flea: " + flea_text[flagged]
     return features.assign(
         value_score=scores,
         tier=tiers,
         is_red_list=is_red,
         is_black_list=is_black,
         flea_flag=flea,
-        tier_reason=reasons,
+        tier_reason=pd.Series(reasons, index=features.index, dtype="str"),
     )

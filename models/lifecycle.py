@@ -32,6 +32,15 @@ def _stage_rule(
     return fires, fires & ~entered, describe(frame, parts)
 
 
+def _churn(features: pd.DataFrame, churn_score: pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(churn_score, pd.Series) and not churn_score.index.equals(features.index):
+        return features["subscriber_id"].map(churn_score).to_numpy(dtype="float64", na_value=np.nan)
+    values = np.asarray(churn_score, dtype="float64")
+    if len(values) != len(features):
+        raise ValueError(f"churn_score has {len(values)} values for {len(features)} rows")
+    return values
+
+
 def _previous_stage(features: pd.DataFrame, previous: pd.DataFrame | None) -> np.ndarray:
     if previous is None:
         return np.full(len(features), "", dtype=object)
@@ -43,18 +52,18 @@ def assign_stages(
     features: pd.DataFrame,
     settings: LifecycleSettings,
     previous: pd.DataFrame | None = None,
-    churn_score: pd.Series | None = None,
+    churn_score: pd.Series | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Return `features` plus lifecycle_stage and lifecycle_reason.
 
     A stage fires when any of its conditions holds; the first firing stage in `settings.precedence`
     wins, stable otherwise. `previous` (subscriber_id, lifecycle_stage: yesterday's stages) turns on
     hysteresis: a subscriber keeps yesterday's stage while its conditions hold within their margins.
-    `churn_score` is a Series indexed by subscriber_id (or a churn_score column of `features`).
+    `churn_score`: a Series indexed by subscriber_id, or row by row: a Series with the index of
+    `features` or an array of its length (e.g. several snapshots of one subscriber); without it, a
+    churn_score column of `features` is used when present.
     """
-    frame = features
-    if churn_score is not None:
-        frame = features.assign(**{CHURN_SCORE: features["subscriber_id"].map(churn_score).astype("float64")})
+    frame = features if churn_score is None else features.assign(**{CHURN_SCORE: _churn(features, churn_score)})
     before = _previous_stage(features, previous)
     stage = np.full(len(features), FALLBACK, dtype=object)
     reason = np.full(len(features), f"{FALLBACK}: no warning or growth sign", dtype=object)

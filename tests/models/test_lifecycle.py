@@ -145,6 +145,18 @@ def test_churn_score_counts_only_when_given() -> None:
     assert "churn_score" not in given.columns
 
 
+def test_churn_score_row_by_row_for_repeated_subscribers() -> None:
+    # training holdouts hold several snapshots of one subscriber: scores then go row by row
+    features = frame(arpu_trend=[0.0, 0.0, 0.0]).assign(subscriber_id=[7, 7, 8])
+    by_row = pd.Series([0.9, 0.1, 0.6], index=features.index)
+    expected = ["warning", "stable", "warning"]
+    assert assign_stages(features, lifecycle_settings(), churn_score=by_row)["lifecycle_stage"].tolist() == expected
+    as_array = by_row.to_numpy()
+    assert assign_stages(features, lifecycle_settings(), churn_score=as_array)["lifecycle_stage"].tolist() == expected
+    with pytest.raises(ValueError, match="2 values for 3 rows"):
+        assign_stages(features, lifecycle_settings(), churn_score=as_array[:2])
+
+
 def test_a_missing_rule_column_is_a_clear_error() -> None:
     with pytest.raises(KeyError, match="complaints_30d"):
         assign_stages(frame(arpu_trend=[0.0]).drop(columns="complaints_30d"), lifecycle_settings())

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from tiercast.synthetic import codes as c
+from tiercast.synthetic.calendar import make_window
+from tiercast.synthetic.contacts import MS_PER_DAY, month_contacts
+from tiercast.synthetic.population import empty_population, new_lines
+
+WINDOW = make_window("2026-10", 12, 20)
+
+
+@pytest.fixture(scope="module")
+def month(generator_settings):
+    """One month of contacts of 4,000 lines, half of them intending to leave; odd lines opted out of calls."""
+    rng = np.random.default_rng(5)
+    catalog = c.Catalog.from_settings(generator_settings)
+    pop = empty_population(4000)
+    activation = np.full(4000, WINDOW.start(0) - 100)
+    pop.extend(new_lines(rng, generator_settings, catalog, WINDOW, activation, np.zeros(4000, bool), True))
+    pop.satisfaction[:] = np.where(np.arange(4000) < 2000, 0, 2)
+    pop.do_not_contact[:] = np.arange(4000) % 2 == 1
+    idx = np.arange(4000)
+    start = np.full(4000, WINDOW.start(0), dtype=np.int64)
+    stop = np.full(4000, WINDOW.end(0) + 1, dtype=np.int64)
+    stop[:100] = WINDOW.start(0) + 10  # these left on the 11th
+    none = np.zeros(4000, bool)
+    return month_contacts(rng, pop, idx, start, stop, none, none, generator_settings), start, stop
+
+
+def test_contacts_fall_within_each_line_active_days(month) -> None:
+    contacts, start, stop = month
+    day = contacts.time_ms // MS_PER_DAY
+    assert (day >= start[contacts.line]).all() and (day < stop[contacts.line]).all()
+    assert (np.diff(contacts.time_ms) >= 0).all()  # ordered by time
+
+
+def test_abandon_and_wait_only_on_voice(month) -> None:
+    contacts, _, _ = month
+    voice = contacts.channel == c.VOICE
+    assert not contacts.abandoned[~voice].any() and (contacts.wait_seconds[~voice] == 0).all()
+    assert contacts.abandoned[voice].any()
+    assert not contacts.resolved[contacts.abandoned].any()
+
+
+def test_leaving_lines_complain_and_announce_it(month) -> None:
+    contacts, _, _ = month
+    leaving = contacts.line >= 2000
+    for reason in (c.COMPLAINT, c.CANCEL_INTENT):
+        assert ((contacts.reason == reason) & leaving).sum() > 5 * ((contacts.reason == reason) & ~leaving).sum()
+
+
+def test_retention_calls_are_outbound_and_respect_do_not_contact(month) -> None:
+    contacts, _, _ = month
+    calls = contacts.reason == c.RETENTION_CALL
+    assert calls.sum() > 50
+    assert (contacts.channel[calls] == c.OUTBOUND).all() and (contacts.channel[~calls] != c.OUTBOUND).all()
+    assert (contacts.line[calls] % 2 == 0).all()

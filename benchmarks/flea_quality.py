@@ -63,7 +63,7 @@ def quality(table: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
         f"non-flea ARPU<{LOW_ARPU_CNY} flagged": float(flagged[low_arpu].sum()),
         **{f"tier share {t}": float(shares.get(t, 0.0)) for t in TIERS},
         "high tier revenue share": float(revenue.get("high", 0.0) / revenue.sum()),
-        "red list (forced high)": float(joined["is_red_list"].sum()),
+        "red list (always high)": float(joined["is_red_list"].sum()),
         **{f"stage share {s}": float(stages.get(s, 0.0)) for s in STAGES},
     }
 

@@ -66,3 +66,16 @@ def test_truth_has_one_row_per_active_subscriber_and_month_end(small_run: dict[s
     types = pq.read_table(small_run["subscriber_types"]).to_pandas()
     assert len(types) == len(subs)
     assert (types["is_flea"] == (types["true_type"] == "flea")).all()
+
+
+def test_leavers_are_billed_through_their_last_month_and_may_call_about_it(small_run: dict[str, Path]) -> None:
+    subs = pd.read_parquet(small_run["subscribers"])
+    bills = pd.read_parquet(small_run["bills"])
+    contacts = pd.read_parquet(small_run["contacts"])
+    left = subs[subs["deactivation_date"].notna()].set_index("subscriber_id")
+    last_bill = pd.to_datetime(bills.groupby("subscriber_id")["bill_month"].max()).reindex(left.index)
+    left_month = pd.to_datetime(left["deactivation_date"]).dt.to_period("M").dt.to_timestamp()
+    assert len(left) > 200 and (last_bill == left_month).all()
+    after = contacts.merge(left["deactivation_date"].reset_index(), on="subscriber_id")
+    after = after[after["contact_time"] >= pd.to_datetime(after["deactivation_date"])]
+    assert len(after) > 10 and (after["reason"] == "billing").all()

@@ -167,6 +167,14 @@ class RetentionCallSettings(Section):
     proactive_max_trend: float
 
 
+class AfterLeavingSettings(Section):
+    """Billing contacts of former subscribers (final bill, arrears) in the weeks after they left."""
+
+    voluntary: float = Field(ge=0, le=1)
+    non_payment: float = Field(ge=0, le=1)
+    max_days: int = Field(ge=1, le=90, description="Latest day after deactivation (contracts allow 90)")
+
+
 class ContactSettings(Section):
     """Contact rates per full month by reason and dissatisfaction state, channels, handling."""
 
@@ -183,6 +191,7 @@ class ContactSettings(Section):
     handle_sigma: float = Field(ge=0)
     voice_queue: VoiceQueueSettings
     retention: RetentionCallSettings
+    after_leaving: AfterLeavingSettings
 
 
 class VoluntaryHazard(Section):

@@ -82,6 +82,22 @@ def month_contacts(
     return Contacts.concat(parts)
 
 
+def after_leaving(
+    rng: np.random.Generator, pop: Population, left: np.ndarray, first_day: int, stop_day: int, cfg: GeneratorSettings
+) -> Contacts:
+    """Return billing contacts on days [first_day, stop_day) of former subscribers `left` (final bill, arrears).
+
+    `line` in the result is the position in `left`.
+    """
+    rule = cfg.contacts.after_leaving
+    call = rng.random(len(left)) < np.where(pop.reason[left] == c.NON_PAYMENT, rule.non_payment, rule.voluntary)
+    day = pop.deactivation[left].astype(np.int64) + rng.integers(1, rule.max_days + 1, len(left))
+    keep = np.flatnonzero(call & (day >= first_day) & (day < stop_day))
+    time_ms = day[keep] * MS_PER_DAY + _time_of_day(rng, len(keep))
+    reason = np.full(len(keep), c.BILLING, dtype=np.int8)
+    return _inbound(rng, pop, left, keep, time_ms, reason, cfg.contacts)
+
+
 def _time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
     """Return milliseconds into the day, following HOUR_WEIGHTS."""
     hour = c.draw(rng, HOUR_WEIGHTS, n=n).astype(np.int64)

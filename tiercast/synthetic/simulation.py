@@ -9,6 +9,7 @@ a pure function of (settings, subscribers, months, seed).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from tiercast.synthetic import codes as c
 from tiercast.synthetic.behaviour import draw_usage, step_latent
 from tiercast.synthetic.billing import bill_columns
 from tiercast.synthetic.calendar import make_window
-from tiercast.synthetic.contacts import Contacts, month_contacts
+from tiercast.synthetic.contacts import Contacts, after_leaving, month_contacts
 from tiercast.synthetic.hazard import Observables, non_payment_probabilities, observe, sigmoid, voluntary_logits
 from tiercast.synthetic.history import History
 from tiercast.synthetic.payments import BILL_SLOTS, NEVER, PaymentBook, draw_paid_days
@@ -90,7 +91,10 @@ class Simulation:
         )
         self._remember(t, idx, usage.data_mb + usage.voice_minutes, contacts)
         out["bills"].write({"subscriber_id": idx + 1, "bill_month": dates(np.full(len(idx), first)), **bill})
-        self._write_contacts(idx, contacts, out)
+        left = np.flatnonzero((pop.deactivation[:n] >= window.start(t - 1)) & (pop.deactivation[:n] <= first))
+        former = after_leaving(rng, pop, left, first, last + 1, cfg)
+        moved = replace(former, line=former.line + len(idx))
+        self._write_contacts(np.concatenate([idx, left]), Contacts.concat([contacts, moved]), out)
         alive = idx[pop.deactivation[idx] > last]
         self.book.close_due(t, window)
         probabilities = self._decide(t, alive, self._observe(t))

@@ -17,6 +17,7 @@ from tiercast.settings import Settings, SettingsError, load_settings
 
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "tiercast.cli.demo",
     "tiercast.cli.validate",
     "tiercast.cli.db",
     "tiercast.cli.publish",
@@ -25,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.generate",
     "tiercast.cli.features",
     "tiercast.cli.score_publish",
+    "tiercast.cli.flows",
+    "tiercast.cli.serve",
 )
 
 app = typer.Typer(
@@ -49,6 +52,7 @@ class State:
 
     settings: Settings
     verbose: bool
+    config: Path | None = None
 
 
 @app.callback()
@@ -69,7 +73,7 @@ def _root(
         raise typer.Exit(2) from exc
     prepare_environment(settings)
     configure_logging(verbose)
-    ctx.obj = State(settings=settings, verbose=verbose)
+    ctx.obj = State(settings=settings, verbose=verbose, config=config)
 
 
 def state(ctx: typer.Context) -> State:

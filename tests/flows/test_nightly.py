@@ -1,0 +1,165 @@
+"""The nightly flow end to end on small generated data: publish, rerun, failures, retries, Dask."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from data_contracts.loader import ContractError
+from flows.nightly import nightly
+from pipelines import nightly as steps
+from tests.flows.conftest import World
+
+pytestmark = pytest.mark.slow
+
+MSISDN = re.compile(r"1[3-9]\d{9}")
+
+
+def run(world: World, config: Any = None, **kwargs: Any) -> Any:
+    return nightly(data_dir=str(world.data_dir), config=str(config or world.config), return_state=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def published(world: World) -> dict[str, Any]:
+    """The first nightly run: its state and what it published."""
+    state = run(world)
+    assert state.is_completed(), state.message
+    return {"summary": state.result(), "table": world.tier_table(), "retention": world.retention_rows()}
+
+
+def test_training_flow_registered_and_promoted_a_champion(world: World) -> None:
+    assert world.training["promoted"] is True
+    assert world.training["version"] == "1"
+
+
+def test_nightly_publishes_one_row_per_active_subscriber(world: World, published: dict[str, Any]) -> None:
+    subscribers = pd.read_parquet(world.data_dir / "subscribers.parquet")
+    as_of = pd.Timestamp(published["summary"]["as_of"])
+    active = (subscribers["activation_date"] <= as_of) & ~(subscribers["deactivation_date"] <= as_of)
+    assert len(published["table"]) == int(active.sum())
+    assert len({row[15] for row in published["table"]}) == 1  # one run_id
+    assert published["summary"]["publication"]["rows"] == int(active.sum())
+    desks = published["summary"]["retention"]
+    assert sum(used for used, _ in desks.values()) == len(published["retention"]) > 0
+
+
+def test_nothing_published_holds_a_raw_msisdn(world: World, published: dict[str, Any]) -> None:
+    text = " ".join(str(v) for row in published["table"] + published["retention"] for v in row)
+    assert not MSISDN.search(text)
+    for path in (world.root / "data" / "published" / "retention").rglob("*.csv"):
+        assert not MSISDN.search(path.read_text())
+
+
+def test_summary_lists_inputs_tiers_scores_desks_and_locations(published: dict[str, Any]) -> None:
+    summary = published["summary"]
+    assert set(summary["validation"]) == {"subscribers", "bills", "payments", "contacts"}
+    assert sum(sum(stages.values()) for stages in summary["tier_stage"].values()) == len(published["table"])
+    assert sum(summary["score_histogram"]) == len(published["table"])
+    assert summary["model_version"] == "1"
+    assert "tier table (routing service reads this view)" in summary["outputs"]
+
+
+def test_rerun_of_the_same_date_yields_identical_content(world: World, published: dict[str, Any]) -> None:
+    state = run(world)
+    assert state.is_completed(), state.message
+    assert world.tier_table() == published["table"]
+    assert world.retention_rows() == published["retention"]
+
+
+STAGES = [
+    "plan_nightly",
+    "stage_inputs",
+    "resolve_model",
+    "shard_features",
+    "check_quarantine",
+    "tier_cutoffs",
+    "shard_outputs_for",
+    "merge_retention",
+    "publish_run",
+]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    before_version, before_table, before_lists = world.live_version(), world.tier_table(), world.retention_rows()
+    posted = len(world.webhook.received)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"injected failure in {stage}")
+
+    monkeypatch.setattr(steps, stage, broken)
+    state = run(world)
+    assert state.is_failed()
+    assert world.live_version() == before_version
+    assert world.tier_table() == before_table
+    assert world.retention_rows() == before_lists
+    report = world.webhook.received[posted]
+    assert report["flow"] == "tiercast-nightly"
+    assert f"injected failure in {stage}" in report["error"]
+
+
+def test_a_transient_publish_error_is_retried_and_succeeds(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = steps.publish_run
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE publications", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "publish_run", flaky)
+    state = run(world)
+    assert state.is_completed(), state.message
+    assert len(calls) == 2
+    assert world.tier_table() == published["table"]
+
+
+def test_a_contract_violation_is_not_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def bad_input(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise ContractError("bills", "missing column(s) ['amount']", "amount", "exists")
+
+    monkeypatch.setattr(steps, "stage_inputs", bad_input)
+    assert run(world).is_failed()
+    assert len(calls) == 1
+
+
+def test_a_transient_read_error_is_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = steps.stage_inputs
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("stale NFS file handle")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "stage_inputs", flaky)
+    assert run(world).is_completed()
+    assert len(calls) == 2
+
+
+def test_dask_runner_publishes_the_same_tier_table_as_threads(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    # Dask workers are new processes: point them at the harness's API instead of their own servers.
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    config = world.with_overrides(
+        "dask", {"flows": {"task_runner": "dask", "dask_workers": 2, "dask_threads_per_worker": 1}}
+    )
+    state = run(world, config)
+    assert state.is_completed(), state.message
+    assert world.tier_table() == published["table"]

@@ -60,12 +60,11 @@ def observe(
     for u in range(max(0, t - USAGE_SLOTS + 1), t + 1):
         half = 0 if u > t - 3 else 1
         slot = u % USAGE_SLOTS
-        billed = book.billed[slot, :n]
-        value = np.where(billed, book.amount[slot, :n], 0.0)
-        count[half] += billed
+        value = book.amount[slot, :n]  # 0 where not billed, like the usage ring
+        count[half] += book.billed[slot, :n]
         amount[half] += value
-        usage[half] += np.where(billed, history.usage[slot, :n], 0.0)
-        squares += value**2
+        usage[half] += history.usage[slot, :n]
+        squares += value * value
     with np.errstate(divide="ignore", invalid="ignore"):
         mean3, prev3 = amount / count
         usage3, usage_prev3 = usage / count
@@ -79,15 +78,17 @@ def observe(
     birth_year = pop.birth_year[:n]
     age = window.year(today) - birth_year.astype(np.int64)
     known_age = birth_year > 0
+    complaints_1m = history.recent("complaints", t, n, 1)
+    cancel_intents_1m = history.recent("cancel_intents", t, n, 1)
     return Observables(
         arpu=np.where(count[0] > 0, mean3, fee[pop.plan[:n]]),
         arpu_trend=arpu_trend,
         usage_trend=usage_trend,
         volatility=volatility,
-        complaints_1m=history.recent("complaints", t, n, 1),
-        complaints_3m=history.recent("complaints", t, n, 3),
-        cancel_intents_1m=history.recent("cancel_intents", t, n, 1),
-        cancel_intents_3m=history.recent("cancel_intents", t, n, 3),
+        complaints_1m=complaints_1m,
+        complaints_3m=complaints_1m + history.recent("complaints", t - 1, n, 2),
+        cancel_intents_1m=cancel_intents_1m,
+        cancel_intents_3m=cancel_intents_1m + history.recent("cancel_intents", t - 1, n, 2),
         retention_call_2m=history.recent("retention_calls", t, n, 2) > 0,
         standing=book.standing(t, n, window),
         tenure_months=(today - pop.activation[:n]) / DAYS_PER_MONTH,
@@ -156,19 +157,21 @@ def non_payment_probabilities(obs: Observables, cfg: GeneratorSettings) -> tuple
     """
     h = cfg.hazard.non_payment
     threshold = cfg.suspend_after_unpaid_bills
-    overdue = obs.standing.overdue
-    at_risk = overdue >= threshold - 1
+    standing = obs.standing
+    overdue = standing.overdue
+    risky = np.flatnonzero(overdue == threshold - 1)
     base = (
         h.intercept
-        + h.never_paid * ~obs.standing.paid_any
-        + h.on_time_share * (1.0 - obs.standing.late_share)
-        + h.log_arrears * np.log(np.maximum(obs.standing.arrears, 1.0) / cfg.hazard.voluntary.reference_arpu)
+        + h.never_paid * ~standing.paid_any[risky]
+        + h.on_time_share * (1.0 - standing.late_share[risky])
+        + h.log_arrears * np.log(np.maximum(standing.arrears[risky], 1.0) / cfg.hazard.voluntary.reference_arpu)
     )
     out = []
     for months_ahead in (0.0, 1.0):
-        years = np.maximum(obs.tenure_months + months_ahead, 0.0) / 12
-        grace = sigmoid(base + h.tenure_log_years * np.log1p(years))
-        out.append(np.where(overdue >= threshold, 1.0, np.where(at_risk, grace, 0.0)))
+        years = np.maximum(obs.tenure_months[risky] + months_ahead, 0.0) / 12
+        p = np.where(overdue >= threshold, 1.0, 0.0)
+        p[risky] = sigmoid(base + h.tenure_log_years * np.log1p(years))
+        out.append(p)
     return out[0], out[1]
 
 

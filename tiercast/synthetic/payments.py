@@ -57,6 +57,7 @@ class PaymentBook:
         slot = t % BILL_SLOTS
         self.billed[slot] = False
         self.billed[slot, idx] = True
+        self.amount[slot] = 0.0  # lines without a bill this month owe nothing for it
         self.amount[slot, idx] = amount
         self.paid[slot, idx] = paid
         for other in range(BILL_SLOTS):
@@ -95,7 +96,7 @@ class PaymentBook:
             if window.due(u) <= today:
                 unpaid = billed & (paid > today)
                 overdue += unpaid
-                arrears += np.where(unpaid, self.amount[slot, :n], 0.0)
+                arrears += unpaid * self.amount[slot, :n]
         due = self.due[:, :n].sum(axis=0)
         on_time = self.on_time[:, :n].sum(axis=0)
         late_share = np.where(due > 0, 1.0 - on_time / np.maximum(due, 1), 0.0)

@@ -48,6 +48,79 @@ def rule(needs: Sequence[str] = ()) -> Callable[[RuleFn], RuleFn]:
     return register
 
 
+def key_codes(parent: pd.DataFrame, on: Sequence[str], child: pd.DataFrame | None = None) -> KeyCodes | None:
+    """Pack the key columns `on` into one int64 code per row (child codes -1 where no parent row can match).
+
+    Integer and bool columns pack by offset from the parent's minimum, datetime columns by their
+    distinct values (a few bill months). Returns None when a column is of another type or holds
+    nulls, or the codes do not fit in int64; callers then fall back on pandas. Packed keys avoid
+    hashing millions of (subscriber_id, bill_month) tuples.
+    """
+    parent_codes = np.zeros(len(parent), dtype=np.int64)
+    child_codes = np.zeros(0 if child is None else len(child), dtype=np.int64)
+    missing = np.zeros(len(child_codes), dtype=bool)
+    radix = 1
+    for column in on:
+        values = parent[column]
+        theirs = None if child is None else child[column]
+        if len(values) == 0 or not _packable(values) or (theirs is not None and not _packable(theirs)):
+            return None
+        if values.dtype.kind == "M":
+            codes, uniques = pd.factorize(values)
+            size = len(uniques)
+            found = None if theirs is None else pd.Index(uniques).get_indexer(theirs)
+        else:
+            as_int = values.to_numpy().astype(np.int64, copy=False)
+            low = int(as_int.min())
+            size = int(as_int.max()) - low + 1
+            codes = as_int - low
+            found = None if theirs is None else theirs.to_numpy().astype(np.int64) - low
+            if found is not None:
+                found[(found < 0) | (found >= size)] = -1
+        radix *= size
+        if radix >= 2**62:
+            return None
+        parent_codes = parent_codes * size + codes
+        if found is not None:
+            missing |= found < 0
+            child_codes = child_codes * size + np.maximum(found, 0)
+    child_codes[missing] = -1
+    return KeyCodes(parent_codes, child_codes, radix)
+
+
+def _packable(values: pd.Series) -> bool:
+    return values.dtype.kind in "iubM" and not values.hasnans
+
+
+@dataclass(frozen=True)
+class KeyCodes:
+    """Packed keys of a parent table and (optionally) of a child table, comparable with each other."""
+
+    parent: np.ndarray
+    child: np.ndarray
+    radix: int  # codes are in [0, radix)
+
+    @property
+    def dense(self) -> bool:
+        """True when a table indexed by code (radix entries) is small enough to use instead of hashing."""
+        return self.radix <= max(4 * len(self.parent), 1 << 20)
+
+    def parent_is_unique(self) -> bool:
+        """True when no two parent rows share a code."""
+        if self.dense:
+            return bool(np.bincount(self.parent, minlength=self.radix).max(initial=0) <= 1)
+        ordered = np.sort(self.parent)
+        return not bool((ordered[1:] == ordered[:-1]).any())
+
+    def child_positions(self) -> np.ndarray:
+        """Return, per child row, the position of the parent row with the same code (-1 if none)."""
+        if not self.dense:
+            return np.asarray(pd.Index(self.parent).get_indexer(self.child))
+        table = np.full(self.radix + 1, -1, dtype=np.int64)  # last entry answers code -1
+        table[self.parent] = np.arange(len(self.parent))
+        return table[self.child]
+
+
 @dataclass
 class RuleContext:
     """Clean parent tables for the rules of one child table, with cached row look-ups."""
@@ -56,13 +129,16 @@ class RuleContext:
     _positions: dict[tuple[str, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
 
     def positions(self, child: pd.DataFrame, parent: str, on: Sequence[str]) -> np.ndarray:
-        """Return, per child row, the position of the parent row with the same key `on` (-1 if none)."""
+        """Return, per child row, the position of the parent row with the same key `on` (-1 if none).
+
+        The parent's key must be unique (it is its primary key).
+        """
         key = (parent, tuple(on))
         if key not in self._positions:
             table = self.parents[parent]
-            if len(on) == 1:
-                index = pd.Index(table[on[0]])
-                found = index.get_indexer(child[on[0]])
+            codes = key_codes(table, on, child)
+            if codes is not None:
+                found = codes.child_positions()
             else:
                 found = pd.MultiIndex.from_frame(table[list(on)]).get_indexer(pd.MultiIndex.from_frame(child[list(on)]))
             self._positions[key] = np.asarray(found)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.loader import Contract, ContractError
-from data_contracts.rules import RuleContext
+from data_contracts.rules import RuleContext, key_codes
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ class Split:
 def check_primary_key(frame: pd.DataFrame, contract: Contract, examples: int = 5) -> None:
     """Raise ContractError if two rows share a (non-null) primary key."""
     key = frame[contract.primary_key]
-    index = pd.Index(key.iloc[:, 0]) if len(contract.primary_key) == 1 else pd.MultiIndex.from_frame(key)
-    if index.is_unique:  # the common case, about twice as fast as duplicated()
+    codes = key_codes(frame, contract.primary_key)
+    if codes is not None and codes.parent_is_unique():  # the common case, several times faster than duplicated()
         return
     duplicated = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
     if duplicated.any():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data_contracts.rules import RULES, RuleContext
+from data_contracts.rules import RULES, RuleContext, key_codes
 
 SUBSCRIBERS = pd.DataFrame(
     {
@@ -164,3 +164,32 @@ def test_lookups_fill_gaps_when_the_parent_is_empty() -> None:
     contacts = pd.DataFrame({"subscriber_id": [1, 2], "contact_time": dates("2024-02-01", "2024-02-01")})
     assert RULES["known_subscriber"].fn(contacts, ctx).tolist() == [False, False]
     assert RULES["contact_while_customer"].fn(contacts, ctx).tolist() == [True, True]
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 3], [1, 10**12, 3]], ids=["dense", "hashed"])
+def test_key_codes_match_composite_keys_across_datetime_units(ids: list[int]) -> None:
+    parent = pd.DataFrame({"subscriber_id": ids, "bill_month": dates("2024-01-01", "2024-01-01", "2024-02-01")})
+    child = pd.DataFrame(
+        {
+            "subscriber_id": [ids[2], ids[1], ids[0], 7, ids[0]],
+            "bill_month": dates(
+                "2024-02-01", "2024-01-01", "2024-02-01", "2024-01-01", "2024-01-01 00:00:01", unit="ns"
+            ),
+        }
+    )
+
+    codes = key_codes(parent, ["subscriber_id", "bill_month"], child)
+
+    assert codes is not None and codes.dense == (ids[1] == 2)
+    assert codes.parent_is_unique()
+    assert codes.child_positions().tolist() == [2, 1, -1, -1, -1]
+
+
+def test_key_codes_see_duplicates_and_give_up_on_text_or_nulls() -> None:
+    frame = pd.DataFrame({"a": [1, 1, 2], "b": dates("2024-01-01", "2024-01-01", "2024-01-01"), "s": ["x", "y", "z"]})
+
+    codes = key_codes(frame, ["a", "b"])
+
+    assert codes is not None and not codes.parent_is_unique()
+    assert key_codes(frame, ["a", "s"]) is None
+    assert key_codes(frame.assign(a=pd.array([1, None, 2], dtype="Int64")), ["a"]) is None

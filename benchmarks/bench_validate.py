@@ -22,6 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tiercast.settings.validation import ValidationSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("subscribers", "bills", "payments", "contacts")
@@ -42,7 +46,7 @@ def generate(out: Path, subscribers: int, months: int) -> None:
     print(f"generated {subscribers:,} x {months} in {time.perf_counter() - start:.0f} s -> {out}")
 
 
-def _validation_settings():  # type: ignore[no-untyped-def]
+def _validation_settings() -> ValidationSettings:
     import yaml
 
     from tiercast.settings.validation import ValidationSettings

@@ -83,6 +83,15 @@ def postgres_target() -> Iterator[Target]:
         admin.dispose()
 
 
+def reset_postgres(target: Target) -> Target:
+    """Empty the throw-away database's public schema (cheaper than a new database per test); return it."""
+    target.engine.dispose()
+    with target.engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    return target
+
+
 def msisdns(n: int, start: int = 0) -> pd.Series:
     """Return n distinct valid mobile numbers."""
     return pd.Series([f"138{i:08d}" for i in range(start, start + n)], dtype="str")

@@ -22,6 +22,7 @@ from tests.pipelines.publish_db import (
     postgres_target,
     publish_settings,
     read_view,
+    reset_postgres,
     retention_frame,
     sqlite_target,
     table_names,
@@ -31,9 +32,19 @@ from tests.pipelines.publish_db import (
 D1, D2, D3 = date(2025, 6, 28), date(2025, 6, 29), date(2025, 6, 30)
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Target]:
+    """One throw-away PostgreSQL database for the module, emptied before each test."""
+    with postgres_target() as made:
+        yield made
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with sqlite_target(tmp_path) if request.param == "sqlite" else postgres_target() as made:
+    if request.param == "postgres":
+        yield reset_postgres(request.getfixturevalue("postgres"))
+        return
+    with sqlite_target(tmp_path) as made:
         yield made
 
 

@@ -17,6 +17,7 @@ from tests.pipelines.publish_db import (
     Target,
     postgres_target,
     publish_settings,
+    reset_postgres,
     retention_frame,
     sqlite_target,
     tier_frame,
@@ -27,9 +28,19 @@ PUBLICATIONS = 6
 QUERY = sa.text("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM tier_table")
 
 
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Target]:
+    """One throw-away PostgreSQL database for the module, emptied before each test."""
+    with postgres_target() as made:
+        yield made
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with sqlite_target(tmp_path) if request.param == "sqlite" else postgres_target() as made:
+    if request.param == "postgres":
+        yield reset_postgres(request.getfixturevalue("postgres"))
+        return
+    with sqlite_target(tmp_path) as made:
         yield made
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from models.churn import reason_codes
 from pipelines.score import build_outputs, run_id_for
@@ -56,6 +58,7 @@ def features() -> pd.DataFrame:
             "days_since_retention_call": [np.nan] * 6,
             "do_not_contact": [False, False, False, False, False, True],
             "data_share": [0.2] * 6,
+            "data_mb_3m": [2000.0] * 6,
             "long_distance_share": [0.0] * 6,
             "age": [35.0] * 6,
         }
@@ -130,3 +133,85 @@ def test_run_id_is_stable_and_follows_model_settings_and_key(settings) -> None:
 def test_a_subscriber_without_a_number_is_an_error(settings) -> None:
     with pytest.raises(ValueError, match="1 scored subscribers have no MSISDN"):
         build_outputs(features(), subscribers().head(5), StubModel(SCORES), "7", AS_OF, settings, KEY)
+
+
+# --- end to end on generated data -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated base: 1,200 lines over 9 months ending 2026-10 (data through 2026-10-31)."""
+    from tiercast.settings import load_settings
+    from tiercast.synthetic.simulation import generate
+
+    out = tmp_path_factory.mktemp("raw")
+    generate(out, 1200, 9, 11, load_settings(environ={}).generator)
+    return out
+
+
+def trained(settings: Any, data: Path, as_of: date) -> Any:
+    """A small churn model fitted on the features and 30-day labels as of `as_of`."""
+    from features.labels import churn_labels
+    from models.churn import ChurnModel
+    from pipelines.features import decide
+    from pipelines.ingest import validate_inputs
+
+    tables = validate_inputs(settings, data).tables
+    table = decide(tables, as_of, settings)
+    labels = churn_labels(tables["subscribers"], as_of, settings.churn.horizon_days).set_index("subscriber_id")
+    y = table["subscriber_id"].map(labels["churned"]).fillna(False).astype(int)
+    dropped = [c for c in table.columns if c in settings.churn.exclude_features or c.endswith("_reason")]
+    return ChurnModel(n_estimators=30, early_stopping_rounds=0, calibration_folds=3).fit(table.drop(columns=dropped), y)
+
+
+@pytest.mark.slow
+def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.registry
+    from pipelines.database import engine_for
+    from pipelines.score import score_publish
+    from tests.cli.cli_app import publishing_app
+    from tests.pipelines.publish_db import msisdn_leaks, read_view
+    from tiercast.cli import score_publish as score_publish_cli
+
+    monkeypatch.delenv("TIERCAST_PRIVACY_KEY", raising=False)
+    model = (trained(settings, generated, date(2026, 8, 31)), "3")
+    # the CLI, with the registry's champion stood in for by the model just fitted
+    monkeypatch.setattr(pipelines.registry, "load_champion", lambda s: model)
+    app = publishing_app()
+    score_publish_cli.register(app)
+    env = {"TIERCAST__PATHS__ROOT": str(settings.paths.root), "COLUMNS": "120"}
+    cli = CliRunner().invoke(app, ["score-publish", "--data", str(generated), "--as-of", "2026-09-30"], env=env)
+    assert cli.exit_code == 0, cli.output
+    assert "published tier_table v1" in cli.output
+    second = score_publish(settings, generated, date(2026, 10, 31), model=model)
+    engine = engine_for(settings)
+    view = read_view(engine)
+    rerun = score_publish(settings, generated, date(2026, 10, 31), model=model)
+    try:
+        subscribers = pd.read_parquet(generated / "subscribers.parquet")
+        day = pd.Timestamp("2026-10-31")
+        activated, left = pd.to_datetime(subscribers.activation_date), pd.to_datetime(subscribers.deactivation_date)
+        active = subscribers[(activated <= day) & ~(left <= day)]
+        assert second.publication.rows == len(active) == len(view)
+        assert (rerun.publication.version, rerun.score.run_id) == (3, second.score.run_id)
+        assert read_view(engine).equals(view)  # same as_of, same content
+        with engine.connect() as conn:
+            per_day = pd.read_sql("SELECT as_of, count(*) AS n FROM retention_list GROUP BY as_of ORDER BY as_of", conn)
+        assert per_day["n"].tolist() == [cli_rows(settings, "2026-09-30"), len(rerun.score.retention)]
+        folder = settings.paths.resolve(settings.paths.retention)
+        assert sorted(p.name for p in (folder / "2026-10-31").iterdir()) == sorted(
+            f"{desk}{suffix}" for desk in settings.retention.desks for suffix in (".csv", ".parquet")
+        )
+        # no phone number anywhere: neither the pattern nor any of the actual numbers
+        assert msisdn_leaks(engine, folder) == []
+        dump = read_view(engine).to_csv(index=False)
+        dump += "".join(p.read_text(encoding="utf-8-sig") for p in folder.rglob("*.csv"))
+        assert not any(number in dump for number in subscribers["msisdn"])
+    finally:
+        engine.dispose()
+
+
+def cli_rows(settings: Any, day: str) -> int:
+    """Rows in the retention list files of one day."""
+    folder = settings.paths.resolve(settings.paths.retention) / day
+    return sum(len(pd.read_parquet(p)) for p in folder.glob("*.parquet"))

@@ -314,3 +314,21 @@ def test_parquet_columns_are_coerced_to_contract_types(tmp_path: Path, column, s
 
     assert frame[column].tolist() == expected
     assert load_contract("subscribers").columns[column].dtype_matches(frame[column].dtype)
+
+
+def test_generated_data_passes_with_nothing_quarantined_as_parquet_and_as_csv(settings, tmp_path: Path) -> None:
+    from tiercast.synthetic import generate
+
+    parquet_dir = generate(tmp_path / "gen", 400, 6, 3, settings.generator)["subscribers"].parent
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for table in TABLES:
+        pd.read_parquet(parquet_dir / f"{table}.parquet").to_csv(csv_dir / f"{table}.csv", index=False)
+
+    from_parquet = run(settings, parquet_dir, settings.validation)
+    from_csv = run(settings, csv_dir, settings.validation)
+
+    for table in TABLES:
+        assert from_parquet.reports[table].quarantined == 0
+        assert from_parquet.reports[table].rows_read > 0
+        pd.testing.assert_frame_equal(from_csv.tables[table], from_parquet.tables[table])

@@ -105,7 +105,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "verbosity": -1,
             "metric": "auc",
             "monotone_constraints": [int(monotone.get(c, 0)) for c in columns],
-            "monotone_constraints_method": "advanced",
+            # "intermediate": tighter than "basic", about half the fit time of "advanced" (measured here)
+            "monotone_constraints_method": "intermediate",
         }
 
     def _learn_categories(self, x: pd.DataFrame) -> dict[str, pd.Index]:

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from pipelines.training import (
-    LABEL,
     LeakageError,
     _sample,
     backtest_dates,

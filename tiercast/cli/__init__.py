@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.score_publish",
     "tiercast.cli.flows",
     "tiercast.cli.serve",
+    "tiercast.cli.train",
 )
 
 app = typer.Typer(

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.flows",
     "tiercast.cli.serve",
     "tiercast.cli.train",
+    "tiercast.cli.model",
 )
 
 app = typer.Typer(

@@ -27,7 +27,8 @@ def arpu_features(billed: np.ndarray, amount: np.ndarray) -> pd.DataFrame:
             "arpu_trend": ratio(arpu_3m, arpu_prev_3m) - 1.0,
             "arpu_volatility": ratio(_sample_std(count, total, arpu_6m), arpu_6m),
             "months_billed_6m": months_6m.astype(np.int64),
-        }
+        },
+        copy=False,  # no consolidation copy of the arrays
     )
 
 

@@ -62,9 +62,10 @@ def feature_table(
     active = active_subscribers(subscribers[list(SUBSCRIBER_COLUMNS)], as_of)
     ids = active["subscriber_id"].to_numpy(dtype=np.int64)
     known = known_bills(bills, ids, as_of, max(ARPU_MONTHS, settings.credit_window_months))
-    billed, amount = known.grid(None), known.grid("amount")
+    billed, amount = known.grids([None, "amount"])
     credit = credit_features(payments, known, billed, amount, as_of, settings.settled_tolerance_cny)
-    keys = pd.DataFrame({"subscriber_id": ids, "as_of": np.full(len(ids), as_of_timestamp(as_of).to_datetime64())})
+    day = np.full(len(ids), as_of_timestamp(as_of).to_datetime64())
+    keys = pd.DataFrame({"subscriber_id": ids, "as_of": day}, copy=False)
     return pd.concat(
         [
             keys,

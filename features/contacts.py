@@ -53,7 +53,8 @@ def contact_features(contacts: pd.DataFrame, subscriber_ids: np.ndarray, as_of: 
             "days_since_retention_call": _days_since_retention_call(
                 contacts, all_ticks, subscriber_ids, today, per_day
             ),
-        }
+        },
+        copy=False,  # no consolidation copy of the arrays
     )
 
 

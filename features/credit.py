@@ -6,18 +6,32 @@ A payment counts only from its paid_date on, so a bill paid after D is unpaid at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from features.windows import KnownBills, as_of_day, day_numbers, max_by_row, month_slots, positions, ratio, sums_by_row
+from features.windows import (
+    KnownBills,
+    MonthSlots,
+    RowLookup,
+    as_of_day,
+    chunks,
+    datetime_ticks,
+    floor_days,
+    ratio,
+)
 from tiercast.settings.features import CreditScoreSettings
 
 # Never-paid bills: a paid day later than any as-of date.
 _NEVER = np.iinfo(np.int64).max
 # Guard for binary rounding of amount - paid (e.g. 58.0 - 57.99 > 0.01 in float64).
 _FLOAT_SLACK = 1e-9
+
+
+# Payment state of a bill at D, one code per (subscriber, bill month) cell.
+NOT_DUE, ON_TIME, PAID_LATE, PART_PAID, UNPAID = 0, 1, 2, 3, 4
 
 
 def credit_features(
@@ -30,45 +44,76 @@ def credit_features(
     settled and not late; in arrears = not settled; unpaid = in arrears and nothing paid by D.
     `billed` / `amount` are the (subscribers, width) grids of `known` (the bill each payment settles).
     """
-    today = as_of_day(as_of)
-    pos, bill_amount = _bill_of_each_payment(payments, known, billed, amount, as_of)
-    due = day_numbers(payments["due_date"], missing=_NEVER)
-    pos = np.where(due <= today, pos, -1)
-    paid_day = day_numbers(payments["paid_date"], missing=_NEVER)
-    paid_by_d = paid_day <= today
-    paid = np.where(paid_by_d, payments["amount_paid"].to_numpy(dtype=np.float64), 0.0)
-    outstanding = np.maximum(bill_amount - paid, 0.0)
-    owing = outstanding > tolerance + _FLOAT_SLACK
-    late = np.where(owing, today - due, np.where(paid_by_d, np.maximum(paid_day - due, 0), 0))
-    n = known.n_rows
-    bills_due = sums_by_row(pos, n)
+    state, late, owed = _bill_states(payments, known, billed, amount, as_of, tolerance)
+    due = state != NOT_DUE
+    bills_due = due.sum(axis=1)
     return pd.DataFrame(
         {
-            "on_time_ratio": ratio(sums_by_row(np.where(owing | (late > 0), -1, pos), n), bills_due),
-            "days_late_mean": ratio(sums_by_row(pos, n, late.astype(np.float64)), bills_due),
-            "days_late_max": max_by_row(pos, n, late),
-            "arrears_amount": sums_by_row(pos, n, np.where(owing, outstanding, 0.0)),
-            "months_in_arrears": sums_by_row(np.where(owing, pos, -1), n),
-            "unpaid_bills": sums_by_row(np.where(owing & ~paid_by_d, pos, -1), n),
+            "on_time_ratio": ratio((state == ON_TIME).sum(axis=1), bills_due),
+            "days_late_mean": ratio(np.where(due, late, 0).sum(axis=1).astype(np.float64), bills_due),
+            "days_late_max": np.where(bills_due > 0, late.max(axis=1), np.nan),
+            "arrears_amount": owed.sum(axis=1),
+            "months_in_arrears": (state >= PART_PAID).sum(axis=1),
+            "unpaid_bills": (state == UNPAID).sum(axis=1),
             "bills_due": bills_due,
-        }
+        },
+        copy=False,  # no consolidation copy of the arrays
     )
 
 
-def _bill_of_each_payment(
-    payments: pd.DataFrame, known: KnownBills, billed: np.ndarray, amount: np.ndarray, as_of: date
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return per payment row the output row of its bill (-1: no known bill in the window) and the bill's amount."""
+def _bill_states(
+    payments: pd.DataFrame, known: KnownBills, billed: np.ndarray, amount: np.ndarray, as_of: date, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (subscribers, width) grids: payment state code, days late (-1 when not due) and CNY owed at D."""
+    today, n, width = as_of_day(as_of), known.n_rows, known.width
+    state = np.zeros(n * width + 1, dtype=np.int8)
+    late = np.full(n * width + 1, -1, dtype=np.int32)
+    owed = np.zeros(n * width + 1)
+    due_ticks, due_per_day = datetime_ticks(payments["due_date"])
+    paid_ticks, paid_per_day = datetime_ticks(payments["paid_date"])
+    paid_amount = payments["amount_paid"].to_numpy(dtype=np.float64)
+    bill_cells = _bill_cells(payments, known, billed)
+    flat_amount = amount.ravel()
+    for rows in chunks(len(payments) if flat_amount.size else 0):
+        cell = bill_cells(rows)
+        due = floor_days(due_ticks[rows], due_per_day, _NEVER)
+        cell = np.where(due <= today, cell, n * width)
+        paid_day = floor_days(paid_ticks[rows], paid_per_day, _NEVER)
+        paid_by_d = paid_day <= today
+        # the spare cell (n * width) is clipped onto a real one: its results land in the spare cell again
+        bill_amount = flat_amount.take(cell, mode="clip")
+        outstanding = np.maximum(bill_amount - np.where(paid_by_d, paid_amount[rows], 0.0), 0.0)
+        owing = outstanding > tolerance + _FLOAT_SLACK
+        days_late = np.where(owing, today - due, np.where(paid_by_d, np.maximum(paid_day - due, 0), 0))
+        code = np.where(owing, np.where(paid_by_d, PART_PAID, UNPAID), np.where(days_late > 0, PAID_LATE, ON_TIME))
+        state[cell] = code
+        late[cell] = days_late
+        owed[cell] = np.where(owing, outstanding, 0.0)
+    shape = (n, width)
+    return state[:-1].reshape(shape), late[:-1].reshape(shape), owed[:-1].reshape(shape)
+
+
+def _bill_cells(payments: pd.DataFrame, known: KnownBills, billed: np.ndarray) -> Callable[[slice], np.ndarray]:
+    """Return a function giving, for a slice of payment rows, the grid cell of the bill each one settles.
+
+    Payments of bills unknown at D (or of other subscribers) get the spare cell n_rows * width.
+    """
     bills = known.bills
     if len(payments) == len(bills) and all(
         _same_values(payments[key], bills[key]) for key in ("subscriber_id", "bill_month")
     ):
-        return known.pos, known.values("amount")  # row-aligned exports: payment i settles bill i
-    pos = positions(payments["subscriber_id"].to_numpy(dtype=np.int64), known.subscriber_ids)
-    slot = month_slots(payments["bill_month"], as_of, known.width)
-    cell = np.where((pos >= 0) & (slot >= 0), pos * known.width + slot, billed.size)  # billed.size: a spare cell
-    pos = np.where(np.append(billed.ravel(), 0)[cell] > 0, pos, -1)  # payments of unknown bills are ignored
-    return pos, np.append(amount.ravel(), 0.0)[cell]
+        return lambda rows: known.cells(rows, known.width)  # row-aligned exports: payment i settles bill i
+    lookup, slots, spare = RowLookup(known.subscriber_ids), MonthSlots(known.as_of, known.width), billed.size
+    ids = payments["subscriber_id"].to_numpy(dtype=np.int64)
+    ticks, per_day = datetime_ticks(payments["bill_month"])
+    has_bill = billed.ravel() > 0
+
+    def cells(rows: slice) -> np.ndarray:
+        pos, slot = lookup(ids[rows]), slots(ticks[rows], per_day)
+        cell = np.where((pos >= 0) & (slot >= 0), pos * known.width + slot, spare)
+        return np.where(has_bill.take(cell, mode="clip"), cell, spare)
+
+    return cells
 
 
 def _same_values(left: pd.Series, right: pd.Series) -> bool:

@@ -27,5 +27,6 @@ def churn_labels(subscribers: pd.DataFrame, as_of: date, horizon_days: int) -> p
             "subscriber_id": active["subscriber_id"],
             "churned": churned,
             "churn_reason": active["deactivation_reason"].where(churned),
-        }
+        },
+        copy=False,  # no consolidation copy of the arrays
     )

@@ -23,12 +23,11 @@ def usage_features(known: KnownBills, billed: np.ndarray, amount: np.ndarray) ->
     part / amount summed over the last 3 known bill months (NaN when nothing was billed; capped at 1
     because parts may exceed the amount by rounding); volumes are monthly means over those bills.
     """
-    recent = known.window_bins(0, 3)
     amount_3m, bills_3m = amount[:, :3].sum(axis=1), billed[:, :3].sum(axis=1)
     shares = {
-        name: np.minimum(ratio(known.window_sum(recent, part), amount_3m), 1.0) for name, part in SHARE_PARTS.items()
+        name: np.minimum(ratio(known.grid(part, 3).sum(axis=1), amount_3m), 1.0) for name, part in SHARE_PARTS.items()
     }
-    data_mb, voice = known.grid("data_mb")[:, :6], known.grid("voice_minutes")[:, :6]
+    data_mb, voice = known.grid("data_mb", 6), known.grid("voice_minutes", 6)
     data_mb_3m = ratio(data_mb[:, :3].sum(axis=1), bills_3m)
     voice_minutes_3m = ratio(voice[:, :3].sum(axis=1), bills_3m)
     usage_previous_3m = ratio(data_mb[:, 3:].sum(axis=1) + voice[:, 3:].sum(axis=1), billed[:, 3:6].sum(axis=1))
@@ -38,5 +37,6 @@ def usage_features(known: KnownBills, billed: np.ndarray, amount: np.ndarray) ->
             "data_mb_3m": data_mb_3m,
             "voice_minutes_3m": voice_minutes_3m,
             "usage_trend": ratio(data_mb_3m + voice_minutes_3m, usage_previous_3m) - 1.0,
-        }
+        },
+        copy=False,  # no consolidation copy of the arrays
     )

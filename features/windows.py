@@ -8,6 +8,7 @@ that unit, never assumed to be nanoseconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +20,8 @@ DAYS_PER_MONTH = 30.4375
 NAT = np.iinfo(np.int64).min
 # A subscriber id LUT is used instead of a hash lookup when ids are this dense or denser.
 _LUT_SLACK = 4
+# Rows handled per step by the chunked loops (features never depend on it).
+CHUNK_ROWS = 1 << 20
 
 
 def as_of_day(as_of: date) -> int:
@@ -51,17 +54,39 @@ def day_numbers(values: pd.Series, missing: int) -> np.ndarray:
     return days
 
 
+class RowLookup:
+    """Maps ids to their index in a sorted unique int64 array `keys` (-1 when absent); build once, apply per chunk."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+        self.lut: np.ndarray | None = None
+        if len(keys) and keys[0] >= 0 and keys[-1] <= _LUT_SLACK * len(keys) + 1_000_000:
+            # Dense ids: a table indexed by id + 1; slot 0 catches negatives, the last slot ids > keys[-1].
+            self.lut = np.full(int(keys[-1]) + 3, -1, dtype=np.intp)
+            self.lut[keys + 1] = np.arange(len(keys), dtype=np.intp)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """Return the index of each id in keys, or -1."""
+        if self.lut is not None:
+            return self.lut[np.clip(ids, -1, len(self.lut) - 2) + 1]
+        if len(self.keys) == 0:
+            return np.full(len(ids), -1, dtype=np.intp)
+        return pd.Index(self.keys).get_indexer(ids).astype(np.intp, copy=False)
+
+
 def positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Return, for each id, its index in the sorted unique int64 array `keys`, or -1 when absent."""
-    if len(keys) == 0:
-        return np.full(len(ids), -1, dtype=np.intp)
-    low, high = int(keys[0]), int(keys[-1])
-    if low >= 0 and high <= _LUT_SLACK * len(keys) + 1_000_000:
-        # Dense ids: a lookup table indexed by id+1; slot 0 catches negatives, the last slot ids > high.
-        lut = np.full(high + 3, -1, dtype=np.intp)
-        lut[keys + 1] = np.arange(len(keys), dtype=np.intp)
-        return lut[np.clip(ids, -1, high + 1) + 1]
-    return pd.Index(keys).get_indexer(ids).astype(np.intp, copy=False)
+    return RowLookup(keys)(ids)
+
+
+def chunks(n_rows: int) -> Iterator[slice]:
+    """Yield consecutive row slices of CHUNK_ROWS rows: keeps temporaries small (no page faults, cache-resident).
+
+    Results never depend on the chunking: per-row values are written to their own cells, and only
+    integers are summed across chunks.
+    """
+    for start in range(0, n_rows, CHUNK_ROWS):
+        yield slice(start, min(start + CHUNK_ROWS, n_rows))
 
 
 def last_known_bill_month(as_of: date) -> np.datetime64:
@@ -70,22 +95,37 @@ def last_known_bill_month(as_of: date) -> np.datetime64:
     return day_after.astype("datetime64[M]") - np.timedelta64(1, "M")
 
 
+class MonthSlots:
+    """Maps datetime ticks to how many bill months back from the last known one at D they fall (0..width-1, else -1)."""
+
+    def __init__(self, as_of: date, width: int) -> None:
+        newest = last_known_bill_month(as_of)
+        months = np.arange(newest - np.timedelta64(width - 1, "M"), newest + np.timedelta64(2, "M"))
+        first_days = months.astype("datetime64[D]").astype(np.int64)
+        self.start, self.stop = int(first_days[0]), int(first_days[-1])
+        # Day -> slot lookup over the window's days only: cheaper than a binary search per row.
+        self.lookup = np.full(self.stop - self.start + 2, -1, dtype=np.int8)
+        for j in range(width):
+            self.lookup[first_days[j] - self.start + 1 : first_days[j + 1] - self.start + 1] = width - 1 - j
+
+    def __call__(self, ticks: np.ndarray, ticks_per_day: int) -> np.ndarray:
+        """Return the slot (int8) of each tick value; -1 outside the window (and for NaT)."""
+        days = ticks // ticks_per_day
+        return self.lookup[np.clip(days - self.start + 1, 0, self.stop - self.start + 1)]
+
+
 def month_slots(bill_months: pd.Series, as_of: date, width: int) -> np.ndarray:
     """Return, per bill row, how many bill months back from the last known one it is (0..width-1), else -1.
 
     Rows of months not yet known at D or older than `width` months get -1.
     """
     ticks, per_day = datetime_ticks(bill_months)
-    newest = last_known_bill_month(as_of)
-    months = np.arange(newest - np.timedelta64(width - 1, "M"), newest + np.timedelta64(2, "M"))
-    first_days = months.astype("datetime64[D]").astype(np.int64)
-    days = ticks // per_day
-    # Day -> slot lookup over the window's days only: cheaper than a binary search per row.
-    start, stop = int(first_days[0]), int(first_days[-1])
-    lookup = np.full(stop - start + 2, -1, dtype=np.int8)
-    for j in range(width):
-        lookup[first_days[j] - start + 1 : first_days[j + 1] - start + 1] = width - 1 - j
-    return lookup[np.clip(days - start + 1, 0, stop - start + 1)]
+    return MonthSlots(as_of, width)(ticks, per_day)
+
+
+def floor_days(ticks: np.ndarray, ticks_per_day: int, missing: int) -> np.ndarray:
+    """Return int64 ticks as days since 1970-01-01 (floored), `missing` for NaT."""
+    return np.where(ticks == NAT, missing, ticks // ticks_per_day)
 
 
 def last_days(day: np.ndarray, as_of: int, n_days: int) -> np.ndarray:
@@ -112,16 +152,17 @@ def max_by_row(pos: np.ndarray, n_rows: int, values: np.ndarray) -> np.ndarray:
 class KnownBills:
     """Bill rows of the active subscribers known at D, placed by output row and month slot.
 
-    `pos[i]` is the output row of bill i (-1: not an active subscriber, or outside the window),
-    `slot[i]` how many bill months back from the last known one it is (0 = the newest) and
-    `cell[i]` = pos * width + slot, or n_rows * width (a spare cell) when pos is -1.
+    `pos[i]` (int32) is the output row of bill i and `slot[i]` (int8) how many bill months back
+    from the last known one it is (0 = the newest); both -1 when the bill is not an active
+    subscriber's or not within the `width` newest known bill months. (subscriber_id, bill_month)
+    is unique (the bills contract's primary key), so every bill has a cell of its own.
     """
 
     bills: pd.DataFrame
     subscriber_ids: np.ndarray
+    as_of: date
     pos: np.ndarray
     slot: np.ndarray
-    cell: np.ndarray
     width: int
 
     @property
@@ -129,33 +170,38 @@ class KnownBills:
         """Return the number of output rows (active subscribers)."""
         return len(self.subscriber_ids)
 
-    def grid(self, column: str | None) -> np.ndarray:
-        """Return an (n_rows, width) array: the sum of `column` (or the number of bills) per month slot."""
-        cells = self.n_rows * self.width
-        weights = None if column is None else self.values(column)
-        return np.bincount(self.cell, weights=weights, minlength=cells + 1)[:cells].reshape(self.n_rows, self.width)
+    def cells(self, rows: slice, width: int) -> np.ndarray:
+        """Return pos * width + slot for the bill rows `rows` (slot < width), else the spare cell n_rows * width."""
+        pos, slot = self.pos[rows], self.slot[rows]
+        return np.where((pos >= 0) & (slot < width), pos.astype(np.intp) * width + slot, self.n_rows * width)
 
-    def window_bins(self, first: int, stop: int) -> np.ndarray:
-        """Return per bill row its output row when its slot is in first..stop-1, else n_rows."""
-        return np.where((self.pos >= 0) & (self.slot >= first) & (self.slot < stop), self.pos, self.n_rows)
+    def grid(self, column: str | None, width: int | None = None) -> np.ndarray:
+        """Return an (n_rows, width) float64 array: `column` per month slot (or 1 where a bill exists), else 0."""
+        return self.grids([column], width)[0]
 
-    def window_sum(self, bins: np.ndarray, column: str | None) -> np.ndarray:
-        """Return per output row the sum of `column` (or the number of bills) over rows binned by window_bins."""
-        weights = None if column is None else self.values(column)
-        return np.bincount(bins, weights=weights, minlength=self.n_rows + 1)[: self.n_rows]
-
-    def values(self, column: str) -> np.ndarray:
-        """Return a bill column as float64 numpy values."""
-        return self.bills[column].to_numpy(dtype=np.float64)
+    def grids(self, columns: list[str | None], width: int | None = None) -> list[np.ndarray]:
+        """Return `grid(column, width)` for each of `columns`, in one pass over the bills."""
+        width = self.width if width is None else width
+        outs = [np.zeros(self.n_rows * width + 1) for _ in columns]
+        values = [None if name is None else self.bills[name].to_numpy(dtype=np.float64) for name in columns]
+        for rows in chunks(len(self.pos)):
+            cell = self.cells(rows, width)
+            for out, column in zip(outs, values, strict=True):
+                out[cell] = 1.0 if column is None else column[rows]
+        return [out[:-1].reshape(self.n_rows, width) for out in outs]
 
 
 def known_bills(bills: pd.DataFrame, subscriber_ids: np.ndarray, as_of: date, width: int) -> KnownBills:
     """Return the bills of `subscriber_ids` (sorted, unique) known at D, within the last `width` bill months."""
-    pos = positions(bills["subscriber_id"].to_numpy(dtype=np.int64), subscriber_ids)
-    slot = month_slots(bills["bill_month"], as_of, width)
-    pos[slot < 0] = -1
-    cell = np.where(pos >= 0, pos * width + slot, len(subscriber_ids) * width)
-    return KnownBills(bills=bills, subscriber_ids=subscriber_ids, pos=pos, slot=slot, cell=cell, width=width)
+    lookup, slots = RowLookup(subscriber_ids), MonthSlots(as_of, width)
+    ids = bills["subscriber_id"].to_numpy(dtype=np.int64)
+    ticks, per_day = datetime_ticks(bills["bill_month"])
+    pos, slot = np.empty(len(bills), dtype=np.int32), np.empty(len(bills), dtype=np.int8)
+    for rows in chunks(len(bills)):
+        slot[rows] = slots(ticks[rows], per_day)
+        pos[rows] = np.where(slot[rows] >= 0, lookup(ids[rows]), -1)
+    slot[pos < 0] = -1
+    return KnownBills(bills=bills, subscriber_ids=subscriber_ids, as_of=as_of, pos=pos, slot=slot, width=width)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -98,6 +98,12 @@ def test_feature_table_has_one_row_per_active_subscriber_with_every_column(setti
     assert table["do_not_contact"].dtype == bool
 
 
+def test_no_active_subscriber_gives_an_empty_table_with_every_column(settings) -> None:
+    table = build(small_tables(), settings.features, date(2019, 12, 31))
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 0
+
+
 def test_feature_table_does_not_mutate_its_inputs(settings) -> None:
     tables = small_tables()
     before = {name: frame.copy(deep=True) for name, frame in tables.items()}
@@ -158,12 +164,24 @@ def test_a_bill_of_ds_own_month_is_ignored_before_the_months_last_day(settings) 
     assert build(with_march, settings.features)["arpu_1m"].iloc[0] == 500.0  # known on 31 March
 
 
-@pytest.mark.parametrize("as_of", [date(2025, 12, 31), date(2025, 9, 14), date(2025, 3, 1)])
-def test_feature_table_equals_the_duckdb_reference_query(settings, as_of: date) -> None:
+@pytest.mark.parametrize(
+    ("as_of", "shuffled"), [(date(2025, 12, 31), False), (date(2025, 9, 14), True), (date(2025, 3, 1), False)]
+)
+def test_feature_table_equals_the_duckdb_reference_query(settings, as_of: date, shuffled: bool) -> None:
     tables = random_tables(400, 12, end_month="2025-12", seed=11)
+    if shuffled:  # no table sorted, payments not row-aligned with bills
+        tables = {name: frame.sample(frac=1.0, random_state=3) for name, frame in tables.items()}
     ours = build(tables, settings.features, as_of)
     assert len(ours) > 300
     assert feature_mismatches(ours, duckdb_features(tables, as_of, settings.features, threads=1)) == []
+
+
+def test_feature_table_does_not_depend_on_the_chunk_size(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    tables = random_tables(300, 12, end_month="2025-12", seed=4)
+    tables["payments"] = tables["payments"].sample(frac=1.0, random_state=1)  # the joined (not row-aligned) path
+    whole = build(tables, settings.features, date(2025, 11, 30))
+    monkeypatch.setattr("features.windows.CHUNK_ROWS", 7)
+    pd.testing.assert_frame_equal(build(tables, settings.features, date(2025, 11, 30)), whole, check_exact=True)
 
 
 def test_feature_mismatches_reports_a_changed_value(settings) -> None:

@@ -7,6 +7,7 @@ import pytest
 from features.windows import (
     as_of_day,
     day_numbers,
+    floor_days,
     known_bills,
     last_days,
     last_known_bill_month,
@@ -49,6 +50,11 @@ def test_positions_find_each_id_or_minus_one(keys: np.ndarray) -> None:
     assert positions(ids, keys).tolist() == [1, 0, -1, 2, -1, -1, 0]
 
 
+def test_floor_days_floor_ticks_and_fill_nat() -> None:
+    ticks = np.array([86_400_000, 86_399_999, -1, np.iinfo(np.int64).min])
+    assert floor_days(ticks, 86_400_000, missing=7).tolist() == [1, 0, -1, 7]
+
+
 def test_positions_of_no_keys_are_all_missing() -> None:
     assert positions(np.array([1, 2]), np.array([], dtype=np.int64)).tolist() == [-1, -1]
 
@@ -85,4 +91,4 @@ def test_known_bills_grid_places_each_bill_by_subscriber_row_and_month_slot() ->
     known = known_bills(bills, np.array([2, 7]), date(2025, 3, 31), width=3)
     assert known.grid("amount").tolist() == [[0.0, 0.0, 10.0], [30.0, 20.0, 0.0]]
     assert known.grid(None).tolist() == [[0, 0, 1], [1, 1, 0]]
-    assert known.window_sum(known.window_bins(0, 2), "amount").tolist() == [0.0, 50.0]
+    assert known.grid("amount", width=2).tolist() == [[0.0, 0.0], [30.0, 20.0]]

@@ -99,6 +99,12 @@ def test_most_churners_are_low_arpu(leavers: pd.DataFrame) -> None:
     assert 0.80 <= (known < 50).mean() <= 0.93
 
 
+def test_most_churned_revenue_is_not_low_arpu(leavers: pd.DataFrame) -> None:
+    # domain.md: most churn volume is low-value; most churned revenue is not.
+    known = leavers["arpu"].dropna()
+    assert known[known >= 50].sum() / known.sum() > 0.5
+
+
 def test_flea_users_leave_unpaid_and_for_non_payment(sample: dict[str, pd.DataFrame], leavers: pd.DataFrame) -> None:
     fleas = leavers[leavers["is_flea"]]
     assert (fleas["deactivation_reason"] == "non_payment").mean() >= 0.8

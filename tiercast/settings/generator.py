@@ -200,6 +200,8 @@ class VoluntaryHazard(Section):
     intercept: float
     log_arpu: float = Field(description="Per log(arpu_3m / reference_arpu)")
     reference_arpu: float = Field(gt=0)
+    log_arpu_above: float = Field(description="Per log(arpu_3m / high_arpu) above high_arpu: rivals court big spenders")
+    high_arpu: float = Field(gt=0)
     arpu_decline: float = Field(description="Per unit of -arpu_trend (clipped to [0, 1])")
     usage_decline: float = Field(description="Per unit of -usage_trend (clipped to [0, 1])")
     volatility: float

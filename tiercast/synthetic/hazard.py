@@ -115,6 +115,7 @@ def voluntary_logits(obs: Observables, cfg: GeneratorSettings, noise: np.ndarray
     behaviour = (
         h.intercept
         + h.log_arpu * np.clip(np.log(np.maximum(obs.arpu, 0.5) / h.reference_arpu), -2.5, 2.5)
+        + h.log_arpu_above * np.clip(np.log(np.maximum(obs.arpu, 0.5) / h.high_arpu), 0.0, 2.5)
         + h.arpu_decline * _clipped(-obs.arpu_trend, 1.0)
         + h.usage_decline * _clipped(-obs.usage_trend, 1.0)
         + h.volatility * _clipped(obs.volatility, 2.0)

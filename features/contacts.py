@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from features.windows import NAT, as_of_day, datetime_ticks, max_by_row, positions, ratio, sums_by_row
+from features.windows import NAT, as_of_day, datetime_ticks, last_days, max_by_row, positions, ratio, sums_by_row
 
 
 def contact_features(contacts: pd.DataFrame, subscriber_ids: np.ndarray, as_of: date, repeat_days: int) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def contact_features(contacts: pd.DataFrame, subscriber_ids: np.ndarray, as_of: 
     ticks = all_ticks[rows]
     pos = positions(contacts["subscriber_id"].to_numpy(dtype=np.int64)[rows], subscriber_ids)
     day = ticks // per_day
-    in_90d, in_30d = day > today - 90, day > today - 30
+    in_90d, in_30d = last_days(day, today, 90), last_days(day, today, 30)
     inbound = pos >= 0
     inbound[_is(contacts, "channel", "outbound")[rows]] = False
     complaint = _is(contacts, "reason", "complaint")[rows]

@@ -1,9 +1,11 @@
 """As-of helpers: day numbers, subscriber row positions and bill-month slots as seen at a date D.
 
-Everything here works on numpy arrays of integers (days since 1970-01-01, row positions) so that
-the feature modules can aggregate a whole table in one vectorised pass with `np.bincount`.
-The datetime columns may come in any numpy unit (ms, ns, ...): they are read as integer ticks of
-that unit, never assumed to be nanoseconds.
+Everything here works on numpy integers (ticks, days since 1970-01-01, row positions) so that the
+feature modules handle a whole table in a few vectorised passes, without pandas group-bys or sorts:
+each bill (and the payment settling it) goes to its own cell of a (subscriber row x month slot)
+grid, and features reduce the grid's rows. Big tables are walked in chunks of CHUNK_ROWS rows.
+Datetime columns may come in any numpy unit (ms, ns, ...): they are read as integer ticks of that
+unit, never assumed to be nanoseconds.
 """
 
 from __future__ import annotations

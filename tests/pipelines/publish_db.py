@@ -33,7 +33,7 @@ def publish_settings(**changes: Any) -> PublishSettings:
     """The packaged publish settings with `changes` applied (validated)."""
     text = (resources.files("tiercast") / "defaults" / "publish.yaml").read_text()
     data = yaml.safe_load(text)
-    data.update(retry_backoff_seconds=0.01, **changes)
+    data.update({"retry_backoff_seconds": 0.01, **changes})
     return PublishSettings.model_validate(data)
 
 

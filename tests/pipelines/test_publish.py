@@ -149,6 +149,14 @@ def test_invalid_scores_or_contract_breaches_are_refused(target: Target, column:
     assert_previous_still_live(target, 1, 200)
 
 
+def test_a_retention_list_from_another_run_is_refused(target: Target) -> None:
+    publish_day(target, D1)
+    frame = tier_frame(200, D2, "run-2")
+    with pytest.raises(GuardrailError, match="retention list is not from the same run"):
+        publish(target.engine, publish_settings(), frame, retention_frame(tier_frame(200, D1, "run-1")))
+    assert_previous_still_live(target, 1, 200)
+
+
 def test_scores_are_checked_again_in_the_written_table(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
     publish_day(target, D1)
     monkeypatch.setattr(publisher, "check_contract", lambda frame, name: None)

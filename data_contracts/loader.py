@@ -143,15 +143,29 @@ class ColumnSpec(_Spec):
         return str(dtype) == allowed[0] or (self.nullable and str(dtype) in allowed)
 
     def pandera_dtype(self) -> Any:
-        """The dtype pandera checks (pandera accepts any datetime64 unit for datetime64[ns])."""
+        """The dtype pandera checks (any datetime64 unit passes; a nullable bool is left to `dtype_matches`)."""
+        if self.type == "bool" and self.nullable:
+            return None  # numpy bool and pandas boolean are both fine; pandera would demand one of them
         return {
             "int64": "Int64" if self.nullable else "int64",
             "float64": "float64",
             "string": "str",
-            "bool": "boolean" if self.nullable else "bool",
+            "bool": "bool",
             "date": "datetime64[ns]",
             "datetime": "datetime64[ns]",
             "category": "category",
+        }[self.type]
+
+    def pandas_hint(self) -> str:
+        """How to get this column's dtype in pandas, for error messages."""
+        return {
+            "int64": ".astype('Int64')" if self.nullable else ".astype('int64')",
+            "float64": ".astype('float64')",
+            "string": ".astype('str')",
+            "bool": ".astype('boolean')" if self.nullable else ".astype('bool')",
+            "date": "pd.to_datetime(...), naive",
+            "datetime": "pd.to_datetime(...), naive",
+            "category": ".astype('category')",
         }[self.type]
 
 
@@ -271,7 +285,7 @@ class Contract(_Spec):
     def dtype_problems(self, frame: pd.DataFrame) -> list[str]:
         """Return `column: expected T, found dtype` for every column whose dtype is not the contract's."""
         return [
-            f"{name}: expected {spec.type}, found {frame[name].dtype}"
+            f"{name}: expected {spec.type}, found {frame[name].dtype} (use {spec.pandas_hint()})"
             for name, spec in self.columns.items()
             if name in frame.columns and not spec.dtype_matches(frame[name].dtype)
         ]

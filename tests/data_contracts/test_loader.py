@@ -148,3 +148,20 @@ def test_a_broken_contract_file_fails_loudly(tmp_path: Path, yaml_text: str, mes
 def test_missing_contract_names_the_file() -> None:
     with pytest.raises(ContractError, match="no contract file"):
         load_contract("no_such_table")
+
+
+@pytest.mark.parametrize("flags", [pd.Series([True, None, False], dtype="boolean"), pd.Series([True, True, False])])
+def test_a_nullable_bool_may_be_numpy_or_pandas_boolean(tmp_path: Path, flags: pd.Series) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text("table: flags\nprimary_key: [k]\ncolumns: {k: {type: int64}, f: {type: bool, nullable: true}}\n")
+
+    result = validate_output(pd.DataFrame({"k": [1, 2, 3], "f": flags}), str(path))
+
+    assert result["f"].tolist() == flags.tolist()
+
+
+def test_a_wrong_dtype_message_says_how_to_fix_it(output_contract: str) -> None:
+    frame = good_output().assign(subscriber_key=lambda df: df["subscriber_key"].astype(object))
+
+    with pytest.raises(ContractError, match=r"subscriber_key: expected string, found object \(use \.astype\('str'\)\)"):
+        validate_output(frame, output_contract)

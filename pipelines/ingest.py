@@ -201,7 +201,7 @@ def read_table(data_dir: Path, contract: Contract, examples: int = EXAMPLES) -> 
 
 
 def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         return next(csv.reader(handle), [])
 
 
@@ -234,6 +234,12 @@ def _coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, examples: int
     target = _arrow_type(spec, source)
     if source == target:
         return column
+    if spec.type == "date" and _is_text(source):
+        try:
+            return pc.cast(column, target)
+        except pa.ArrowInvalid:  # "2024-01-01 00:00:00": read as timestamps, then insist on midnight
+            column = _coerce(table, spec.model_copy(update={"type": "datetime"}), column, examples)
+            source = column.type
     if not pa.types.is_null(source) and not any(accepts(source) for accepts in _SOURCES[spec.type]):
         raise ContractError(table, f"wrong type: expected {spec.type}, found {source}", spec.name, "type")
     try:

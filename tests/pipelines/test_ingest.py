@@ -332,3 +332,25 @@ def test_generated_data_passes_with_nothing_quarantined_as_parquet_and_as_csv(se
         assert from_parquet.reports[table].quarantined == 0
         assert from_parquet.reports[table].rows_read > 0
         pd.testing.assert_frame_equal(from_csv.tables[table], from_parquet.tables[table])
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2024-01-15 00:00:00", pd.Timestamp("2024-01-15")),
+        ("2024-01-15T00:00:00", pd.Timestamp("2024-01-15")),
+        ("2024-01-15 08:30:00", "row 0: datetime.datetime(2024, 1, 15, 8, 30)"),
+    ],
+)
+def test_csv_dates_written_with_a_time_must_be_midnight(tmp_path: Path, written: str, expected) -> None:
+    tables = valid_tables()
+    tables["subscribers"] = tables["subscribers"].assign(activation_date=[written, "2023-06-01", "2024-01-05"])
+    (tmp_path / "subscribers.csv").write_text(tables["subscribers"].to_csv(index=False), encoding="utf-8-sig")
+
+    if isinstance(expected, str):
+        with pytest.raises(ContractError, match=r"subscribers\.activation_date: wrong type") as caught:
+            read_table(tmp_path, load_contract("subscribers"))
+        assert expected in str(caught.value)
+    else:
+        frame = read_table(tmp_path, load_contract("subscribers")).frame
+        assert frame["activation_date"].tolist()[0] == expected

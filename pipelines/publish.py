@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from data_contracts.loader import load_contract
 from pipelines.database import (
     contract_table,
+    display_url,
     grant_view,
     init_schema,
     publications_table,
@@ -280,8 +281,10 @@ def publish(
         raise
     prune(engine, settings)
     published = next(p for p in publications(engine, settings) if p.version == version)
-    log.info("published %s v%d: %d rows, %d retention rows, run %s", settings.tier_view, version, stats.rows,
-             len(retention), identity["run_id"])  # fmt: skip
+    log.info(
+        "published %s v%d: %d rows, %d retention rows, run %s, in %s",
+        settings.tier_view, version, stats.rows, len(retention), identity["run_id"], display_url(engine),
+    )  # fmt: skip
     return published
 
 

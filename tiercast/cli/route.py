@@ -29,7 +29,7 @@ def route(
     from rich.console import Console
     from rich.table import Table
 
-    from pipelines.database import contract_columns, engine_for
+    from pipelines.database import contract_table, engine_for
     from pipelines.privacy import key_for_number, privacy_key
     from tiercast.cli import state
 
@@ -40,7 +40,7 @@ def route(
     except ValueError as exc:
         console.print(f"[bold red]{exc}[/bold red]")
         raise typer.Exit(2) from exc
-    view = sa.table(settings.publish.tier_view, *(sa.column(c) for c in contract_columns("tier_table")))
+    view = contract_table("tier_table", settings.publish.tier_view, sa.MetaData())  # typed: bools, dates
     engine = engine_for(settings, url, read_only=True)
     try:
         with engine.connect() as conn:
@@ -57,5 +57,6 @@ def route(
     table.add_column(style="bold")
     table.add_column()
     for column, value in row.items():
-        table.add_row(column, "—" if value is None else str(value))
+        shown = f"{value:.4f}" if column == "churn_score" else str(value)
+        table.add_row(column, "—" if value is None else shown)
     console.print(table)

@@ -150,30 +150,48 @@ def _aging(obs: Observables, cfg: GeneratorSettings, months_ahead: float) -> np.
 
 
 def non_payment_probabilities(obs: Observables, cfg: GeneratorSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Return the chance of suspension for non-payment next month, and the same a month later.
+    """Return the chance of suspension for non-payment next month, and within the next two months.
 
     A line is suspended when `suspend_after_unpaid_bills` bills are unpaid at a due date: lines with
     one bill fewer overdue now are at risk (credit control may grant grace: the logit), lines
-    already at the threshold are suspended for sure.
+    already at the threshold are suspended for sure. Two months (an approximation from what is
+    observable): a spared line that does not settle is suspended the month after; a line one bill
+    short of being at risk gets there if its next bill stays unpaid. Whether it settles or pays is
+    a habit the tables only hint at: never having paid anything marks a flea-like line.
     """
-    h = cfg.hazard.non_payment
     threshold = cfg.suspend_after_unpaid_bills
     standing = obs.standing
     overdue = standing.overdue
-    risky = np.flatnonzero(overdue == threshold - 1)
-    base = (
+    never_paid = ~standing.paid_any
+    arrears_habit = cfg.payments.payers["arrears"]
+    keeps_owing = np.where(never_paid, 1.0 - cfg.flea.settle_when_spared, 1.0 - arrears_habit.settle_when_spared)
+    next_unpaid = np.where(never_paid, 1.0, arrears_habit.skip_probability)
+    now = np.where(overdue >= threshold, 1.0, 0.0)
+    within_two = now.copy()
+    at_risk = np.flatnonzero(overdue == threshold - 1)
+    grace = _grace(obs, cfg, at_risk, arrears=standing.arrears[at_risk], months_ahead=0.0)
+    now[at_risk] = grace
+    within_two[at_risk] = grace + (1.0 - grace) * keeps_owing[at_risk]
+    nearly = np.flatnonzero(overdue == threshold - 2) if threshold > 2 else np.zeros(0, dtype=np.int64)
+    more = standing.arrears[nearly] + obs.arpu[nearly]  # the next bill joins the arrears
+    within_two[nearly] = next_unpaid[nearly] * _grace(obs, cfg, nearly, arrears=more, months_ahead=1.0)
+    return now, within_two
+
+
+def _grace(
+    obs: Observables, cfg: GeneratorSettings, rows: np.ndarray, arrears: np.ndarray, months_ahead: float
+) -> np.ndarray:
+    """Return the chance credit control suspends lines `rows` at risk (no grace)."""
+    h = cfg.hazard.non_payment
+    standing = obs.standing
+    years = np.maximum(obs.tenure_months[rows] + months_ahead, 0.0) / 12
+    return sigmoid(
         h.intercept
-        + h.never_paid * ~standing.paid_any[risky]
-        + h.on_time_share * (1.0 - standing.late_share[risky])
-        + h.log_arrears * np.log(np.maximum(standing.arrears[risky], 1.0) / cfg.hazard.voluntary.reference_arpu)
+        + h.never_paid * ~standing.paid_any[rows]
+        + h.on_time_share * (1.0 - standing.late_share[rows])
+        + h.log_arrears * np.log(np.maximum(arrears, 1.0) / cfg.hazard.voluntary.reference_arpu)
+        + h.tenure_log_years * np.log1p(years)
     )
-    out = []
-    for months_ahead in (0.0, 1.0):
-        years = np.maximum(obs.tenure_months[risky] + months_ahead, 0.0) / 12
-        p = np.where(overdue >= threshold, 1.0, 0.0)
-        p[risky] = sigmoid(base + h.tenure_log_years * np.log1p(years))
-        out.append(p)
-    return out[0], out[1]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -140,16 +140,17 @@ class Simulation:
         noise = np.zeros(self.pop.n)
         noise[alive] = self.rng.standard_normal(len(alive))
         logit_now, logit_later = voluntary_logits(obs, self.cfg, noise)
-        suspend_now, suspend_later = non_payment_probabilities(obs, self.cfg)
+        suspend_now, suspend_within_two = non_payment_probabilities(obs, self.cfg)
         p_voluntary, p_non_payment = sigmoid(logit_now[alive]), suspend_now[alive]
         p_next = 1.0 - (1.0 - p_voluntary) * (1.0 - p_non_payment)
-        # 60 days (approximation): a second month with the same observables, one month older.
-        p_second = 1.0 - (1.0 - sigmoid(logit_later[alive])) * (1.0 - suspend_later[alive])
+        # 60 days (approximation): voluntary hazard for two months with today's behaviour, one month
+        # older the second; suspension within two months as non_payment_probabilities explains.
+        stay_two = (1.0 - p_voluntary) * (1.0 - sigmoid(logit_later[alive])) * (1.0 - suspend_within_two[alive])
         if t + 1 < self.months:
             self._draw_leavers(t + 1, alive, obs, p_voluntary, p_non_payment)
         return {
             "p_churn_next_month": p_next,
-            "p_churn_60d": 1.0 - (1.0 - p_next) * (1.0 - p_second),
+            "p_churn_60d": 1.0 - stay_two,
             "p_voluntary": p_voluntary,
             "p_non_payment": p_non_payment,
         }

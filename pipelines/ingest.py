@@ -109,8 +109,11 @@ def validate_tables(
     data_dir: Path, settings: ValidationSettings, quarantine_dir: Path, report_file: Path
 ) -> ValidationResult:
     """Return the clean input tables; quarantine bad rows; raise ContractError or QuarantineLimitError."""
+    if quarantine_dir.resolve() == data_dir.resolve():
+        raise ValueError(f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs")
     contracts = [load_contract(table) for table in settings.tables]
     _check_order(contracts)
+    quarantine.clear(quarantine_dir, settings.tables)  # no stale files from an earlier run survive a failure
     started = datetime.now(UTC)
     clean: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +124,13 @@ def split(frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.Data
     quarantined.insert(0, ROW_COLUMN, frame.index[bad].to_numpy())
     clean = final_types(frame[~bad] if bad.any() else frame, contract).reset_index(drop=True)
     return Split(clean, quarantined.reset_index(drop=True), counts, rule_descriptions(contract))
+
+
+def clear(folder: Path, tables: Iterable[str]) -> None:
+    """Delete the quarantine files of `tables` left in `folder` by an earlier run."""
+    for table in tables:
+        for suffix in (".parquet", ".csv"):
+            (folder / f"{table}{suffix}").unlink(missing_ok=True)
 
 
 def write_quarantine(quarantined: pd.DataFrame, folder: Path, table: str, csv: bool) -> list[Path]:

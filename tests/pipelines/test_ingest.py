@@ -354,3 +354,27 @@ def test_csv_dates_written_with_a_time_must_be_midnight(tmp_path: Path, written:
     else:
         frame = read_table(tmp_path, load_contract("subscribers")).frame
         assert frame["activation_date"].tolist()[0] == expected
+
+
+def test_quarantine_folder_may_not_be_the_data_folder(settings, tmp_path: Path) -> None:
+    data = write_tables(tmp_path / "raw", valid_tables())
+
+    with pytest.raises(ValueError, match="would overwrite inputs"):
+        validate_tables(data, settings.validation, data, tmp_path / "r.json")
+
+    assert len(pd.read_parquet(data / "bills.parquet")) == 5
+
+
+def test_a_failed_run_leaves_no_stale_quarantine_file(settings, tmp_path: Path) -> None:
+    tables = valid_tables()
+    tables["contacts"] = with_values(tables["contacts"], 0, channel="fax")
+    run(settings, write_tables(tmp_path / "raw", tables))
+    quarantine_dir = settings.paths.resolve(settings.paths.quarantine)
+    assert (quarantine_dir / "contacts.parquet").is_file()
+
+    tables["bills"] = tables["bills"].drop(columns=["amount"])
+    with pytest.raises(ContractError):
+        run(settings, write_tables(tmp_path / "raw", tables))
+
+    assert (quarantine_dir / "subscribers.parquet").is_file()
+    assert not (quarantine_dir / "contacts.parquet").exists()

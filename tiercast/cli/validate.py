@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 # Exit codes (2 is taken by the root command for configuration errors).
 EXIT_STRUCTURAL = 1
+EXIT_USAGE = 2
 EXIT_QUARANTINE_LIMIT = 3
 
 HELP = (
@@ -72,6 +73,9 @@ def validate(
     except ContractError as exc:
         console.print(f"[bold red]contract violation[/bold red] {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_STRUCTURAL) from exc
+    except ValueError as exc:  # e.g. --quarantine pointing at the data folder
+        console.print(f"[bold red]error[/bold red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from exc
     except QuarantineLimitError as exc:
         show_result(console, exc.result)
         console.print(f"[bold red]{exc}[/bold red]")

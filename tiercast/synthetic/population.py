@@ -111,8 +111,9 @@ def new_lines(
     contract = c.draw(rng, catalog.contract_p, plan)
     contract[flea] = c.draw(rng, c.shares(cfg.flea.contracts, c.CONTRACT_TYPES), n=int(flea.sum()))
     brand_p = catalog.brand_p[plan].copy()
-    young = age_group == c.YOUNG
-    brand_p[young, c.MZONE] *= 2.0
+    # mzone is the youth brand: twice as likely for the young, rare for seniors.
+    brand_p[age_group == c.YOUNG, c.MZONE] *= 2.0
+    brand_p[age_group == c.SENIOR, c.MZONE] *= 0.1
     brand = _draw_rows(rng, brand_p)
     # Age is drawn as of the window start (initial base) or the activation day (joiners); nobody
     # got a line before 16, so a long tenure implies an older subscriber.

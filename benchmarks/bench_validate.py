@@ -59,9 +59,9 @@ def child_read(data: Path) -> dict:
     """Reference: read the four tables with pandas, no checks."""
     import pandas as pd
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows = {table: len(pd.read_parquet(data / f"{table}.parquet")) for table in TABLES}
-    return {"seconds": time.perf_counter() - start, "rows": rows}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu, "rows": rows}
 
 
 def child_validate(data: Path) -> dict:
@@ -69,11 +69,12 @@ def child_validate(data: Path) -> dict:
     from pipelines.ingest import validate_tables
 
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = validate_tables(data, _validation_settings(), Path(tmp) / "q", Path(tmp) / "report.json")
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": {name: report.rows_read for name, report in result.reports.items()},
         "quarantined": {name: report.quarantined for name, report in result.reports.items()},
         "phases": {name: report.seconds for name, report in result.reports.items()},
@@ -146,14 +147,21 @@ def main() -> None:
         reads.append(run_child("read", data, 0))
         validations.append(run_child("validate", data, 0))
         print(
-            f"run {run + 1}: read {reads[-1]['seconds']:.1f} s ({reads[-1]['peak_rss_mb']:.0f} MB), "
-            f"validate {validations[-1]['seconds']:.1f} s ({validations[-1]['peak_rss_mb']:.0f} MB)"
+            f"run {run + 1}: read {reads[-1]['seconds']:.1f} s (cpu {reads[-1]['cpu_seconds']:.1f} s, "
+            f"{reads[-1]['peak_rss_mb']:.0f} MB), validate {validations[-1]['seconds']:.1f} s "
+            f"(cpu {validations[-1]['cpu_seconds']:.1f} s, {validations[-1]['peak_rss_mb']:.0f} MB)"
         )
     read_s = statistics.median(r["seconds"] for r in reads)
     validate_s = statistics.median(v["seconds"] for v in validations)
     print(f"\nrows: {validations[0]['rows']}  quarantined: {validations[0]['quarantined']}")
     ratio = validate_s / read_s
     print(f"median of {args.runs}: pandas read {read_s:.1f} s, validate {validate_s:.1f} s, ratio {ratio:.2f}")
+    read_cpu = statistics.median(r["cpu_seconds"] for r in reads)
+    validate_cpu = statistics.median(v["cpu_seconds"] for v in validations)
+    print(
+        f"CPU time (user+sys, all threads): read {read_cpu:.1f} s, validate {validate_cpu:.1f} s, "
+        f"ratio {validate_cpu / read_cpu:.2f}"
+    )
     print(
         f"peak RSS (median): read {statistics.median(r['peak_rss_mb'] for r in reads):.0f} MB, "
         f"validate {statistics.median(v['peak_rss_mb'] for v in validations):.0f} MB"

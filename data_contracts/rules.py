@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -304,8 +303,3 @@ def contact_while_customer(table: pd.DataFrame, ctx: RuleContext, grace_days: in
 def abandoned_only_on_voice(table: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     """abandoned is true only for voice contacts."""
     return ~table["abandoned"] | (table["channel"] == "voice")
-
-
-def describe_params(params: Mapping[str, Any]) -> str:
-    """Return `k=v, ...` for a rule's YAML parameters (used in reports)."""
-    return ", ".join(f"{key}={value}" for key, value in params.items())

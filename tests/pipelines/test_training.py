@@ -113,6 +113,21 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
     assert set(fitted.sliced["slice"]) == {"tier", "lifecycle_stage"}
     assert "churned" not in fitted.columns and "subscriber_id" not in fitted.columns
 
+    # behaviour of the configured model: more arrears or complaints, all else equal, never lowers the score
+    rows = fitted.holdout[fitted.columns].head(100)
+    for feature in ("months_in_arrears", "complaints_30d", "complaints_90d"):
+        scores = np.column_stack(
+            [fitted.model.predict_proba(rows.assign(**{feature: v}))[:, 1] for v in (0, 1, 2, 4, 8)]
+        )
+        assert np.all(np.diff(scores, axis=1) >= 0), feature
+    # reason codes are worded from real features of the feature table
+    from models.reasons import PHRASES, reason_codes
+
+    reasons = reason_codes(fitted.model, fitted.holdout.nlargest(20, "churn_score")[fitted.columns])
+    parts = [part for text in reasons for part in text.split("; ")]
+    assert parts and all(part for part in parts)
+    assert set(fitted.model.contributions(rows).columns) <= set(PHRASES)
+
     quiet = settings.model_copy(update={"tracking": settings.tracking.model_copy(update={"log_plots": False})})
     second = train(quiet, generated)  # same data, same model: cannot beat the champion by the margin
     assert second.version == "2" and not second.decision.promoted

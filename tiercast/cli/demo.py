@@ -113,7 +113,10 @@ def _example_msisdn(raw: Path, as_of: str) -> str | None:
 
     subscribers = pd.read_parquet(raw / "subscribers.parquet")
     day = pd.Timestamp(as_of)
-    active = subscribers[(subscribers["activation_date"] <= day) & ~(subscribers["deactivation_date"] <= day)]
+    active = subscribers[
+        (pd.to_datetime(subscribers["activation_date"]) <= day)
+        & ~(pd.to_datetime(subscribers["deactivation_date"]) <= day)
+    ]
     if active.empty:
         return None
     red = active[active["list_flag"] == "red"]

@@ -99,7 +99,7 @@ def confusion_figure(y: np.ndarray, p: np.ndarray, share: float) -> Figure:
     fig, ax = _figure(f"Confusion at the cost-optimal cut-off (top {share:.1%})")
     ax.imshow(matrix, cmap="Blues")
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, f"{value:,}", ha="center", va="center")
+        ax.text(j, i, f"{value:,}", ha="center", va="center", color="white" if value > matrix.max() / 2 else "black")
     ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["not targeted", "targeted"], yticklabels=["stayed", "churned"])
     ax.grid(False)
     return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -23,7 +24,7 @@ def list_versions(ctx: typer.Context) -> None:
 
     settings = state(ctx).settings
     frame = list_models(settings)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     if frame.empty:
         console.print(f"no version of {settings.tracking.registered_model} yet: run `tiercast train`")
         return

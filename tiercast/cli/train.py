@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,13 +16,14 @@ if TYPE_CHECKING:
 
 OVERALL = ("n", "churn_rate", "roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top10", "emp", "mp_share")
 SLICED = ("n", "positives", "churn_rate", "mean_score", "roc_auc", "pr_auc", "ece", "capture_top10")
+COUNTS = ("n", "positives")
 
 
-def _fmt(value: object) -> str:
+def _fmt(value: object, count: bool = False) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "-"
-        return f"{value:,.0f}" if value >= 100 else f"{value:.4f}"
+        return f"{value:,.0f}" if count or value >= 100 else f"{value:.4f}"
     return str(value)
 
 
@@ -34,7 +36,8 @@ def _sliced_table(sliced: pd.DataFrame, title: str) -> object:
     for column in SLICED:
         table.add_column(column, justify="right")
     for row in sliced.to_dict("records"):
-        table.add_row(str(row["slice"]), str(row["value"]), *[_fmt(row.get(c, float("nan"))) for c in SLICED])
+        cells = [_fmt(row.get(c, float("nan")), count=c in COUNTS) for c in SLICED]
+        table.add_row(str(row["slice"]), str(row["value"]), *cells)
     return table
 
 
@@ -69,7 +72,7 @@ def register(app: typer.Typer) -> None:
         from pipelines.training import train as run_training
 
         settings = state(ctx).settings
-        console = Console()
+        console = Console(width=None if sys.stdout.isatty() else 140)
         day = date.fromisoformat(as_of) if as_of else None
         try:
             with console.status("building snapshots, training, evaluating ..."):
@@ -85,7 +88,7 @@ def register(app: typer.Typer) -> None:
         overall.add_column("metric")
         overall.add_column("value", justify="right")
         for name in OVERALL:
-            overall.add_row(name, _fmt(fitted.metrics[name]))
+            overall.add_row(name, _fmt(fitted.metrics[name], count=name in COUNTS))
         for name, value in (fitted.oracle or {}).items():
             overall.add_row(f"oracle: {name}", _fmt(value))
         console.print(overall)

@@ -118,7 +118,8 @@ def new_lines(
     # Age is drawn as of the window start (initial base) or the activation day (joiners); nobody
     # got a line before 16, so a long tenure implies an older subscriber.
     reference = np.maximum(activation, window.start(0))
-    age_years = np.maximum(age_years, low.min() + (reference - activation) / DAYS_PER_YEAR)
+    youngest = min(group.min_age for group in cfg.ages.values())
+    age_years = np.maximum(age_years, youngest + (reference - activation) / DAYS_PER_YEAR)
     year = reference.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     birth_year = np.clip(year - np.floor(age_years), 1920, 2012).astype(np.int16)
     missing = rng.random(n) < np.where(business, cfg.business_age_missing_share, cfg.personal_data_missing_share)

@@ -81,12 +81,14 @@ def _report(
     console.print(table)
     mlflow_db = paths.resolve(paths.mlflow) / "mlflow.db"
     prefect_home = paths.resolve(paths.prefect_home)
+    ratio = trained.get("oracle", {}).get("auc_ratio")
+    oracle = f" ({ratio:.1%} of the oracle AUC from the generator's truth)" if ratio else ""
     promoted = "promoted to champion" if trained["promoted"] else "not promoted: the champion stays"
     desks = ", ".join(f"{desk} {used:,}/{cap:,}" for desk, (used, cap) in summary["retention"].items())
     console.print(
         f"\n[bold green]demo finished in {seconds:.0f} s[/bold green]\n"
         f"  churn model      v{trained['version']} ({promoted}), "
-        f"holdout ROC AUC {trained['metrics'].get('roc_auc', float('nan')):.3f}\n"
+        f"holdout ROC AUC {trained['metrics'].get('roc_auc', float('nan')):.3f}{oracle}\n"
         f"  tier table       {summary['publication']['database']} (view {summary['publication']['view']}, "
         f"{summary['publication']['rows']:,} rows, v{summary['publication']['version']})\n"
         f"  retention lists  {summary['outputs'].get('retention lists')} ({desks})\n"
@@ -96,11 +98,15 @@ def _report(
         f"  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui --backend-store-uri sqlite:///{mlflow_db} "
         "--workers 1 --port 5000   # then http://127.0.0.1:5000\n"
         "Open the Prefect UI (the demo's flow runs and their summaries):\n"
-        f"  PREFECT_HOME={prefect_home} .venv/bin/prefect server start --host 127.0.0.1   # then http://127.0.0.1:4200\n"
+        f"  PREFECT_HOME={prefect_home} .venv/bin/prefect server start --host 127.0.0.1   # then http://127.0.0.1:4200\n",
+        soft_wrap=True,
     )
     example = _example_msisdn(raw, summary["as_of"])
     if example:
-        console.print(f"Look a caller up the way the routing service does:\n  .venv/bin/tiercast route {example}\n")
+        console.print(
+            f"Look a caller up the way the routing service does:\n  .venv/bin/tiercast route {example}\n",
+            soft_wrap=True,
+        )
         tiercast = (
             Path(sys.argv[0]) if Path(sys.argv[0]).name == "tiercast" else Path(sys.executable).parent / "tiercast"
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from tiercast.synthetic import generate
 
@@ -79,3 +80,12 @@ def test_leavers_are_billed_through_their_last_month_and_may_call_about_it(small
     after = contacts.merge(left["deactivation_date"].reset_index(), on="subscriber_id")
     after = after[after["contact_time"] >= pd.to_datetime(after["deactivation_date"])]
     assert len(after) > 10 and (after["reason"] == "billing").all()
+
+
+def test_a_plan_the_contract_does_not_allow_is_refused(tmp_path: Path, generator_settings) -> None:
+    plans = dict(generator_settings.plans)
+    plans["prepaid_9"] = plans["prepaid_19"]
+    settings = generator_settings.model_copy(update={"plans": plans})
+    with pytest.raises(ValueError, match="prepaid_9"):
+        generate(tmp_path, 100, 2, 1, settings)
+    assert not list(tmp_path.iterdir())

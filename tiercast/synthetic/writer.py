@@ -52,10 +52,21 @@ TRUTH_SCHEMAS = {
 INPUT_TABLES = ("subscribers", "bills", "payments", "contacts")
 
 
+def _contract_columns(table: str) -> dict[str, Any]:
+    text = (resources.files("data_contracts") / f"{table}.yaml").read_text()
+    columns: dict[str, Any] = yaml.safe_load(text)["columns"]
+    return columns
+
+
+def allowed_values(table: str, column: str) -> list[str] | None:
+    """Return the values a contract allows in a column (its `isin` check), None when it does not restrict them."""
+    values = _contract_columns(table)[column].get("checks", {}).get("isin")
+    return None if values is None else list(values)
+
+
 def contract_schema(table: str) -> pa.Schema:
     """Return the Arrow schema of an input table from its contract (data_contracts/<table>.yaml)."""
-    text = (resources.files("data_contracts") / f"{table}.yaml").read_text()
-    columns = yaml.safe_load(text)["columns"]
+    columns = _contract_columns(table)
     return pa.schema(
         [
             pa.field(name, ARROW_TYPES[spec["type"]], nullable=bool(spec.get("nullable", False)))

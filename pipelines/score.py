@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Settings sections whose values shape the published content; their fingerprint is part of run_id.
 RUN_SECTIONS = ("features", "tiers", "lifecycle", "churn", "routing", "retention")
+SCORE_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,15 @@ def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) 
     return f"{as_of:%Y%m%d}-m{model_version}-{fingerprint}"
 
 
+def published_score(probability: Any) -> np.ndarray:
+    """Return churn probabilities clipped to [0, 1] and rounded to SCORE_DECIMALS (round before routing).
+
+    Six decimals are far finer than any calibration, keep reruns byte-identical across platforms,
+    and keep a score's text from ever looking like an 11-digit phone number.
+    """
+    return np.round(np.clip(np.asarray(probability, dtype="float64"), 0.0, 1.0), SCORE_DECIMALS)
+
+
 def score_features(
     features: pd.DataFrame,
     model: Any,
@@ -76,7 +86,7 @@ def score_features(
     previous_stages: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return features + churn_score, churn_reasons, model_version, and lifecycle stages re-assigned with the score."""
-    churn = np.clip(np.asarray(model.predict_proba(features))[:, 1].astype("float64"), 0.0, 1.0)
+    churn = published_score(np.asarray(model.predict_proba(features))[:, 1])
     scored = features.assign(
         churn_score=churn,
         churn_reasons=reason_codes(model, features, top_k=settings.churn.reasons_top_k),
@@ -102,6 +112,7 @@ def tier_table(routed: pd.DataFrame, as_of: date, run_id: str) -> pd.DataFrame:
         is_red_list=routed["is_red_list"].astype(bool),
         is_black_list=routed["is_black_list"].astype(bool),
         flea_flag=routed["flea_flag"].astype(bool),
+        churn_score=published_score(routed["churn_score"]),
         as_of=pd.Timestamp(as_of),
         run_id=pd.Series(run_id, index=routed.index, dtype="str"),
     )

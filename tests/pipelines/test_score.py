@@ -215,3 +215,9 @@ def cli_rows(settings: Any, day: str) -> int:
     """Rows in the retention list files of one day."""
     folder = settings.paths.resolve(settings.paths.retention) / day
     return sum(len(pd.read_parquet(p)) for p in folder.glob("*.parquet"))
+
+
+def test_published_scores_are_rounded_to_six_decimals() -> None:
+    from pipelines.score import published_score
+
+    assert published_score([0.13812345678, -0.1, 1.2, 0.5]).tolist() == [0.138123, 0.0, 1.0, 0.5]

@@ -39,7 +39,7 @@ from pipelines.publish import Publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.retention_files import write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
-from pipelines.score import key_subscribers, run_id_for, tier_table
+from pipelines.score import key_subscribers, published_score, run_id_for, tier_table
 from pipelines.staging import shard_folder, stage_shards
 from tiercast.settings import Settings
 
@@ -301,8 +301,8 @@ def shard_outputs(
 
 
 def churn_scores(model: Any, features: pd.DataFrame) -> np.ndarray:
-    """Return the model's churn probability per row, clipped to [0, 1]."""
-    return np.clip(np.asarray(model.predict_proba(features))[:, 1].astype("float64"), 0.0, 1.0)
+    """Return the model's churn probability per row as published (clipped to [0, 1], rounded) before routing."""
+    return published_score(np.asarray(model.predict_proba(features))[:, 1])
 
 
 def with_reasons(listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, settings: Settings) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 from collections.abc import Iterator
 from datetime import datetime
@@ -69,7 +70,7 @@ def test_applied_deployments_schedule_nightly_at_two_and_training_on_sunday_at_t
     nightly_times = [_local(run, flows.timezone) for run in nightly_runs]
     assert len(nightly_times) >= 3
     assert all((t.hour, t.minute) == (2, 0) for t in nightly_times)
-    assert all((b - a).days == 1 for a, b in zip(nightly_times, nightly_times[1:], strict=False))
+    assert all((b - a).days == 1 for a, b in itertools.pairwise(nightly_times))
     training_times = [_local(run, flows.timezone) for run in training_runs]
     assert training_times and all((t.weekday(), t.hour, t.minute) == (6, 3, 0) for t in training_times)
 

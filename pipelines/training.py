@@ -189,6 +189,8 @@ def fit_backtest(
     churn = settings.churn
     train = pd.concat([snapshot(tables, d, settings) for d in backtest.train_dates], ignore_index=True)
     validation = snapshot(tables, backtest.validation_date, settings)
+    if train.duplicated(["subscriber_id", "as_of"]).any() or validation["subscriber_id"].duplicated().any():
+        raise ValueError("a subscriber appears twice in one snapshot: the feature table must have one row each")
     tune, holdout = split_validation(validation, churn.validation_holdout_share, churn.seed)
     columns = feature_columns(train, churn)
     leakage = check_leakage(tune[columns], tune[LABEL].to_numpy(), churn.leakage_max_auc)

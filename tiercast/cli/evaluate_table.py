@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
 
         settings = state(ctx).settings
         table_settings = settings.evaluation.table
-        console = Console(stderr=True)
+        console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
         with _stdout_to_stderr():
             try:
                 result = run(

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, validate_output
@@ -185,26 +187,40 @@ def plan_nightly(settings: Settings, data_dir: Path | None = None, as_of: date |
     return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers)
 
 
-def check_global_keys(data_dir: Path, examples: int = 5) -> None:
-    """Raise ContractError when a key that must be unique across shards repeats (MSISDN, contact_id)."""
+def _key_values(path: Path, column: str, batch_rows: int) -> np.ndarray:
+    """Return one key column as int64 (an MSISDN is 11 digits), streamed; values that are not digits are skipped."""
+    if path.suffix == ".parquet":
+        batches: Any = (b.column(0) for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[column]))
+    else:
+        convert = pa_csv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
+        batches = (b.column(0) for b in pa_csv.open_csv(path, convert_options=convert))
+    parts = []
+    for values in batches:
+        text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+        digits = pc.filter(text, pc.fill_null(pc.utf8_is_digit(text), False))
+        parts.append(pc.cast(digits, pa.int64()).to_numpy())
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5) -> None:
+    """Raise ContractError when a key that must be unique across shards repeats (MSISDN, contact_id).
+
+    Shards are cut by subscriber, so the validator sees each shard alone; these two keys are the
+    only ones whose duplicates can sit in different shards. Held as int64: 8 bytes a row.
+    """
     for table, column in (("subscribers", "msisdn"), ("contacts", "contact_id")):
-        path = table_path(data_dir, table)
-        values = (
-            pq.read_table(path, columns=[column]).column(column).to_pandas()
-            if path.suffix == ".parquet"
-            else pd.read_csv(path, usecols=[column], dtype=str)[column]
-        )
-        repeated = values[values.duplicated(keep=False) & values.notna()]
+        values = np.sort(_key_values(table_path(data_dir, table), column, batch_rows))
+        repeated = np.unique(values[1:][values[1:] == values[:-1]])
         if len(repeated):
-            shown = repeated.drop_duplicates().head(examples).tolist()
+            shown = repeated[:examples].tolist()
             raise ContractError(
-                table, f"duplicate {column}: {repeated.nunique()} values repeat, e.g. {shown}", column, "unique"
+                table, f"duplicate {column}: {len(repeated)} values repeat, e.g. {shown}", column, "unique"
             )
 
 
 def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
     """Split the inputs into the plan's shard folders; return the shard numbers."""
-    check_global_keys(plan.data_dir)
+    check_global_keys(plan.data_dir, settings.flows.batch_rows)
     stage_shards(
         plan.data_dir, plan.inputs_dir, list(settings.validation.tables), plan.n_shards, settings.flows.batch_rows
     )
@@ -392,12 +408,6 @@ def save_stages(settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs]
     return path
 
 
-def read_tier_table(parts: list[ShardOutputs]) -> pd.DataFrame:
-    """Return the whole tier table from the shards' parts, ordered by subscriber_key."""
-    table = pd.concat([pd.read_parquet(part.tier_path) for part in parts], ignore_index=True)
-    return table.sort_values("subscriber_key", kind="stable").reset_index(drop=True)
-
-
 def clean_work(plan: NightlyPlan) -> None:
     """Remove the run's scratch folder (staged inputs hold raw MSISDNs: they do not outlive the run)."""
     shutil.rmtree(plan.work_dir, ignore_errors=True)
@@ -430,7 +440,7 @@ def publish_run(
     """Publish the tier table and retention list atomically, then write the list files and tomorrow's state."""
     engine = engine_for(settings, url)
     try:
-        publication = publish(engine, settings.publish, read_tier_table(parts), retention)
+        publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention)
         database = display_url(engine)
     finally:
         engine.dispose()

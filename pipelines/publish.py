@@ -13,9 +13,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -38,6 +39,7 @@ from tiercast.settings.publish import PublishSettings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+TierTable = pd.DataFrame | Sequence[Path]  # the whole table, or its parts as Parquet files
 
 LIVE, RETAINED, ROLLED_BACK = "live", "retained", "rolled_back"
 BUILDING, REJECTED, FAILED, DROPPED = "building", "rejected", "failed", "dropped"
@@ -240,26 +242,58 @@ def _allocate(engine: Engine, settings: PublishSettings, identity: dict[str, Any
     return version
 
 
-def _build(engine: Engine, settings: PublishSettings, table_name: str, tier_table: pd.DataFrame) -> None:
+def _parts(tier_table: TierTable) -> Iterator[pd.DataFrame]:
+    """Yield the tier table piece by piece: the frame itself, or one shard's Parquet file at a time."""
+    if isinstance(tier_table, pd.DataFrame):
+        yield tier_table
+        return
+    for path in tier_table:
+        yield pd.read_parquet(path)
+
+
+def _identity(part: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "as_of": pd.Timestamp(_single(part, "as_of")).date(),
+        "run_id": str(_single(part, "run_id")),
+        "model_version": str(_single(part, "model_version")),
+    }
+
+
+def _build(
+    engine: Engine, settings: PublishSettings, table_name: str, tier_table: TierTable, identity: dict[str, Any]
+) -> int:
+    """Create the versioned table and load every part into it (each contract-checked); return the rows sent."""
     table = contract_table("tier_table", table_name, sa.MetaData())
+    sent = 0
     with write_transaction(engine) as conn:
         table.create(conn, checkfirst=False)
-        insert_frame(conn, table, tier_table, "tier_table", settings.batch_rows)
+        for part in _parts(tier_table):
+            check_contract(part, "tier_table")
+            if len(part) and _identity(part) != identity:
+                raise GuardrailError(f"a part of the tier table is not from run {identity['run_id']}")
+            insert_frame(conn, table, part, "tier_table", settings.batch_rows)
+            sent += len(part)
         # the routing service's point lookup by key; built after the load, which is faster than row by row
         sa.Index(f"ix_{table_name}_key", table.c.subscriber_key, unique=True).create(conn)
+    return sent
 
 
-def publish(
-    engine: Engine, settings: PublishSettings, tier_table: pd.DataFrame, retention: pd.DataFrame
-) -> Publication:
-    """Publish a tier table and that as_of's retention list atomically; return the new live publication."""
+def publish(engine: Engine, settings: PublishSettings, tier_table: TierTable, retention: pd.DataFrame) -> Publication:
+    """Publish a tier table and that as_of's retention list atomically; return the new live publication.
+
+    `tier_table` is a frame, or Parquet files (e.g. one per shard) loaded one at a time, so memory
+    stays bounded by the largest part whatever the size of the base.
+    """
     init_schema(engine, settings)
     drop_leftovers(engine, settings)
-    check_contract(tier_table, "tier_table")
+    first = next(_parts(tier_table), None)
+    if first is None:
+        raise GuardrailError("no tier table parts to publish")
+    check_contract(first, "tier_table")
     check_contract(retention, "retention_list")
-    as_of = pd.Timestamp(_single(tier_table, "as_of")).date()
-    identity = {"as_of": as_of, "run_id": str(_single(tier_table, "run_id"))}
-    identity["model_version"] = str(_single(tier_table, "model_version"))
+    identity = _identity(first)
+    as_of = identity["as_of"]
+    del first
     if len(retention) and (
         set(pd.to_datetime(retention["as_of"]).dt.date) != {as_of} or set(retention["run_id"]) != {identity["run_id"]}
     ):
@@ -268,10 +302,10 @@ def publish(
     version = _allocate(engine, settings, identity)
     table_name = version_table(settings, version)
     try:
-        _build(engine, settings, table_name, tier_table)
+        sent = _build(engine, settings, table_name, tier_table, identity)
         with engine.connect() as conn:
             stats = table_stats(conn, contract_table("tier_table", table_name, sa.MetaData()))
-        check_guardrails(stats, len(tier_table), previous, settings.guardrails)
+        check_guardrails(stats, sent, previous, settings.guardrails)
         _switch(engine, settings, version, as_of, retention, stats.tier_mix, stats.rows)
     except Exception as exc:
         _drop_table(engine, settings, table_name)

@@ -168,3 +168,12 @@ def test_dask_runner_publishes_the_same_tier_table_as_threads(
     state = run(world, config)
     assert state.is_completed(), state.message
     assert world.tier_table() == published["table"]
+
+
+def test_one_shard_publishes_the_same_tables_as_four(world: World, published: dict[str, Any]) -> None:
+    config = world.with_overrides("one-shard", {"flows": {"shard_size": 1_000_000}})
+    state = run(world, config)
+    assert state.is_completed(), state.message
+    assert state.result()["shards"] == 1 and published["summary"]["shards"] == 4
+    assert world.tier_table() == published["table"]
+    assert world.retention_rows() == published["retention"]

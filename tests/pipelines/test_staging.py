@@ -1,0 +1,82 @@
+"""Splitting input files into shard folders: every row lands in its subscriber's shard, none is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from data_contracts.loader import ContractError
+from pipelines.nightly import check_global_keys
+from pipelines.shards import shard_of
+from pipelines.staging import shard_folder, stage_shards
+
+BILLS = pd.DataFrame(
+    {
+        "subscriber_id": [1, 2, 3, 4, 5, 1],
+        "bill_month": pd.to_datetime(["2026-01-01"] * 5 + ["2026-02-01"]),
+        "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 11.0],
+    }
+)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_every_row_lands_in_the_shard_of_its_subscriber(tmp_path: Path, fmt: str) -> None:
+    data = tmp_path / "in"
+    data.mkdir()
+    if fmt == "parquet":
+        BILLS.to_parquet(data / "bills.parquet", index=False)
+    else:
+        BILLS.to_csv(data / "bills.csv", index=False)
+    staged = stage_shards(data, tmp_path / "out", ["bills"], n_shards=3, batch_rows=2)
+    assert sum(staged.rows["bills"]) == len(BILLS)
+    for shard in range(3):
+        part = pq.read_table(shard_folder(tmp_path / "out", shard) / "bills.parquet").to_pandas()
+        ids = part["subscriber_id"].astype("int64")
+        assert len(part) == staged.rows["bills"][shard]
+        assert (shard_of(ids.to_numpy(), 3) == shard).all()
+        assert part.columns.tolist() == BILLS.columns.tolist()  # an empty shard still has every column
+    # within a shard, rows keep their input order (subscriber 1's January bill before February)
+    ones = shard_of(pd.Series([1]).to_numpy(), 3)[0]
+    part = pq.read_table(shard_folder(tmp_path / "out", int(ones)) / "bills.parquet").to_pandas()
+    assert part.loc[part["subscriber_id"].astype(int) == 1, "amount"].astype(float).tolist() == [10.0, 11.0]
+
+
+def test_a_table_without_subscriber_id_is_a_structural_error(tmp_path: Path) -> None:
+    data = tmp_path / "in"
+    data.mkdir()
+    BILLS.drop(columns="subscriber_id").to_parquet(data / "bills.parquet", index=False)
+    with pytest.raises(ContractError, match="subscriber_id"):
+        stage_shards(data, tmp_path / "out", ["bills"], n_shards=2, batch_rows=10)
+
+
+def _inputs(folder: Path, msisdns: list[str], contact_ids: list[int]) -> Path:
+    folder.mkdir(parents=True)
+    pd.DataFrame({"subscriber_id": range(1, len(msisdns) + 1), "msisdn": msisdns}).to_parquet(
+        folder / "subscribers.parquet", index=False
+    )
+    pd.DataFrame({"contact_id": contact_ids, "subscriber_id": [1] * len(contact_ids)}).to_csv(
+        folder / "contacts.csv", index=False
+    )
+    return folder
+
+
+def test_unique_keys_across_shards_pass(tmp_path: Path) -> None:
+    check_global_keys(_inputs(tmp_path / "ok", ["13800138000", "13900139000"], [1, 2, 3]), batch_rows=1)
+
+
+@pytest.mark.parametrize(
+    ("msisdns", "contact_ids", "table", "column"),
+    [
+        (["13800138000", "13800138000"], [1, 2], "subscribers", "msisdn"),
+        (["13800138000", "13900139000"], [7, 8, 7], "contacts", "contact_id"),
+    ],
+)
+def test_a_key_repeated_across_shards_names_table_and_column(
+    tmp_path: Path, msisdns: list[str], contact_ids: list[int], table: str, column: str
+) -> None:
+    with pytest.raises(ContractError, match=f"duplicate {column}") as error:
+        check_global_keys(_inputs(tmp_path / "bad", msisdns, contact_ids), batch_rows=1)
+    assert error.value.table == table

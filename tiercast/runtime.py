@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 from tiercast.settings import Settings
@@ -27,12 +28,12 @@ def prepare_environment(settings: Settings) -> None:
 
 
 def configure_logging(verbose: bool = False) -> None:
-    """Send log records to stderr through rich, at INFO (or DEBUG when verbose)."""
+    """Send log records to stderr (stdout stays for results) through rich, at INFO (or DEBUG when verbose)."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
         datefmt="[%X]",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=True)],
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=True)],
         force=True,
     )
     for noisy in ("alembic", "urllib3", "httpx", "matplotlib", "numexpr"):

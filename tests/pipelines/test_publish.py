@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,33 +17,14 @@ from pipelines.publish_checks import GuardrailError
 from tests.pipelines.publish_db import (
     Target,
     msisdn_leaks,
-    postgres_target,
     publish_settings,
     read_view,
-    reset_postgres,
     retention_frame,
-    sqlite_target,
     table_names,
     tier_frame,
 )
 
 D1, D2, D3 = date(2025, 6, 28), date(2025, 6, 29), date(2025, 6, 30)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Target]:
-    """One throw-away PostgreSQL database for the module, emptied before each test."""
-    with postgres_target() as made:
-        yield made
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "postgres":
-        yield reset_postgres(request.getfixturevalue("postgres"))
-        return
-    with sqlite_target(tmp_path) as made:
-        yield made
 
 
 def publish_day(target: Target, day: date, n: int = 200, **kwargs: object) -> publisher.Publication:

@@ -4,44 +4,22 @@ no empty table and never a mix of two runs, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from pipelines.publish import publish
 from tests.pipelines.publish_db import (
     Target,
-    postgres_target,
     publish_settings,
-    reset_postgres,
     retention_frame,
-    sqlite_target,
     tier_frame,
 )
 
 MIN_QUERIES = 1000
 PUBLICATIONS = 6
 QUERY = sa.text("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM tier_table")
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Target]:
-    """One throw-away PostgreSQL database for the module, emptied before each test."""
-    with postgres_target() as made:
-        yield made
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "postgres":
-        yield reset_postgres(request.getfixturevalue("postgres"))
-        return
-    with sqlite_target(tmp_path) as made:
-        yield made
 
 
 def read_until(engine: Engine, done: threading.Event, results: list[tuple[int, int, str]], errors: list[str]) -> None:

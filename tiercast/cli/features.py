@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tiercast.cli import state
+from tiercast.cli.options import AsOf, DataDir, as_date
 
 
 def register(app: typer.Typer) -> None:
@@ -18,18 +18,8 @@ def register(app: typer.Typer) -> None:
 
 def features(
     ctx: typer.Context,
-    data: Annotated[
-        Path | None,
-        typer.Option("--data", "-d", help="Folder of input tables (<table>.parquet or .csv). Default: paths.raw."),
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="Build as of this day (YYYY-MM-DD). Default: the last day of the latest bill month in the data.",
-        ),
-    ] = None,
+    data: DataDir = None,
+    as_of: AsOf = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Parquet file to write. Default: paths.features/features_<as-of>.parquet."),
@@ -59,7 +49,7 @@ def features(
 
     settings = state(ctx).settings
     console = Console()
-    day = as_of.date() if as_of else None
+    day = as_date(as_of)
     try:
         previous_stages = read_previous_stages(previous) if previous else None
         with console.status("validating inputs and building features ..."):

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tiercast.cli import state
+from tiercast.cli.options import AsOf, DataDir, as_date
 
 run_app = typer.Typer(
     help="Run a Prefect flow now (the same flow the schedule runs): [bold]nightly[/bold] or [bold]training[/bold].",
     no_args_is_help=True,
 )
 
-AsOf = Annotated[
-    datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="As-of date D (default: the last day the data covers)."),
-]
-Data = Annotated[Path | None, typer.Option("--data", help="Folder of the input tables (default: paths.raw).")]
-
 
 @run_app.command("nightly")
 def run_nightly(
     ctx: typer.Context,
     as_of: AsOf = None,
-    data: Data = None,
+    data: DataDir = None,
     database_url: Annotated[
         str | None, typer.Option("--url", help="Publish to this database URL instead of settings.publish.")
     ] = None,
@@ -39,15 +33,15 @@ def run_nightly(
     from flows.nightly import nightly
 
     config = _config(ctx)
-    nightly(as_of=as_of.date() if as_of else None, data_dir=_text(data), config=config, database_url=database_url)
+    nightly(as_of=as_date(as_of), data_dir=_text(data), config=config, database_url=database_url)
 
 
 @run_app.command("training")
-def run_training(ctx: typer.Context, as_of: AsOf = None, data: Data = None) -> None:
+def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None) -> None:
     """Train on rolling snapshots, log to MLflow, register as challenger, promote only through the gate."""
     from flows.training import training
 
-    training(as_of=as_of.date() if as_of else None, data_dir=_text(data), config=_config(ctx))
+    training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx))
 
 
 def _text(path: Path | None) -> str | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tiercast.cli.db import URL_HELP
+from tiercast.cli.options import AsOf, DataDir, as_date
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,19 +33,10 @@ def register(app: typer.Typer) -> None:
     app.command("score-publish", help=HELP)(score_publish)
 
 
-def _parse_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
 def score_publish(
     ctx: typer.Context,
-    data: Annotated[
-        Path | None, typer.Option("--data", "-d", help="Folder with the input tables (default: paths.raw).")
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Data cut-off date YYYY-MM-DD (default: the last day the bills cover)."),
-    ] = None,
+    data: DataDir = None,
+    as_of: AsOf = None,
     previous_stages: Annotated[
         Path | None,
         typer.Option(
@@ -68,11 +59,7 @@ def score_publish(
 
     settings = state(ctx).settings
     console = Console()
-    try:
-        day = _parse_date(as_of)
-    except ValueError as exc:
-        console.print(f"[bold red]--as-of must be YYYY-MM-DD:[/bold red] {as_of}")
-        raise typer.Exit(2) from exc
+    day = as_date(as_of)
     previous = (
         pd.read_parquet(previous_stages, columns=["subscriber_id", "lifecycle_stage"]) if previous_stages else None
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from tiercast.cli import state
+from tiercast.cli.options import AsOf, DataDir, as_date
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,15 +46,8 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train(
         ctx: typer.Context,
-        data: Annotated[
-            Path | None, typer.Option("--data", "-d", help="Folder with the input tables [default: paths.raw].")
-        ] = None,
-        as_of: Annotated[
-            str | None,
-            typer.Option(
-                "--as-of", help="Train as of this day, YYYY-MM-DD: no data after it is used [default: data end]."
-            ),
-        ] = None,
+        data: DataDir = None,
+        as_of: AsOf = None,
     ) -> None:
         """Train the churn model on rolling monthly snapshots, log it to MLflow and promote it if it beats the champion.
 
@@ -73,7 +65,7 @@ def register(app: typer.Typer) -> None:
 
         settings = state(ctx).settings
         console = Console(width=None if sys.stdout.isatty() else 140)
-        day = date.fromisoformat(as_of) if as_of else None
+        day = as_date(as_of)
         try:
             with console.status("building snapshots, training, evaluating ..."):
                 result = run_training(settings, data, day)

@@ -29,10 +29,8 @@ import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
-from models.churn import reason_codes
 from models.lifecycle import assign_stages
-from models.retention import capacity_used, retention_list
-from models.routing import route
+from models.retention import capacity_used
 from models.tiers import assign_tiers, score_cutoffs, value_score
 from pipelines.database import display_url, engine_for
 from pipelines.ingest import table_path, validate_tables
@@ -41,7 +39,7 @@ from pipelines.publish import Publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.retention_files import write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
-from pipelines.score import key_subscribers, published_score, run_id_for, tier_table
+from pipelines.score import build_outputs, run_id_for
 from pipelines.staging import shard_folder, stage_shards
 from tiercast.settings import Settings
 
@@ -289,20 +287,18 @@ def shard_outputs(
     features = pd.read_parquet(part.features_path)
     previous = _previous_stages(previous_stages, features["subscriber_id"])
     tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
-    churn = churn_scores(model, tiered)
-    by_id = pd.Series(churn, index=tiered["subscriber_id"].to_numpy())
-    decided = validate_output(
-        assign_stages(tiered, settings.lifecycle, previous=previous, churn_score=by_id), "features"
+    decided = validate_output(assign_stages(tiered, settings.lifecycle, previous=previous), "features")
+    result = build_outputs(
+        decided, pd.read_parquet(part.keys_path), model, model_version, plan.as_of, settings, key, previous
     )
-    scored = decided.assign(churn_score=churn, churn_reasons="", model_version=model_version)
-    keyed = key_subscribers(scored, pd.read_parquet(part.keys_path), key)
-    rows = tier_table(route(keyed, settings.routing), plan.as_of, run_id)
-    candidates = with_reasons(retention_list(keyed, settings.retention, plan.as_of, run_id), keyed, model, settings)
+    if result.run_id != run_id:
+        raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")
+    rows, candidates = result.tier_table, result.retention
     folder = plan.shard_dir("outputs", part.shard)
     folder.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(folder / "tier_table.parquet", index=False)
     candidates.to_parquet(folder / "retention.parquet", index=False)
-    scored[["subscriber_id", "lifecycle_stage"]].to_parquet(folder / "stages.parquet", index=False)
+    result.stages.to_parquet(folder / "stages.parquet", index=False)
     counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
     histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
     return ShardOutputs(
@@ -314,24 +310,6 @@ def shard_outputs(
         tier_stage_counts={str(t): {str(s): int(n) for s, n in row.items()} for t, row in counts.iterrows()},
         score_histogram=[int(n) for n in histogram],
     )
-
-
-def churn_scores(model: Any, features: pd.DataFrame) -> np.ndarray:
-    """Return the model's churn probability per row as published (clipped to [0, 1], rounded) before routing."""
-    return published_score(np.asarray(model.predict_proba(features))[:, 1])
-
-
-def with_reasons(listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, settings: Settings) -> pd.DataFrame:
-    """Return the retention list with its reasons filled in.
-
-    Reason codes need LightGBM's per-feature contributions, which cost far more than a score, so
-    they are computed only for the customers on the list, not for the whole base.
-    """
-    chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
-    if chosen.empty:
-        return listed
-    reasons = reason_codes(model, chosen, top_k=settings.churn.reasons_top_k)
-    return listed.assign(reasons=pd.Series(reasons.to_numpy(), index=listed.index, dtype="str"))
 
 
 def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFrame:

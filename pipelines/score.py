@@ -44,6 +44,7 @@ class ScoreResult:
     as_of: date
     run_id: str
     model_version: str
+    stages: pd.DataFrame  # subscriber_id, lifecycle_stage: kept for tomorrow's hysteresis
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,24 @@ def score_features(
     settings: Settings,
     previous_stages: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return features + churn_score, churn_reasons, model_version, and lifecycle stages re-assigned with the score."""
+    """Return features + churn_score, model_version, and lifecycle stages re-assigned with the score.
+
+    churn_reasons stays empty here: reason codes need per-feature contributions, which cost far
+    more than a score, so `with_reasons` computes them only for the customers on the retention list.
+    """
     churn = published_score(np.asarray(model.predict_proba(features))[:, 1])
-    scored = features.assign(
-        churn_score=churn,
-        churn_reasons=reason_codes(model, features, top_k=settings.churn.reasons_top_k),
-        model_version=model_version,
-    )
+    scored = features.assign(churn_score=churn, churn_reasons="", model_version=model_version)
     by_id = pd.Series(churn, index=features["subscriber_id"].to_numpy())
     return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
+
+
+def with_reasons(listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, top_k: int) -> pd.DataFrame:
+    """Return the retention list with the top `top_k` reasons in plain words for each listed customer."""
+    if listed.empty:
+        return listed
+    chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
+    reasons = reason_codes(model, chosen, top_k=top_k)
+    return listed.assign(reasons=pd.Series(reasons.to_numpy(), index=listed.index, dtype="str"))
 
 
 def key_subscribers(scored: pd.DataFrame, subscribers: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -137,12 +147,14 @@ def build_outputs(
     keyed = key_subscribers(scored, subscribers, key)
     routed = route(keyed, settings.routing)
     listed = retention_list(keyed, settings.retention, as_of, run_id)
+    listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k)
     return ScoreResult(
         tier_table=tier_table(routed, as_of, run_id),
         retention=validate_output(listed, "retention_list", examples=0),
         as_of=as_of,
         run_id=run_id,
         model_version=str(model_version),
+        stages=scored[["subscriber_id", "lifecycle_stage"]].reset_index(drop=True),
     )
 
 

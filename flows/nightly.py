@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.reliability import report_failure, retry_options, retry_transient_db, retry_transient_io, task_runner
 from pipelines import nightly as steps
+from pipelines import nightly_results as results
 from pipelines.quarantine import TableReport
 from tiercast.runtime import prepare_environment
 from tiercast.settings import Settings, load_settings
@@ -65,7 +66,7 @@ def check_quarantine(
     settings: Settings, plan: steps.NightlyPlan, parts: list[steps.ShardFeatures]
 ) -> dict[str, TableReport]:
     """Apply the quarantine limits over all shards."""
-    return steps.check_quarantine(settings, plan, parts)
+    return results.check_quarantine(settings, plan, parts)
 
 
 @task(name="tier-cutoffs", cache_policy=NO_CACHE)
@@ -91,7 +92,7 @@ def shard_outputs(
 @task(name="merge-retention", cache_policy=NO_CACHE)
 def merge_retention(settings: Settings, parts: list[steps.ShardOutputs]) -> pd.DataFrame:
     """Merge the shards' retention candidates into today's lists."""
-    return steps.merge_retention(settings, parts)
+    return results.merge_retention(settings, parts)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -101,9 +102,9 @@ def publish(
     parts: list[steps.ShardOutputs],
     retention: pd.DataFrame,
     database_url: str | None,
-) -> steps.PublishedRun:
+) -> results.PublishedRun:
     """Check the guardrails and switch the published tier table and retention list atomically."""
-    return steps.publish_run(settings, plan, parts, retention, database_url)
+    return results.publish_run(settings, plan, parts, retention, database_url)
 
 
 @flow(name="tiercast-nightly-shards", timeout_seconds=FLOW_TIMEOUT_SECONDS)
@@ -162,17 +163,17 @@ def nightly(
     logger.info("champion resolved to %s v%s (%s)", model.name, model.version, model.run_link)
     run_id = steps.run_identity(settings, plan, model)
     previous = steps.previous_stages_file(settings, plan.as_of)
-    results = shard_work.with_options(task_runner=task_runner(flows))(settings, plan, model, run_id, previous)
+    shards = shard_work.with_options(task_runner=task_runner(flows))(settings, plan, model, run_id, previous)
     lap("shards")
-    retention = merge_retention(settings, results.outputs)
+    retention = merge_retention(settings, shards.outputs)
     publishing = retry_options(flows, flows.publish_retries, retry_transient_db)
-    published = publish.with_options(**publishing)(settings, plan, results.outputs, retention, database_url)
+    published = publish.with_options(**publishing)(settings, plan, shards.outputs, retention, database_url)
     lap("publish")
-    summary = steps.summarize(
-        settings, plan, results.reports, results.outputs, retention, published, model.run_link, seconds
+    summary = results.summarize(
+        settings, plan, shards.reports, shards.outputs, retention, published, model.run_link, seconds
     )
     markdown = summary.to_markdown()
     create_markdown_artifact(markdown, key="tiercast-nightly-summary", description=f"nightly run as of {plan.as_of}")
     logger.info("run summary\n%s", markdown)
-    steps.clean_work(plan)
+    results.clean_work(plan)
     return summary.to_json()

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import threading
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,10 @@ import pyarrow.parquet as pq
 from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
-from models.retention import capacity_used
 from models.tiers import assign_tiers, score_cutoffs, value_score
-from pipelines.database import display_url, engine_for
 from pipelines.ingest import table_path, validate_tables
 from pipelines.privacy import privacy_key
-from pipelines.publish import Publication, publish
-from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
-from pipelines.retention_files import write_retention_files
-from pipelines.run_summary import NightlySummary, previous_summary
+from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
 from pipelines.staging import shard_folder, stage_shards
 from tiercast.settings import Settings
@@ -46,7 +40,6 @@ from tiercast.settings import Settings
 log = logging.getLogger(__name__)
 
 SCORE_BINS = 20  # churn-score histogram resolution in the run summary
-STAGES_KEPT = 14  # nightly lifecycle-stage files kept in state/ (two weeks of hysteresis history)
 
 
 @dataclass(frozen=True)
@@ -310,170 +303,3 @@ def shard_outputs(
         tier_stage_counts={str(t): {str(s): int(n) for s, n in row.items()} for t, row in counts.iterrows()},
         score_histogram=[int(n) for n in histogram],
     )
-
-
-def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFrame:
-    """Return today's retention list from the shards' candidates: per desk the top value at risk, up to capacity.
-
-    Each shard listed at most a desk's capacity, so the global top of a desk is among the union.
-    """
-    frames = [pd.read_parquet(part.retention_path) for part in parts]
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if merged.empty:
-        return validate_output(frames[0] if frames else merged, "retention_list", examples=0)
-    ranked = merged.sort_values(
-        ["desk", "value_at_risk", "churn_score", "subscriber_key"], ascending=[True, False, False, True], kind="stable"
-    )
-    rank = ranked.groupby("desk", sort=False).cumcount() + 1
-    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.retention.desks.items()})
-    chosen = ranked[rank <= capacity].assign(rank=rank[rank <= capacity].astype("int64"))
-    return validate_output(chosen.reset_index(drop=True), "retention_list", examples=0)
-
-
-def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:
-    """Return one validation report per table, summed over shards, with the configured limits applied."""
-    limits = settings.validation.max_quarantined_share_by_table
-    combined: dict[str, TableReport] = {}
-    for table in settings.validation.tables:
-        reports = [part.reports[table] for part in parts]
-        rules: dict[str, int] = {}
-        for report in reports:
-            for rule, rows in report.rules.items():
-                rules[rule] = rules.get(rule, 0) + rows
-        combined[table] = replace(
-            reports[0],
-            source=table_path(plan.data_dir, table),
-            rows_read=sum(r.rows_read for r in reports),
-            clean=sum(r.clean for r in reports),
-            quarantined=sum(r.quarantined for r in reports),
-            limit=limits.get(table, settings.validation.max_quarantined_share),
-            rules=rules,
-            quarantine_files=[],
-        )
-    return combined
-
-
-def write_quarantine_files(
-    settings: Settings, plan: NightlyPlan, reports: dict[str, TableReport]
-) -> dict[str, TableReport]:
-    """Gather the shards' quarantined rows into one file per table under paths.quarantine; return updated reports."""
-    folder = settings.paths.resolve(settings.paths.quarantine)
-    folder.mkdir(parents=True, exist_ok=True)
-    updated = {}
-    for table, report in reports.items():
-        shards = sorted((plan.work_dir / "quarantine").glob(f"shard-*/{table}.parquet"))
-        rows = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True) if shards else pd.DataFrame()
-        written = [folder / f"{table}.parquet"]
-        rows.to_parquet(written[0], index=False)
-        if settings.validation.quarantine_csv:
-            written.append(folder / f"{table}.csv")
-            rows.to_csv(written[1], index=False)
-        updated[table] = replace(report, quarantine_files=written)
-    return updated
-
-
-def save_stages(settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs]) -> Path:
-    """Keep tonight's lifecycle stages for tomorrow's hysteresis; prune old files; return the file."""
-    folder = settings.paths.resolve(settings.paths.state) / "lifecycle"
-    folder.mkdir(parents=True, exist_ok=True)
-    stages = pd.concat([pd.read_parquet(part.stages_path) for part in parts], ignore_index=True)
-    path = folder / f"{plan.as_of:%Y-%m-%d}.parquet"
-    partial = path.with_name(f".{path.name}.partial")
-    stages.sort_values("subscriber_id").to_parquet(partial, index=False)
-    partial.replace(path)
-    for old in sorted(folder.glob("*.parquet"))[:-STAGES_KEPT]:
-        old.unlink()
-    return path
-
-
-def clean_work(plan: NightlyPlan) -> None:
-    """Remove the run's scratch folder (staged inputs hold raw MSISDNs: they do not outlive the run)."""
-    shutil.rmtree(plan.work_dir, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class PublishedRun:
-    """Where a nightly run's outputs went."""
-
-    publication: Publication
-    database: str
-    retention_files: list[Path]
-    stages_file: Path
-
-
-def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFeatures]) -> dict[str, TableReport]:
-    """Gather the shards' validation into one report and quarantine file per table; raise over the limits."""
-    reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan))
-    report_file = settings.paths.resolve(settings.paths.reports) / settings.validation.report_file
-    result = ValidationResult({}, reports, report_file)
-    write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=None)
-    if result.exceeded:
-        raise QuarantineLimitError(result)
-    return reports
-
-
-def publish_run(
-    settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs], retention: pd.DataFrame, url: str | None = None
-) -> PublishedRun:
-    """Publish the tier table and retention list atomically, then write the list files and tomorrow's state."""
-    engine = engine_for(settings, url)
-    try:
-        publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention)
-        database = display_url(engine)
-    finally:
-        engine.dispose()
-    folder = settings.paths.resolve(settings.paths.retention)
-    files = write_retention_files(retention, folder, plan.as_of, settings.retention)
-    return PublishedRun(publication, database, files, save_stages(settings, plan, parts))
-
-
-def summarize(
-    settings: Settings,
-    plan: NightlyPlan,
-    reports: dict[str, TableReport],
-    parts: list[ShardOutputs],
-    retention: pd.DataFrame,
-    published: PublishedRun,
-    model_run: str,
-    seconds: dict[str, float],
-) -> NightlySummary:
-    """Return the run summary (and keep it in state/ for tomorrow's comparison)."""
-    tier_stage: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for tier, stages in part.tier_stage_counts.items():
-            row = tier_stage.setdefault(tier, {})
-            for stage, count in stages.items():
-                row[stage] = row.get(stage, 0) + count
-    state = settings.paths.resolve(settings.paths.state)
-    publication = published.publication
-    summary = NightlySummary(
-        as_of=f"{plan.as_of:%Y-%m-%d}",
-        run_id=publication.run_id,
-        model_version=publication.model_version,
-        model_run=model_run,
-        shards=plan.n_shards,
-        validation={
-            table: {"rows_read": r.rows_read, "clean": r.clean, "quarantined": r.quarantined, "rules": r.rules}
-            for table, r in reports.items()
-        },
-        tier_stage=tier_stage,
-        score_histogram=[int(sum(h)) for h in zip(*(part.score_histogram for part in parts), strict=True)],
-        retention={desk: list(used) for desk, used in capacity_used(retention, settings.retention).items()},
-        outputs={
-            "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
-            "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",
-            "quarantined rows": str(settings.paths.resolve(settings.paths.quarantine)),
-            "validation report": str(settings.paths.resolve(settings.paths.reports) / settings.validation.report_file),
-            "lifecycle stages kept for tomorrow": str(published.stages_file),
-        },
-        publication={
-            "view": settings.publish.tier_view,
-            "version": publication.version,
-            "rows": publication.rows,
-            "database": published.database,
-        },
-        seconds=seconds,
-        previous=previous_summary(state, plan.as_of),
-    )
-    summary.save(state)
-    return summary

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from data_contracts.loader import ContractError
 from flows.nightly import nightly
 from pipelines import nightly as steps
+from pipelines import nightly_results as results
 from tests.flows.conftest import World
 
 pytestmark = pytest.mark.slow
@@ -76,21 +77,21 @@ def test_rerun_of_the_same_date_yields_identical_content(world: World, published
 
 
 STAGES = [
-    "plan_nightly",
-    "stage_inputs",
-    "resolve_model",
-    "shard_features",
-    "check_quarantine",
-    "tier_cutoffs",
-    "shard_outputs_for",
-    "merge_retention",
-    "publish_run",
+    (steps, "plan_nightly"),
+    (steps, "stage_inputs"),
+    (steps, "resolve_model"),
+    (steps, "shard_features"),
+    (results, "check_quarantine"),
+    (steps, "tier_cutoffs"),
+    (steps, "shard_outputs_for"),
+    (results, "merge_retention"),
+    (results, "publish_run"),
 ]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize(("module", "stage"), STAGES, ids=[name for _, name in STAGES])
 def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
-    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch, stage: str
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch, module: Any, stage: str
 ) -> None:
     before_version, before_table, before_lists = world.live_version(), world.tier_table(), world.retention_rows()
     posted = len(world.webhook.received)
@@ -98,7 +99,7 @@ def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"injected failure in {stage}")
 
-    monkeypatch.setattr(steps, stage, broken)
+    monkeypatch.setattr(module, stage, broken)
     state = run(world)
     assert state.is_failed()
     assert world.live_version() == before_version
@@ -112,7 +113,7 @@ def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
 def test_a_transient_publish_error_is_retried_and_succeeds(
     world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = steps.publish_run
+    real = results.publish_run
     calls: list[int] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -121,7 +122,7 @@ def test_a_transient_publish_error_is_retried_and_succeeds(
             raise OperationalError("UPDATE publications", {}, Exception("database is locked"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(steps, "publish_run", flaky)
+    monkeypatch.setattr(results, "publish_run", flaky)
     state = run(world)
     assert state.is_completed(), state.message
     assert len(calls) == 2

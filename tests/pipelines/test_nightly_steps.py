@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from models.retention import retention_list
-from pipelines.nightly import ShardOutputs, merge_retention
+from pipelines.nightly import ShardOutputs
+from pipelines.nightly_results import merge_retention
 from tiercast.settings import Settings, load_settings
 
 AS_OF = date(2026, 10, 31)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import typer
 
 from tiercast import cli as root
 from tiercast.cli import db, publish, route
+from tiercast.settings import Settings
 
 
 def publishing_app() -> typer.Typer:
@@ -13,5 +16,18 @@ def publishing_app() -> typer.Typer:
     app = typer.Typer()
     app.callback()(root._root)
     for module in (db, publish, route):
+        module.register(app)
+    return app
+
+
+def app_with(settings: Settings, *modules: ModuleType) -> typer.Typer:
+    """Return a fresh app whose commands (from `modules`) get `settings` directly, bypassing --config/env."""
+    app = typer.Typer()
+
+    @app.callback()
+    def _settings(ctx: typer.Context) -> None:
+        ctx.obj = root.State(settings=settings, verbose=False)
+
+    for module in modules:
         module.register(app)
     return app

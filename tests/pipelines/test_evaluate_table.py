@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from pipelines.evaluate_table import evaluate_table, read_any
+from tests.cli.cli_app import app_with
 
 
 def write_telco_like(path: Path, n: int = 400, sep: str = ",") -> Path:
@@ -62,16 +62,9 @@ def test_evaluate_table_cross_validates(settings, tmp_path: Path) -> None:
 
 
 def test_cli_prints_exactly_one_json_line(settings, tmp_path: Path) -> None:
-    from tiercast.cli import State
     from tiercast.cli import evaluate_table as command
 
-    app = typer.Typer()
-
-    @app.callback()
-    def root(ctx: typer.Context) -> None:
-        ctx.obj = State(settings=settings, verbose=False)
-
-    command.register(app)
+    app = app_with(settings, command)
     path = write_telco_like(tmp_path / "telco.csv", n=300)
     result = CliRunner().invoke(
         app, ["evaluate-table", str(path), "--target", "Churn", "--positive", "Yes", "--folds", "3", "--no-track"]
@@ -86,16 +79,9 @@ def test_cli_prints_exactly_one_json_line(settings, tmp_path: Path) -> None:
 
 
 def test_cli_reports_a_wrong_target_clearly(settings, tmp_path: Path) -> None:
-    from tiercast.cli import State
     from tiercast.cli import evaluate_table as command
 
-    app = typer.Typer()
-
-    @app.callback()
-    def root(ctx: typer.Context) -> None:
-        ctx.obj = State(settings=settings, verbose=False)
-
-    command.register(app)
+    app = app_with(settings, command)
     path = write_telco_like(tmp_path / "telco.csv", n=50)
     result = CliRunner().invoke(app, ["evaluate-table", str(path), "--target", "Exited", "--positive", "1"])
     assert result.exit_code == 2

@@ -3,20 +3,13 @@ import pytest
 
 from tiercast.synthetic import codes as c
 from tiercast.synthetic.behaviour import CONTENT, LEAVING, draw_usage, step_latent
-from tiercast.synthetic.calendar import make_window
-from tiercast.synthetic.population import empty_population, new_lines
 
-WINDOW = make_window("2026-10", 12, 20)
+from .lines import established_lines
 
 
 @pytest.fixture
 def pop(generator_settings):
-    rng = np.random.default_rng(2)
-    catalog = c.Catalog.from_settings(generator_settings)
-    population = empty_population(2000)
-    activation = np.full(2000, WINDOW.start(0) - 1000)
-    population.extend(new_lines(rng, generator_settings, catalog, WINDOW, activation, np.zeros(2000, bool), True))
-    return population, catalog
+    return established_lines(np.random.default_rng(2), generator_settings, 2000, days_before=1000)
 
 
 def test_a_retention_call_can_make_a_leaving_line_content(generator_settings, pop) -> None:

@@ -1,23 +1,16 @@
 import numpy as np
 import pytest
 
-from tiercast.synthetic import codes as c
 from tiercast.synthetic.behaviour import Usage
 from tiercast.synthetic.billing import bill_columns
-from tiercast.synthetic.calendar import make_window
-from tiercast.synthetic.population import empty_population, new_lines
+
+from .lines import established_lines
 
 
 @pytest.fixture
 def three_lines(generator_settings):
     """Three non-roaming prepaid_19 lines, 10% long distance; line 2 has a 10 CNY value-added pack."""
-    catalog = c.Catalog.from_settings(generator_settings)
-    window = make_window("2026-10", 12, 20)
-    rng = np.random.default_rng(1)
-    pop = empty_population(3)
-    pop.extend(
-        new_lines(rng, generator_settings, catalog, window, np.full(3, window.start(0) - 400), np.zeros(3, bool), True)
-    )
+    pop, catalog = established_lines(np.random.default_rng(1), generator_settings, 3, days_before=400)
     pop.plan[:] = catalog.plans.index("prepaid_19")
     pop.long_distance_share[:] = 0.1
     pop.roaming_p[:] = 0.0

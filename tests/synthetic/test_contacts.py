@@ -2,21 +2,16 @@ import numpy as np
 import pytest
 
 from tiercast.synthetic import codes as c
-from tiercast.synthetic.calendar import make_window
 from tiercast.synthetic.contacts import MS_PER_DAY, month_contacts
-from tiercast.synthetic.population import empty_population, new_lines
 
-WINDOW = make_window("2026-10", 12, 20)
+from .lines import WINDOW, established_lines
 
 
 @pytest.fixture(scope="module")
 def month(generator_settings):
     """One month of contacts of 4,000 lines, half of them intending to leave; odd lines opted out of calls."""
     rng = np.random.default_rng(5)
-    catalog = c.Catalog.from_settings(generator_settings)
-    pop = empty_population(4000)
-    activation = np.full(4000, WINDOW.start(0) - 100)
-    pop.extend(new_lines(rng, generator_settings, catalog, WINDOW, activation, np.zeros(4000, bool), True))
+    pop, _ = established_lines(rng, generator_settings, 4000, days_before=100)
     pop.satisfaction[:] = np.where(np.arange(4000) < 2000, 0, 2)
     pop.do_not_contact[:] = np.arange(4000) % 2 == 1
     idx = np.arange(4000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 import typer
@@ -20,13 +21,16 @@ def publishing_app() -> typer.Typer:
     return app
 
 
-def app_with(settings: Settings, *modules: ModuleType) -> typer.Typer:
-    """Return a fresh app whose commands (from `modules`) get `settings` directly, bypassing --config/env."""
+def app_with(settings: Settings, *modules: ModuleType, config: Path | None = None) -> typer.Typer:
+    """Return a fresh app whose commands (from `modules`) get `settings` directly, bypassing --config/env.
+
+    `config` is the settings file the commands pass on to flows (which load their settings themselves).
+    """
     app = typer.Typer()
 
     @app.callback()
     def _settings(ctx: typer.Context) -> None:
-        ctx.obj = root.State(settings=settings, verbose=False)
+        ctx.obj = root.State(settings=settings, verbose=False, config=config)
 
     for module in modules:
         module.register(app)

@@ -8,12 +8,17 @@ from typing import Any
 import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
 from data_contracts.loader import ContractError
 from flows.nightly import nightly
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
+from pipelines.registry import RegistryError
+from tests.cli.cli_app import app_with
 from tests.flows.conftest import World
+from tiercast.cli import flows as run_cli
+from tiercast.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +144,24 @@ def test_a_contract_violation_is_not_retried(world: World, monkeypatch: pytest.M
     monkeypatch.setattr(steps, "stage_inputs", bad_input)
     assert run(world).is_failed()
     assert len(calls) == 1
+
+
+def test_cli_run_nightly_failure_ends_with_one_clear_line_and_exit_code_1(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = world.tier_table()
+
+    def no_champion(*args: Any, **kwargs: Any) -> Any:
+        raise RegistryError("tiercast-churn has no champion yet: run `tiercast train` or the training flow first")
+
+    monkeypatch.setattr(steps, "resolve_model", no_champion)
+    app = app_with(load_settings(world.config, environ={}), run_cli, config=world.config)
+    result = CliRunner().invoke(app, ["run", "nightly", "--data", str(world.data_dir)])
+    assert result.exit_code == run_cli.EXIT_FLOW_FAILED
+    assert "nightly flow failed: RegistryError: tiercast-churn has no champion yet" in result.stderr
+    assert "previously published tier table and retention lists are still live" in result.stderr
+    assert "Traceback" not in result.stderr  # Prefect logged it; the CLI does not repeat it
+    assert world.tier_table() == before
 
 
 def test_a_transient_read_error_is_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

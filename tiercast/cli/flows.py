@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from tiercast.cli import state
 from tiercast.cli.options import AsOf, DataDir, as_date
 
+EXIT_FLOW_FAILED = 1
+
 run_app = typer.Typer(
-    help="Run a Prefect flow now (the same flow the schedule runs): [bold]nightly[/bold] or [bold]training[/bold].",
+    help=(
+        "Run a Prefect flow now (the same flow the schedule runs): [bold]nightly[/bold] or [bold]training[/bold]. "
+        f"Exit code {EXIT_FLOW_FAILED} when the flow fails: the last lines say what failed and what is still live."
+    ),
     no_args_is_help=True,
 )
 
@@ -32,8 +39,12 @@ def run_nightly(
     """
     from flows.nightly import nightly
 
-    config = _config(ctx)
-    nightly(as_of=as_date(as_of), data_dir=_text(data), config=config, database_url=database_url)
+    _run(
+        "nightly",
+        "the previously published tier table and retention lists are still live; "
+        "a rerun for the same date replaces that date's outputs",
+        lambda: nightly(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx), database_url=database_url),
+    )
 
 
 @run_app.command("training")
@@ -41,7 +52,26 @@ def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None) -
     """Train on rolling snapshots, log to MLflow, register as challenger, promote only through the gate."""
     from flows.training import training
 
-    training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx))
+    _run(
+        "training",
+        "`tiercast model list` shows the champion the nightly run will use",
+        lambda: training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx)),
+    )
+
+
+def _run(name: str, unchanged: str, flow_call: Callable[[], Any]) -> None:
+    """Run a flow; on failure end with one line saying what failed and what is still in place, then exit 1.
+
+    Prefect has already logged the traceback and the flow's failure hook its summary; a second
+    traceback from the CLI would only bury them.
+    """
+    try:
+        flow_call()
+    except Exception as exc:
+        console = Console(stderr=True)
+        console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}")
+        console.print(f"{unchanged} (Prefect's log above has the traceback)")
+        raise typer.Exit(EXIT_FLOW_FAILED) from exc
 
 
 def _text(path: Path | None) -> str | None:

@@ -39,6 +39,7 @@ def demo(
 
     from flows.nightly import nightly
     from flows.training import training
+    from tiercast.cli.flows import NIGHTLY_UNCHANGED, TRAINING_UNCHANGED, run_flow
     from tiercast.synthetic.simulation import generate
 
     console = Console(stderr=True)
@@ -57,9 +58,10 @@ def demo(
     console.rule(f"[bold]1/3 generate[/bold] {n:,} subscribers x {m} months (seed {s}) -> {raw}")
     generate(raw, n, m, s, gen)
     console.rule("[bold]2/3 training flow[/bold]: snapshots -> LightGBM -> MLflow -> promotion gate")
-    trained = training(data_dir=str(raw), config=str(config) if config else None)
+    settings_file = str(config) if config else None
+    trained = run_flow("training", TRAINING_UNCHANGED, lambda: training(data_dir=str(raw), config=settings_file))
     console.rule("[bold]3/3 nightly flow[/bold]: validate -> features/tiers/stages -> score -> route -> publish")
-    summary = nightly(data_dir=str(raw), config=str(config) if config else None)
+    summary = run_flow("nightly", NIGHTLY_UNCHANGED, lambda: nightly(data_dir=str(raw), config=settings_file))
     _report(console, settings, trained, summary, raw, time.perf_counter() - started)
 
 

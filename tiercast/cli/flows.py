@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +13,13 @@ from tiercast.cli import state
 from tiercast.cli.options import AsOf, DataDir, as_date
 
 EXIT_FLOW_FAILED = 1
+NIGHTLY_UNCHANGED = (
+    "the previously published tier table and retention lists are still live; "
+    "a rerun for the same date replaces that date's outputs"
+)
+TRAINING_UNCHANGED = "`tiercast model list` shows the champion the nightly run will use"
+
+T = TypeVar("T")
 
 run_app = typer.Typer(
     help=(
@@ -39,10 +46,9 @@ def run_nightly(
     """
     from flows.nightly import nightly
 
-    _run(
+    run_flow(
         "nightly",
-        "the previously published tier table and retention lists are still live; "
-        "a rerun for the same date replaces that date's outputs",
+        NIGHTLY_UNCHANGED,
         lambda: nightly(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx), database_url=database_url),
     )
 
@@ -52,21 +58,21 @@ def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None) -
     """Train on rolling snapshots, log to MLflow, register as challenger, promote only through the gate."""
     from flows.training import training
 
-    _run(
+    run_flow(
         "training",
-        "`tiercast model list` shows the champion the nightly run will use",
+        TRAINING_UNCHANGED,
         lambda: training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx)),
     )
 
 
-def _run(name: str, unchanged: str, flow_call: Callable[[], Any]) -> None:
+def run_flow(name: str, unchanged: str, flow_call: Callable[[], T]) -> T:
     """Run a flow; on failure end with one line saying what failed and what is still in place, then exit 1.
 
     Prefect has already logged the traceback and the flow's failure hook its summary; a second
     traceback from the CLI would only bury them.
     """
     try:
-        flow_call()
+        return flow_call()
     except Exception as exc:
         console = Console(stderr=True)
         console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}")

@@ -177,5 +177,8 @@ def engine_for(settings: Settings, url: str | None = None, read_only: bool = Fal
 
 
 def display_url(engine: Engine) -> str:
-    """Return the engine's URL with any password hidden, for logs and messages."""
-    return engine.url.render_as_string(hide_password=True)
+    """Return the engine's URL with any password hidden, for logs and messages (read-only SQLite: its file)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database.startswith("file:"):
+        url = url.set(database=url.database.removeprefix("file:").split("?", 1)[0], query={})
+    return url.render_as_string(hide_password=True)

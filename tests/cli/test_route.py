@@ -57,3 +57,5 @@ def test_nothing_published_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "cannot read the published tier table" in result.output
+    assert "tiercast.db :: tier_table" in result.output.replace("\n", "")  # which database and view
+    assert "tiercast publish list" in result.output

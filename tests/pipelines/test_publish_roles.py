@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pipelines.database import ensure_reader_role
+from pipelines.database import create_db_engine, display_url, ensure_reader_role
 from pipelines.publish import publish
 from tests.pipelines.publish_db import (
     PG_ADMIN_URL,
@@ -94,3 +94,13 @@ def test_sqlite_reader_opens_the_file_read_only(tmp_path: Path) -> None:
                         conn.exec_driver_sql(statement)
         finally:
             reader.dispose()
+
+
+def test_a_read_only_sqlite_engine_is_shown_as_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "published" / "tiercast.db"
+    writer = create_db_engine(f"sqlite:///{path}", 1000)
+    reader = create_db_engine(f"sqlite:///{path}", 1000, read_only=True)
+    assert str(reader.url) != str(writer.url)  # the reader opens file:...?mode=ro
+    assert display_url(reader) == display_url(writer) == f"sqlite:///{path}"
+    writer.dispose()
+    reader.dispose()

@@ -29,7 +29,7 @@ def route(
     from rich.console import Console
     from rich.table import Table
 
-    from pipelines.database import contract_table, engine_for
+    from pipelines.database import contract_table, display_url, engine_for
     from pipelines.privacy import key_for_number, privacy_key
     from tiercast.cli import state
 
@@ -46,7 +46,9 @@ def route(
         with engine.connect() as conn:
             row = conn.execute(sa.select(view).where(view.c.subscriber_key == key)).mappings().first()
     except sa.exc.OperationalError as exc:
-        console.print(f"[bold red]cannot read the published tier table:[/bold red] {exc.orig}")
+        where = f"{display_url(engine)} :: {settings.publish.tier_view}"
+        console.print(f"[bold red]cannot read the published tier table[/bold red] {where}: {exc.orig}")
+        console.print("has a nightly run published yet? (`tiercast publish list`, `tiercast run nightly`)")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()

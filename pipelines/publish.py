@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from data_contracts.loader import load_contract
 from pipelines.database import (
+    contract_columns,
     contract_table,
     display_url,
     grant_view,
@@ -182,16 +183,33 @@ def _with_lock_retry(engine: Engine, settings: PublishSettings, work: Callable[[
     raise AssertionError("unreachable")
 
 
+# PostgreSQL: CREATE OR REPLACE VIEW cannot rename, reorder or drop a view's columns.
+INVALID_TABLE_DEFINITION = "42P16"
+
+
 def point_view(conn: Connection, settings: PublishSettings, table_name: str) -> None:
-    """Point the published view at `table_name` (PostgreSQL: CREATE OR REPLACE; SQLite: drop and create)."""
+    """Point the published view at `table_name`, inside the caller's transaction (readers see old or new).
+
+    PostgreSQL: CREATE OR REPLACE VIEW; when the view's columns changed (a release changed the tier
+    table's contract), drop and create it instead, still in the same transaction. SQLite: drop and create.
+    """
     source = contract_table("tier_table", table_name, sa.MetaData())
     select = sa.select(*source.columns)
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.schema.CreateView(select, settings.tier_view, or_replace=True))
-        grant_view(conn, settings)
-    else:
-        conn.execute(sa.schema.DropView(sa.Table(settings.tier_view, sa.MetaData()), if_exists=True))
+    drop = sa.schema.DropView(sa.Table(settings.tier_view, sa.MetaData()), if_exists=True)
+    if conn.dialect.name != "postgresql":
+        conn.execute(drop)
         conn.execute(sa.schema.CreateView(select, settings.tier_view))
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.schema.CreateView(select, settings.tier_view, or_replace=True))
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != INVALID_TABLE_DEFINITION:
+            raise
+        log.warning("view %s had other columns (%s); replacing it", settings.tier_view, exc.orig)
+        conn.execute(drop)
+        conn.execute(sa.schema.CreateView(select, settings.tier_view))
+    grant_view(conn, settings)
 
 
 def _drop_table(engine: Engine, settings: PublishSettings, table_name: str) -> None:
@@ -383,6 +401,13 @@ def rollback(engine: Engine, settings: PublishSettings, to_version: int | None =
     if target is None:
         kept = ", ".join(f"v{p.version}" for p in candidates) or "none"
         raise PublishError(f"no kept version to roll back to (asked: {to_version or 'previous'}; kept: {kept})")
+    kept_columns = [c["name"] for c in sa.inspect(engine).get_columns(target.table_name)]
+    if kept_columns != contract_columns("tier_table"):
+        changed = sorted(set(kept_columns) ^ set(contract_columns("tier_table"))) or "their order"
+        raise PublishError(
+            f"v{target.version} ({target.table_name}) was published by a release with other tier-table columns "
+            f"(differing: {changed}); this release cannot serve it. v{live.version} stays live"
+        )
     registry = _registry(settings)
 
     def work(conn: Connection) -> None:

@@ -72,6 +72,16 @@ def test_only_the_newest_versions_are_kept(target: Target) -> None:
     ]  # fmt: skip
 
 
+def test_a_view_with_other_columns_left_by_an_older_release_is_replaced(target: Target) -> None:
+    with target.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE legacy_tiers (subscriber_key varchar(64), tier varchar(8))")
+        conn.exec_driver_sql("CREATE VIEW tier_table AS SELECT tier, subscriber_key FROM legacy_tiers")
+    publish_day(target, D1, n=30)
+    view = read_view(target.engine)
+    assert list(view.columns) == list(tier_frame(1, D1, "x").columns)
+    assert len(view) == 30 and set(view["run_id"]) == {"20250628-m1"}
+
+
 def test_republishing_the_same_as_of_gives_identical_content(target: Target) -> None:
     publish_day(target, D1)
     first_view, first_list = read_view(target.engine), retention_rows(target, D1)
@@ -193,6 +203,17 @@ def test_rollback_switches_back_and_can_go_forward_again(target: Target) -> None
     forward = rollback(target.engine, settings, to_version=2)
     assert forward.version == 2
     assert set(read_view(target.engine)["run_id"]) == {"20250629-m1"}
+
+
+def test_rollback_to_a_version_with_other_columns_is_refused_and_the_live_one_stays(target: Target) -> None:
+    publish_day(target, D1)
+    publish_day(target, D2)
+    with target.engine.begin() as conn:  # as if v1 had been published by a release without model_version
+        conn.exec_driver_sql("ALTER TABLE tier_table_v000001 DROP COLUMN model_version")
+    with pytest.raises(PublishError, match=r"v1 .*other tier-table columns.*'model_version'.*v2 stays live"):
+        rollback(target.engine, publish_settings())
+    assert set(read_view(target.engine)["run_id"]) == {"20250629-m1"}
+    assert [p.status for p in publications(target.engine, publish_settings())] == ["live", "retained"]
 
 
 HOSTILE = 'tier_table"; DROP TABLE x; --'

@@ -176,6 +176,7 @@ class VersionInfo:
     aliases: tuple[str, ...]
     tags: dict[str, str]
     created: pd.Timestamp
+    description: str = ""
 
 
 def _client(settings: Settings) -> Any:
@@ -225,6 +226,11 @@ def set_version_tags(settings: Settings, version: str, tags: Mapping[str, Any]) 
         client.set_model_version_tag(settings.tracking.registered_model, version, key, str(value))
 
 
+def describe_version(settings: Settings, version: str, text: str) -> None:
+    """Set the description the MLflow UI shows on a model version's page."""
+    _client(settings).update_model_version(settings.tracking.registered_model, version, description=text)
+
+
 def list_versions(settings: Settings) -> list[VersionInfo]:
     """Return every version of the registered model, newest first (empty before the first training)."""
     client = _client(settings)
@@ -242,6 +248,7 @@ def list_versions(settings: Settings) -> list[VersionInfo]:
             aliases=tuple(sorted(by_version.get(str(v.version), []))),
             tags=dict(v.tags or {}),
             created=pd.Timestamp(v.creation_timestamp, unit="ms"),
+            description=str(v.description or ""),
         )
         for v in versions
     ]

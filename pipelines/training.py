@@ -303,7 +303,23 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
             settings, version, holdout[SCORE].to_numpy(), holdout[fitted.columns], holdout[LABEL].to_numpy()
         )
         tracking.set_tags({"model_version": version, "promoted": decision.promoted, "gate_reason": decision.reason})
+        tracking.describe_version(settings, version, version_description(fitted, decision, run_id))
     return TrainingResult(run_id, version, decision, fitted)
+
+
+def version_description(fitted: FittedBacktest, decision: Any, run_id: str) -> str:
+    """Return the text the MLflow UI shows on the model version's page: what it predicts, on what, how well."""
+    backtest, metrics = fitted.backtest, fitted.metrics
+    oracle = f", {fitted.oracle['auc_ratio']:.1%} of the oracle AUC" if fitted.oracle else ""
+    verdict = "promoted to champion" if decision.promoted else "not promoted"
+    return (
+        f"Churn model: probability of leaving within {backtest.horizon_days} days of the as-of date. "
+        f"Trained on {len(backtest.train_dates)} monthly snapshots "
+        f"({backtest.train_dates[0]} to {backtest.train_dates[-1]}, {fitted.n_train:,} rows); "
+        f"validated as of {backtest.validation_date} on {int(metrics['n']):,} subscribers: "
+        f"ROC AUC {metrics['roc_auc']:.3f}{oracle}, PR AUC {metrics['pr_auc']:.3f}, ECE {metrics['ece']:.4f}. "
+        f"Gate: {verdict} ({decision.reason}). MLflow run {run_id}."
+    )
 
 
 def train(settings: Settings, data_dir: Path | None = None, as_of: date | None = None) -> TrainingResult:

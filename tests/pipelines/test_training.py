@@ -132,6 +132,16 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
     second = train(quiet, generated)  # same data, same model: cannot beat the champion by the margin
     assert second.version == "2" and not second.decision.promoted
     assert registry.champion_version(settings) == "1"
+    # what the MLflow UI shows on each version's page
+    from pipelines.tracking import version_info
+
+    first_text, second_text = version_info(settings, "1").description, version_info(settings, "2").description
+    horizon = settings.churn.horizon_days
+    assert first_text.startswith(f"Churn model: probability of leaving within {horizon} days of the as-of date.")
+    assert f"validated as of {fitted.backtest.validation_date}" in first_text
+    assert f"ROC AUC {fitted.metrics['roc_auc']:.3f}" in first_text
+    assert f"Gate: promoted to champion ({first.decision.reason})" in first_text
+    assert f"Gate: not promoted ({second.decision.reason})" in second_text
     model, version = registry.load_champion(settings)
     assert version == "1"
     assert model.predict_proba(fitted.holdout[fitted.columns].head(3)).shape == (3, 2)

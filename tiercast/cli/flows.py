@@ -75,8 +75,9 @@ def run_flow(name: str, unchanged: str, flow_call: Callable[[], T]) -> T:
         return flow_call()
     except Exception as exc:
         console = Console(stderr=True)
-        console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}")
-        console.print(f"{unchanged} (Prefect's log above has the traceback)")
+        # one unwrapped line each, so a log search for "flow failed" finds the whole message
+        console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}", soft_wrap=True)
+        console.print(f"{unchanged} (Prefect's log above has the traceback)", soft_wrap=True)
         raise typer.Exit(EXIT_FLOW_FAILED) from exc
 
 

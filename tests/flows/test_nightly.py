@@ -162,7 +162,7 @@ def test_cli_run_nightly_failure_ends_with_one_clear_line_and_exit_code_1(
     assert result.exit_code == run_cli.EXIT_FLOW_FAILED
     ending = result.stderr[result.stderr.index("nightly flow failed:") :].splitlines()
     assert ending[0] == f"nightly flow failed: RegistryError: {no_champion_message}"
-    assert ending[1].startswith("the previously published tier table and retention lists are still live")
+    assert ending[1].startswith("nothing is switched before the publish step succeeds")
     assert "Traceback" not in "\n".join(ending)  # Prefect logged it above; the CLI does not repeat it
     assert world.tier_table() == before
 

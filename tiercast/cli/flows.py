@@ -14,7 +14,7 @@ from tiercast.cli.options import AsOf, DataDir, as_date
 
 EXIT_FLOW_FAILED = 1
 NIGHTLY_UNCHANGED = (
-    "the previously published tier table and retention lists are still live; "
+    "nothing is switched before the publish step succeeds (`tiercast publish list` shows what is live); "
     "a rerun for the same date replaces that date's outputs"
 )
 TRAINING_UNCHANGED = "`tiercast model list` shows the champion the nightly run will use"

@@ -9,6 +9,7 @@ more than once. All MLflow calls go through `pipelines.tracking`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -186,6 +187,14 @@ def load_champion(settings: Settings) -> tuple[Any, str]:
     return tracking.load_version(settings, version), version
 
 
+def _gate_text(tags: dict[str, str]) -> str:
+    """Return "roc_auc 0.7889" from a version's gate tags ("" before the gate ran, "nan" for failed checks)."""
+    value = tags.get("gate_value", "")
+    with contextlib.suppress(ValueError):
+        value = f"{float(value):.4f}"
+    return f"{tags.get('gate_metric', '')} {value}".strip()
+
+
 def list_models(settings: Settings) -> pd.DataFrame:
     """Return one row per registered version: version, aliases, status, gate metric, run id, created."""
     rows = [
@@ -193,13 +202,11 @@ def list_models(settings: Settings) -> pd.DataFrame:
             "version": info.version,
             "aliases": ", ".join(info.aliases),
             "status": info.tags.get("status", ""),
-            "gate_value": info.tags.get("gate_value", ""),
+            "gate": _gate_text(info.tags),
             "validation_as_of": info.tags.get("validation_as_of", ""),
             "run_id": info.run_id,
-            "created": info.created,
+            "created": info.created.floor("s"),
         }
         for info in tracking.list_versions(settings)
     ]
-    return pd.DataFrame(
-        rows, columns=["version", "aliases", "status", "gate_value", "validation_as_of", "run_id", "created"]
-    )
+    return pd.DataFrame(rows, columns=["version", "aliases", "status", "gate", "validation_as_of", "run_id", "created"])

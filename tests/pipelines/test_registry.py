@@ -92,6 +92,8 @@ def test_gate_promotes_first_refuses_worse_and_rollback_restores(store) -> None:
     listing = registry.list_models(settings)
     assert listing["version"].tolist() == [v2, v1]
     assert listing.set_index("version").loc[v1, "aliases"] == "champion"
+    assert listing["gate"].str.fullmatch(r"roc_auc (0\.\d{4}|nan)").all(), listing["gate"].tolist()
+    assert (listing["created"] == listing["created"].dt.floor("s")).all()
 
 
 def test_load_champion_before_any_training_is_a_clear_error(store) -> None:

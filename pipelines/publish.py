@@ -402,8 +402,9 @@ def rollback(engine: Engine, settings: PublishSettings, to_version: int | None =
         kept = ", ".join(f"v{p.version}" for p in candidates) or "none"
         raise PublishError(f"no kept version to roll back to (asked: {to_version or 'previous'}; kept: {kept})")
     kept_columns = [c["name"] for c in sa.inspect(engine).get_columns(target.table_name)]
-    if kept_columns != contract_columns("tier_table"):
-        changed = sorted(set(kept_columns) ^ set(contract_columns("tier_table"))) or "their order"
+    served_columns = contract_columns("tier_table")
+    if kept_columns != served_columns:
+        changed = sorted(set(kept_columns) ^ set(served_columns)) or "their order"
         raise PublishError(
             f"v{target.version} ({target.table_name}) was published by a release with other tier-table columns "
             f"(differing: {changed}); this release cannot serve it. v{live.version} stays live"

@@ -32,7 +32,7 @@ str_matches (regex anchored at the start), str_length ({min: .., max: ..}).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -46,7 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from data_contracts.rules import RULES, RuleContext, RuleFunction
 
-ColumnType = Literal["int64", "float64", "string", "bool", "date", "datetime", "category"]
+ColumnType = Literal["id", "int64", "float64", "string", "bool", "date", "datetime", "category"]
+# An `id` column holds the operator's own identifiers as the export has them: int64 or string.
 
 # check name -> (vectorized "passes" on non-null values, pandera check, wording for reports)
 CHECKS: dict[str, tuple[Callable[[pd.Series, Any], pd.Series], Callable[[Any], pa.Check], str]] = {
@@ -65,6 +66,10 @@ CHECKS: dict[str, tuple[Callable[[pd.Series, Any], pd.Series], Callable[[Any], p
         "length in {}",
     ),
 }
+
+
+# Rule name of a value outside a closed vocabulary (an `isin` check): the mapping does not know the code.
+UNMAPPED = "unmapped_value"
 
 
 class ContractError(ValueError):
@@ -92,12 +97,13 @@ class ColumnCheck(_Spec):
 
     @property
     def name(self) -> str:
-        """The rule name reported for rows that fail this check."""
-        return f"{self.column}:{self.kind}"
+        """The rule name reported for rows that fail this check (`channel:unmapped_value` for a closed set)."""
+        return f"{self.column}:{UNMAPPED if self.kind == 'isin' else self.kind}"
 
     def describe(self) -> str:
         """Return the check in words, e.g. `amount >= 0`."""
-        return f"{self.column} {CHECKS[self.kind][2].format(self.value)}"
+        words = f"{self.column} {CHECKS[self.kind][2].format(self.value)}"
+        return words + " (an export's own codes are mapped to these by the mapping's values)" * (self.kind == "isin")
 
     def passes(self, values: pd.Series) -> np.ndarray:
         """Return True where the value passes or is null."""
@@ -118,13 +124,29 @@ class ColumnSpec(_Spec):
     unique: bool = False
     checks: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    # Input contracts: a required column must be in every export; an optional one (an enrichment)
+    # may be absent: `when_missing` says what tiercast does then, `fill` is the value the clean
+    # table carries instead (null when not given; a bool column must give one).
+    required: bool = True
+    when_missing: str = ""
+    fill: Any = None
 
     @model_validator(mode="after")
     def _known_checks(self) -> ColumnSpec:
         unknown = sorted(set(self.checks) - set(CHECKS))
         if unknown:
             raise ValueError(f"unknown check(s) {unknown}; known: {sorted(CHECKS)}")
+        if not self.required and not self.when_missing:
+            raise ValueError("an optional column (required: false) must say what happens without it (when_missing)")
+        if not self.required and self.type == "bool" and self.fill is None:
+            raise ValueError("an optional bool column needs a fill value (fill: true or false)")
         return self
+
+    @property
+    def closed_values(self) -> list[str] | None:
+        """The closed vocabulary of this column (its `isin` check), None for an open one."""
+        values = self.checks.get("isin")
+        return None if values is None else [str(v) for v in values]
 
     @property
     def column_checks(self) -> list[ColumnCheck]:
@@ -135,6 +157,8 @@ class ColumnSpec(_Spec):
         """True if a pandas dtype is exactly what this column's type means in memory."""
         if self.type == "string":
             return isinstance(dtype, pd.StringDtype)
+        if self.type == "id":
+            return isinstance(dtype, pd.StringDtype) or str(dtype) == "int64"
         if self.type == "category":
             return isinstance(dtype, pd.CategoricalDtype)
         if self.type in ("date", "datetime"):
@@ -144,8 +168,8 @@ class ColumnSpec(_Spec):
 
     def pandera_dtype(self) -> Any:
         """The dtype pandera checks (any datetime64 unit passes; a nullable bool is left to `dtype_matches`)."""
-        if self.type == "bool" and self.nullable:
-            return None  # numpy bool and pandas boolean are both fine; pandera would demand one of them
+        if (self.type == "bool" and self.nullable) or self.type == "id":
+            return None  # numpy bool and pandas boolean (int64 and str ids) are both fine: left to `dtype_matches`
         return {
             "int64": "Int64" if self.nullable else "int64",
             "float64": "float64",
@@ -159,6 +183,7 @@ class ColumnSpec(_Spec):
     def pandas_hint(self) -> str:
         """How to get this column's dtype in pandas, for error messages."""
         return {
+            "id": ".astype('int64') or .astype('str')",
             "int64": ".astype('Int64')" if self.nullable else ".astype('int64')",
             "float64": ".astype('float64')",
             "string": ".astype('str')",
@@ -246,6 +271,34 @@ class Contract(_Spec):
     def column_names(self) -> list[str]:
         """Column names in contract order."""
         return list(self.columns)
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns every export must carry, in contract order."""
+        return [name for name, spec in self.columns.items() if spec.required]
+
+    @property
+    def optional_columns(self) -> list[str]:
+        """Columns an export may lack (enrichments), in contract order."""
+        return [name for name, spec in self.columns.items() if not spec.required]
+
+    def without(self, absent: Iterable[str]) -> Contract:
+        """Return this contract for an export lacking the optional columns `absent` (checks of the rest only).
+
+        Row rules stay: each one passes on rows whose columns it needs are absent. A primary key
+        that names an absent column is dropped (the table then has no key to check).
+        """
+        gone = set(absent)
+        required = sorted(gone & set(self.required_columns))
+        if required:
+            raise ContractError(self.table, f"required column(s) {required} cannot be left out", required[0])
+        if not gone:
+            return self
+        data = self.model_dump()
+        data["columns"] = {name: spec for name, spec in data["columns"].items() if name not in gone}
+        data["primary_key"] = [] if gone & set(self.primary_key) else self.primary_key
+        data["references"] = [ref for ref in data["references"] if not gone & set(ref["columns"])]
+        return Contract.model_validate(data)
 
     @property
     def parent_tables(self) -> set[str]:

@@ -6,12 +6,14 @@ subscribers (a shard, see pipelines/shards.py) equals the same rows of the table
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from features.arpu import arpu_features
+from features.availability import mask_unavailable
 from features.contacts import contact_features
 from features.credit import credit_features, credit_score
 from features.profile import STATIC_COLUMNS, profile_features
@@ -39,10 +41,24 @@ def active_rows(subscribers: pd.DataFrame, as_of: date) -> np.ndarray:
     activated = day_numbers(subscribers["activation_date"], missing=today + 1) <= today
     still_on = day_numbers(subscribers["deactivation_date"], missing=today + 1) > today
     rows = np.flatnonzero(activated & still_on)
-    ids = subscribers["subscriber_id"].to_numpy(dtype=np.int64)[rows]
+    ids = subscribers["subscriber_id"].to_numpy()[rows]
     if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
         rows = rows[np.argsort(ids, kind="stable")]
     return rows
+
+
+def _integer_ids(tables: list[pd.DataFrame]) -> tuple[list[pd.DataFrame], pd.Index | None]:
+    """Return the tables with text subscriber ids replaced by int64 codes, and the ids by code (None for int ids).
+
+    Codes follow the sorted order of the subscribers' ids (the first table's), so a table sorted by
+    code is sorted by id; ids no subscriber has get -1. Integer ids are returned as they are.
+    """
+    subscribers = tables[0]["subscriber_id"]
+    if subscribers.dtype.kind in "iu":
+        return tables, None
+    ids = pd.Index(subscribers.unique()).sort_values()
+    coded = [table.assign(subscriber_id=ids.get_indexer(table["subscriber_id"]).astype(np.int64)) for table in tables]
+    return coded, ids
 
 
 def active_subscribers(subscribers: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -57,8 +73,28 @@ def feature_table(
     contacts: pd.DataFrame,
     as_of: date,
     settings: FeaturesSettings,
+    absent: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
-    """Return the feature table as of D: one row per subscriber active at D, sorted by subscriber_id."""
+    """Return the feature table as of D: one row per subscriber active at D, sorted by subscriber_id.
+
+    `absent` names the optional input columns the export lacks (per table): the features that read
+    them are null (features/availability.py). Subscriber ids may be int64 or text.
+    """
+    (subscribers, bills, payments, contacts), text_ids = _integer_ids([subscribers, bills, payments, contacts])
+    table = _feature_table(subscribers, bills, payments, contacts, as_of, settings)
+    if text_ids is not None:
+        table = table.assign(subscriber_id=text_ids.take(table["subscriber_id"].to_numpy()).array)
+    return mask_unavailable(table, absent or {})
+
+
+def _feature_table(
+    subscribers: pd.DataFrame,
+    bills: pd.DataFrame,
+    payments: pd.DataFrame,
+    contacts: pd.DataFrame,
+    as_of: date,
+    settings: FeaturesSettings,
+) -> pd.DataFrame:
     active = active_subscribers(subscribers[list(SUBSCRIBER_COLUMNS)], as_of)
     ids = active["subscriber_id"].to_numpy(dtype=np.int64)
     known = known_bills(bills, ids, as_of, max(ARPU_MONTHS, settings.credit_window_months))

@@ -45,7 +45,7 @@ def contact_features(contacts: pd.DataFrame, subscriber_ids: np.ndarray, as_of: 
             "complaints_30d": sums_by_row(np.where(complaint & in_30d, pos, -1), n),
             "complaints_90d": sums_by_row(np.where(complaint & in_90d, pos, -1), n),
             "repeat_contacts_30d": _repeat_contacts(pos, ticks, inbound & in_30d, inbound, repeat_days * per_day, n),
-            "abandoned_30d": sums_by_row(np.where(abandoned & in_30d, pos, -1), n),
+            "abandoned_30d": sums_by_row(np.where(abandoned & in_30d, pos, -1), n).astype(np.float64),
             "cancel_intent_90d": sums_by_row(np.where(cancel_intent & in_90d, pos, -1), n),
             "unresolved_share_90d": ratio(
                 sums_by_row(np.where(inbound & in_90d & ~resolved, pos, -1), n), contacts_90d

@@ -24,7 +24,7 @@ from pipelines import nightly as steps
 from pipelines import nightly_results as results
 from pipelines.quarantine import TableReport
 from tiercast.runtime import prepare_environment
-from tiercast.settings import Settings, load_settings
+from tiercast.settings import Settings, load_settings, with_mapping
 
 FLOW_TIMEOUT_SECONDS = 4 * 3600  # a night's run must be over long before the morning shift
 
@@ -135,14 +135,19 @@ def shard_work(
     on_crashed=[report_failure],
 )
 def nightly(
-    as_of: date | None = None, data_dir: str | None = None, config: str | None = None, database_url: str | None = None
+    as_of: date | None = None,
+    data_dir: str | None = None,
+    config: str | None = None,
+    database_url: str | None = None,
+    mapping: str | None = None,
 ) -> dict[str, Any]:
     """Score every active subscriber as of `as_of` (default: the data's last day) and publish the results.
 
     `config` names a settings YAML (default: packaged defaults + environment); `database_url`
-    overrides the publish target (default: settings.publish).
+    overrides the publish target (default: settings.publish); `mapping` the source mapping of the
+    export (default: inputs.mapping).
     """
-    settings = load_settings(Path(config) if config else None)
+    settings = with_mapping(load_settings(Path(config) if config else None), mapping)
     prepare_environment(settings)
     logger = get_run_logger()
     flows = settings.flows

@@ -8,7 +8,7 @@ data_contracts/features.yaml before anything is written.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -42,10 +42,14 @@ def decide(
     settings: Settings,
     previous_stages: pd.DataFrame | None = None,
     cutoffs: tuple[float, float] | None = None,
+    absent: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
-    """Return the contract-checked feature table with tiers and lifecycle stages, from clean input tables."""
+    """Return the contract-checked feature table with tiers and lifecycle stages, from clean input tables.
+
+    `absent`: the optional input columns the export lacks (the features that need them are null).
+    """
     features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
     )
     tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
     staged = assign_stages(tiered, settings.lifecycle, previous=previous_stages)
@@ -57,7 +61,7 @@ def build_feature_table(
     data_dir: Path | None = None,
     as_of: date | None = None,
     previous_stages: pd.DataFrame | None = None,
-    subscriber_ids: Iterable[int] | None = None,
+    subscriber_ids: Iterable[int | str] | None = None,
     cutoffs: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Return the feature table with tiers and stages as of D (default: the data's last day) from `data_dir`.
@@ -66,14 +70,15 @@ def build_feature_table(
     `subscriber_ids`, only those subscribers are built; quantile tier cut-offs are then taken over
     that subset unless `cutoffs` (high_min, mid_min) computed over the whole base are given.
     """
-    tables = validate_inputs(settings, data_dir).tables
+    inputs = validate_inputs(settings, data_dir)
+    tables = inputs.tables
     as_of = as_of or data_end_date(tables["bills"])
     if subscriber_ids is not None:
-        wanted = pd.Index(list(subscriber_ids), dtype="int64")
+        wanted = pd.Index(list(subscriber_ids))
         tables = {name: tables[name][tables[name]["subscriber_id"].isin(wanted)] for name in INPUT_TABLES}
         if cutoffs is None and settings.tiers.cutoffs.mode == "quantile":
             log.warning("tier quantiles taken over the %d selected subscribers only", len(wanted))
-    table = decide(tables, as_of, settings, previous_stages, cutoffs)
+    table = decide(tables, as_of, settings, previous_stages, cutoffs, inputs.absent)
     log.info("feature table as of %s: %d subscribers", as_of, len(table))
     return table
 

@@ -23,18 +23,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from data_contracts.loader import ContractError, validate_output
+from data_contracts.loader import ContractError, load_contract, validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
 from models.tiers import assign_tiers, score_cutoffs, value_score
-from pipelines.ingest import table_path, validate_tables
+from pipelines.coerce import coerce
+from pipelines.ingest import input_mapping, validate_tables
+from pipelines.mapping import SourceMapping
 from pipelines.privacy import privacy_key
 from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
-from pipelines.staging import shard_folder, stage_shards
+from pipelines.shards import id_numbers
+from pipelines.sources import Source, header, iter_batches, locate, read_columns, table_path
+from pipelines.staging import read_export_facts, shard_folder, stage_shards
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -146,21 +149,22 @@ def shard_outputs_for(
     )
 
 
-def data_end_date(bills_path: Path) -> date:
+def data_end_date(data_dir: Path, mapping: SourceMapping | None = None) -> date:
     """Return the last day the bills cover (last day of the latest bill month), reading one column."""
-    if bills_path.suffix == ".parquet":
-        months = pq.read_table(bills_path, columns=["bill_month"]).column("bill_month")
-        latest = pc.max(months).as_py()
-    else:
-        latest = pd.read_csv(bills_path, usecols=["bill_month"])["bill_month"].max()
-    if latest is None or (isinstance(latest, float) and math.isnan(latest)):
+    mapping = mapping or SourceMapping()
+    source, names = locate(data_dir, "bills", mapping), mapping.table("bills")
+    column = names.source_name("bill_month")
+    raw = read_columns(source, [column], {}).column(column)
+    months = coerce("bills", load_contract("bills").columns["bill_month"], raw, names)
+    latest = pc.max(months).as_py()
+    if latest is None:
         raise ContractError("bills", "no bills: cannot tell the last day the data covers; pass an as-of date")
     return (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
 
 
 def count_rows(path: Path) -> int:
     """Return the number of rows of a Parquet (from its metadata) or CSV (lines minus header) file."""
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         return int(pq.ParquetFile(path).metadata.num_rows)
     with path.open("rb") as handle:
         return max(sum(1 for _ in handle) - 1, 0)
@@ -170,37 +174,38 @@ def plan_nightly(settings: Settings, data_dir: Path | None = None, as_of: date |
     """Return the plan of a nightly run: as_of defaults to the last day the data covers."""
     paths = settings.paths
     data_dir = data_dir or paths.resolve(paths.raw)
-    n_subscribers = count_rows(table_path(data_dir, "subscribers"))
-    as_of = as_of or data_end_date(table_path(data_dir, "bills"))
+    mapping = input_mapping(settings)
+    n_subscribers = count_rows(table_path(data_dir, "subscribers", mapping))
+    as_of = as_of or data_end_date(data_dir, mapping)
     n_shards = max(1, math.ceil(n_subscribers / settings.flows.shard_size))
     work_dir = paths.resolve(paths.work) / "nightly" / f"{as_of:%Y-%m-%d}"
     log.info("nightly run as of %s: %d subscriber rows in %s, %d shard(s)", as_of, n_subscribers, data_dir, n_shards)
     return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers)
 
 
-def _key_values(path: Path, column: str, batch_rows: int) -> np.ndarray:
-    """Return one key column as int64 (an MSISDN is 11 digits), streamed; values that are not digits are skipped."""
-    if path.suffix == ".parquet":
-        batches: Any = (b.column(0) for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[column]))
-    else:
-        convert = pa_csv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
-        batches = (b.column(0) for b in pa_csv.open_csv(path, convert_options=convert))
+def _key_values(source: Source, column: str, batch_rows: int) -> np.ndarray:
+    """Return one key column as uint64 numbers (an MSISDN's digits; a text id's hash), streamed; nulls skipped."""
     parts = []
-    for values in batches:
-        text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
-        digits = pc.filter(text, pc.fill_null(pc.utf8_is_digit(text), False))
-        parts.append(pc.cast(digits, pa.int64()).to_numpy())
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    for batch in iter_batches(source, [column], batch_rows):
+        values = pc.drop_null(batch.column(0))
+        parts.append(id_numbers(values if pa.types.is_integer(values.type) else pc.cast(values, pa.string())))
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
 
 
-def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5) -> None:
+def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5, mapping: SourceMapping | None = None) -> None:
     """Raise ContractError when a key that must be unique across shards repeats (MSISDN, contact_id).
 
     Shards are cut by subscriber, so the validator sees each shard alone; these two keys are the
-    only ones whose duplicates can sit in different shards. Held as int64: 8 bytes a row.
+    only ones whose duplicates can sit in different shards. Held as 8-byte numbers a row; a key
+    column the export lacks (contact_id is optional) is not checked.
     """
+    mapping = mapping or SourceMapping()
     for table, column in (("subscribers", "msisdn"), ("contacts", "contact_id")):
-        values = np.sort(_key_values(table_path(data_dir, table), column, batch_rows))
+        source = locate(data_dir, table, mapping)
+        name = mapping.table(table).source_name(column)
+        if name not in header(source):
+            continue
+        values = np.sort(_key_values(source, name, batch_rows))
         repeated = np.unique(values[1:][values[1:] == values[:-1]])
         if len(repeated):
             shown = repeated[:examples].tolist()
@@ -210,10 +215,16 @@ def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5) -> Non
 
 
 def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
-    """Split the inputs into the plan's shard folders; return the shard numbers."""
-    check_global_keys(plan.data_dir, settings.flows.batch_rows)
+    """Split the inputs into the plan's shard folders (through the source mapping); return the shard numbers."""
+    mapping = input_mapping(settings)
+    check_global_keys(plan.data_dir, settings.flows.batch_rows, mapping=mapping)
     stage_shards(
-        plan.data_dir, plan.inputs_dir, list(settings.validation.tables), plan.n_shards, settings.flows.batch_rows
+        plan.data_dir,
+        plan.inputs_dir,
+        list(settings.validation.tables),
+        plan.n_shards,
+        settings.flows.batch_rows,
+        mapping,
     )
     return list(range(plan.n_shards))
 
@@ -226,15 +237,24 @@ def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFe
     unlimited = settings.validation.model_copy(
         update={"max_quarantined_share": 1.0, "max_quarantined_share_by_table": {}}
     )
+    facts = read_export_facts(plan.inputs_dir)
     checked = validate_tables(
         shard_folder(plan.inputs_dir, shard),
         unlimited,
         plan.shard_dir("quarantine", shard),
         plan.shard_dir("quarantine", shard) / "validation.json",
+        mapping=input_mapping(settings).staged(),
+        id_kind=str(facts["id_kind"]) if facts.get("id_kind") else None,
     )
     tables = checked.tables
     features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], plan.as_of, settings.features
+        tables["subscribers"],
+        tables["bills"],
+        tables["payments"],
+        tables["contacts"],
+        plan.as_of,
+        settings.features,
+        checked.absent,
     )
     folder = plan.shard_dir("features", shard)
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,18 +10,21 @@ import shutil
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from data_contracts.loader import validate_output
+from features.availability import unavailable_features
 from models.retention import capacity_used
 from pipelines.database import display_url, engine_for
-from pipelines.ingest import table_path
+from pipelines.ingest import input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.retention_files import write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
+from pipelines.staging import read_export_facts
 from tiercast.settings import Settings
 
 STAGES_KEPT = 14  # nightly lifecycle-stage files kept in state/ (two weeks of hysteresis history)
@@ -48,16 +51,25 @@ def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFra
 def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:
     """Return one validation report per table, summed over shards, with the configured limits applied."""
     limits = settings.validation.max_quarantined_share_by_table
+    mapping = input_mapping(settings)
     combined: dict[str, TableReport] = {}
     for table in settings.validation.tables:
         reports = [part.reports[table] for part in parts]
         rules: dict[str, int] = {}
+        unmapped: dict[str, dict[str, int]] = {}
         for report in reports:
             for rule, rows in report.rules.items():
                 rules[rule] = rules.get(rule, 0) + rows
+            for column, codes in report.unmapped_codes.items():
+                counts = unmapped.setdefault(column, {})
+                for code, rows in codes.items():
+                    counts[code] = counts.get(code, 0) + rows
+        ignored: dict[str, list[str]] = read_export_facts(plan.inputs_dir).get("ignored") or {}  # type: ignore[assignment]
         combined[table] = replace(
             reports[0],
-            source=table_path(plan.data_dir, table),
+            source=table_path(plan.data_dir, table, mapping),
+            ignored_columns=tuple(ignored.get(table, ())),
+            unmapped_codes={c: dict(sorted(n.items(), key=lambda kv: -kv[1])) for c, n in unmapped.items()},
             rows_read=sum(r.rows_read for r in reports),
             clean=sum(r.clean for r in reports),
             quarantined=sum(r.quarantined for r in reports),
@@ -121,7 +133,7 @@ def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFea
     reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan))
     report_file = settings.paths.resolve(settings.paths.reports) / settings.validation.report_file
     result = ValidationResult({}, reports, report_file)
-    write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=None)
+    write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=None, mapping=settings.inputs.mapping)
     if result.exceeded:
         raise QuarantineLimitError(result)
     return reports
@@ -189,6 +201,18 @@ def summarize(
         },
         seconds=seconds,
         previous=previous_summary(state, plan.as_of),
+        export=export_facts(settings, reports),
     )
     summary.save(state)
     return summary
+
+
+def export_facts(settings: Settings, reports: dict[str, TableReport]) -> dict[str, Any]:
+    """Return what the run summary says of the export: its mapping, absent columns, unavailable features, codes."""
+    absent = {table: list(report.absent_columns) for table, report in reports.items()}
+    return {
+        "mapping": None if settings.inputs.mapping is None else str(settings.inputs.mapping),
+        "absent_columns": absent,
+        "unavailable_features": unavailable_features(absent),
+        "unmapped_codes": {t: r.unmapped_codes for t, r in reports.items() if r.unmapped_codes},
+    }

@@ -2,7 +2,9 @@
 
 Rule names in reports and quarantine files:
 - `<column>:not_null`: a null in a non-nullable column (such a row is reported under this rule only);
-- `<column>:<check>`: a value check from the YAML (`amount:ge`, `channel:isin`, `msisdn:str_matches`);
+- `<column>:<check>`: a value check from the YAML (`amount:ge`, `msisdn:str_matches`);
+- `<column>:unmapped_value`: a code outside a closed vocabulary (`channel`, `reason`, ...) that the
+  source mapping does not map to one of tiercast's codes; the report counts each such code;
 - `<column>:unique`: a value shared by several rows of a unique, non-key column (all of them go);
 - `<rule>`: a named row rule from data_contracts/rules.py (`known_subscriber`, `paid_not_before_bill`).
 
@@ -26,6 +28,7 @@ import pandas as pd
 
 from data_contracts.loader import Contract, ContractError
 from data_contracts.rules import RuleContext, key_codes
+from features.availability import unavailable_features
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,13 @@ class Split:
     quarantined: pd.DataFrame
     rule_counts: dict[str, int]
     rule_descriptions: dict[str, str] = field(default_factory=dict)
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> unknown code -> rows
 
 
 def check_primary_key(frame: pd.DataFrame, contract: Contract, examples: int = 5) -> None:
-    """Raise ContractError if two rows share a (non-null) primary key."""
+    """Raise ContractError if two rows share a (non-null) primary key (a table without a key passes)."""
+    if not contract.primary_key:
+        return
     key = frame[contract.primary_key]
     codes = key_codes(frame, contract.primary_key)
     if codes is not None and codes.parent_is_unique():  # the common case, several times faster than duplicated()
@@ -104,9 +110,11 @@ def final_types(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Return `frame` with non-nullable int/bool columns back in numpy int64/bool (they must hold no nulls)."""
     numpy_types = {"int64": "int64", "bool": "bool"}
     casts = {
-        name: numpy_types[spec.type]
+        name: numpy_types["int64" if spec.type == "id" else spec.type]
         for name, spec in contract.columns.items()
-        if not spec.nullable and spec.type in numpy_types and str(frame[name].dtype) != numpy_types[spec.type]
+        if not spec.nullable
+        and (spec.type in numpy_types or (spec.type == "id" and str(frame[name].dtype) == "Int64"))
+        and str(frame[name].dtype) != numpy_types["int64" if spec.type == "id" else spec.type]
     }
     return frame.astype(casts) if casts else frame
 
@@ -123,7 +131,22 @@ def split(frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.Data
     quarantined = frame[bad].assign(**{RULES_COLUMN: [label.lstrip(";") for label in labels]})
     quarantined.insert(0, ROW_COLUMN, frame.index[bad].to_numpy())
     clean = final_types(frame[~bad] if bad.any() else frame, contract).reset_index(drop=True)
-    return Split(clean, quarantined.reset_index(drop=True), counts, rule_descriptions(contract))
+    unmapped = unmapped_codes(frame, contract, failed)
+    return Split(clean, quarantined.reset_index(drop=True), counts, rule_descriptions(contract), unmapped)
+
+
+def unmapped_codes(
+    frame: pd.DataFrame, contract: Contract, failed: Mapping[str, np.ndarray]
+) -> dict[str, dict[str, int]]:
+    """Return, per closed-vocabulary column, each code outside it with its number of rows (most frequent first)."""
+    found: dict[str, dict[str, int]] = {}
+    for name, spec in contract.columns.items():
+        for check in spec.column_checks:
+            mask = failed.get(check.name)
+            if check.kind == "isin" and mask is not None and mask.any():
+                counts = frame[name][mask].astype("object").value_counts()
+                found[name] = {str(code): int(rows) for code, rows in counts.items()}
+    return found
 
 
 def clear(folder: Path, tables: Iterable[str]) -> None:
@@ -159,6 +182,8 @@ class TableReport:
     quarantine_files: list[Path]
     ignored_columns: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    absent_columns: dict[str, str] = field(default_factory=dict)  # optional column -> what tiercast does without it
+    unmapped_codes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def share(self) -> float:
@@ -186,6 +211,8 @@ class TableReport:
             },
             "quarantine_files": [str(path) for path in self.quarantine_files],
             "ignored_columns": list(self.ignored_columns),
+            "absent_columns": self.absent_columns,
+            "unmapped_codes": self.unmapped_codes,
             "seconds": self.seconds,
         }
 
@@ -203,6 +230,11 @@ class ValidationResult:
         """Tables whose quarantined share is above their limit."""
         return [report for report in self.reports.values() if report.exceeded]
 
+    @property
+    def absent(self) -> dict[str, tuple[str, ...]]:
+        """Optional columns the export lacks, per table."""
+        return {name: tuple(report.absent_columns) for name, report in self.reports.items()}
+
 
 class QuarantineLimitError(RuntimeError):
     """Too many rows of some table were quarantined; `result` still holds everything that was checked."""
@@ -217,14 +249,22 @@ class QuarantineLimitError(RuntimeError):
 
 
 def write_report(
-    path: Path, data_dir: Path, started: datetime, reports: dict[str, TableReport], error: str | None
+    path: Path,
+    data_dir: Path,
+    started: datetime,
+    reports: dict[str, TableReport],
+    error: str | None,
+    mapping: Path | None = None,
 ) -> None:
     """Write the JSON validation report (also after a structural error, then with `error` set)."""
+    absent = {name: tuple(report.absent_columns) for name, report in reports.items()}
     document = {
         "data_dir": str(data_dir),
+        "mapping": None if mapping is None else str(mapping),
         "started_at": started.isoformat(timespec="seconds"),
         "ok": error is None and not any(r.exceeded for r in reports.values()),
         "error": error,
+        "unavailable_features": unavailable_features(absent),
         "tables": {name: report.to_json() for name, report in reports.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ class NightlySummary:
     publication: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     previous: dict[str, Any] | None = None
+    export: dict[str, Any] = field(default_factory=dict)  # mapping, absent columns, unavailable features, codes
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -67,6 +68,7 @@ class NightlySummary:
         for table, info in self.validation.items():
             rules = ", ".join(f"{rule}: {rows}" for rule, rows in info["rules"].items() if rows) or "-"
             lines.append(f"| {table} | {info['rows_read']:,} | {info['clean']:,} | {info['quarantined']:,} | {rules} |")
+        lines += _export_lines(self.export)
         lines += ["", "## Tiers x lifecycle stages (change since the previous run)", ""]
         lines += _tier_stage_table(self.tier_stage, (self.previous or {}).get("tier_stage"))
         if self.previous:
@@ -79,6 +81,21 @@ class NightlySummary:
         lines += ["", "## Where everything went", ""]
         lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
         return "\n".join(lines) + "\n"
+
+
+def _export_lines(export: dict[str, Any]) -> list[str]:
+    """Return Markdown lines on what the export lacked: optional columns, features, unmapped codes."""
+    lines = ["", f"Source mapping: `{export.get('mapping') or 'none (tiercast names)'}`."]
+    absent = export.get("absent_columns") or {}
+    if absent:
+        columns = "; ".join(f"{table}: {', '.join(cols)}" for table, cols in absent.items() if cols)
+        lines.append(f"Optional columns not in this export: {columns}.")
+        lines.append(f"Features not available: {', '.join(export.get('unavailable_features') or []) or 'none'}.")
+    for table, columns in (export.get("unmapped_codes") or {}).items():
+        for column, codes in columns.items():
+            shown = ", ".join(f"`{code}` ({rows:,})" for code, rows in codes.items())
+            lines.append(f"Unmapped codes in {table}.{column} (rows quarantined): {shown}.")
+    return lines
 
 
 def _tier_stage_table(now: dict[str, dict[str, int]], before: dict[str, dict[str, int]] | None) -> list[str]:

@@ -173,9 +173,10 @@ def score(
     from pipelines.features import data_end_date, decide
     from pipelines.ingest import validate_inputs
 
-    tables = validate_inputs(settings, data_dir).tables
+    inputs = validate_inputs(settings, data_dir)
+    tables = inputs.tables
     as_of = as_of or data_end_date(tables["bills"])
-    features = decide(tables, as_of, settings, previous_stages)
+    features = decide(tables, as_of, settings, previous_stages, absent=inputs.absent)
     if model is None:
         from pipelines.registry import load_champion
 

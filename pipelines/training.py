@@ -10,6 +10,7 @@ the "holdout" part is only scored: every reported metric and the promotion gate 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,12 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.availability import unavailable_features
 from features.build import feature_table
 from features.labels import churn_labels
 from models.churn import ChurnModel
 from models.evaluation import classification_metrics, oracle_comparison, roc_auc, sliced_metrics
 from models.lifecycle import assign_stages
 from models.tiers import assign_tiers
+from pipelines.shards import id_numbers
 from tiercast.settings import Settings
 from tiercast.settings.churn import ChurnSettings
 
@@ -72,17 +75,23 @@ def _sample(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     """Return at most `limit` rows, chosen by a hash of subscriber_id (the same subscribers every month)."""
     if len(frame) <= limit:
         return frame
-    hashed = (frame["subscriber_id"].to_numpy(dtype=np.uint64) * np.uint64(2654435761) + np.uint64(seed)) % np.uint64(
-        2**32
-    )
+    hashed = (id_numbers(frame["subscriber_id"]) * np.uint64(2654435761) + np.uint64(seed)) % np.uint64(2**32)
     keep = np.argsort(hashed, kind="stable")[:limit]
     return frame.take(np.sort(keep)).reset_index(drop=True)
 
 
-def snapshot(tables: dict[str, pd.DataFrame], as_of: date, settings: Settings) -> pd.DataFrame:
-    """Return features and labels of the subscribers active at `as_of` (one row per subscriber)."""
+def snapshot(
+    tables: dict[str, pd.DataFrame],
+    as_of: date,
+    settings: Settings,
+    absent: Mapping[str, Collection[str]] | None = None,
+) -> pd.DataFrame:
+    """Return features and labels of the subscribers active at `as_of` (one row per subscriber).
+
+    `absent`: the optional input columns the export lacks (their features are null).
+    """
     features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
     )
     labels = churn_labels(tables["subscribers"], as_of, settings.churn.horizon_days)
     frame = features.merge(labels[["subscriber_id", LABEL]], on="subscriber_id", how="inner", validate="one_to_one")
@@ -94,6 +103,11 @@ def feature_columns(frame: pd.DataFrame, settings: ChurnSettings) -> list[str]:
     """Return the model's input columns: everything but keys, labels and excluded columns."""
     banned = set(settings.exclude_features) | set(settings.label_columns) | {LABEL}
     return [c for c in frame.columns if c not in banned]
+
+
+def model_columns(frame: pd.DataFrame, settings: ChurnSettings, unavailable: Collection[str]) -> list[str]:
+    """Return `feature_columns` without the features this export cannot feed (they would be all null)."""
+    return [c for c in feature_columns(frame, settings) if c not in set(unavailable)]
 
 
 def single_feature_auc(x: pd.DataFrame, y: np.ndarray) -> pd.Series:
@@ -124,7 +138,7 @@ def check_leakage(x: pd.DataFrame, y: np.ndarray, threshold: float) -> pd.Series
 
 def split_validation(frame: pd.DataFrame, holdout_share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (tune, holdout) parts of the validation snapshot, split by a hash of subscriber_id."""
-    ids = frame["subscriber_id"].to_numpy(dtype=np.uint64)
+    ids = id_numbers(frame["subscriber_id"])
     hashed = ((ids * np.uint64(40503) + np.uint64(seed)) * np.uint64(2654435761)) % np.uint64(2**32)
     holdout = hashed / 2**32 < holdout_share
     return frame.loc[~holdout].reset_index(drop=True), frame.loc[holdout].reset_index(drop=True)
@@ -180,19 +194,30 @@ class FittedBacktest:
     n_train: int
     n_tune: int
     leakage: pd.Series
+    unavailable: tuple[str, ...] = ()  # features the export could not feed (not model inputs)
 
 
 def fit_backtest(
-    tables: dict[str, pd.DataFrame], backtest: Backtest, settings: Settings, data_dir: Path | None
+    tables: dict[str, pd.DataFrame],
+    backtest: Backtest,
+    settings: Settings,
+    data_dir: Path | None,
+    absent: Mapping[str, Collection[str]] | None = None,
 ) -> FittedBacktest:
-    """Build snapshots, guard against leakage, fit on training snapshots, evaluate on the validation holdout."""
+    """Build snapshots, guard against leakage, fit on training snapshots, evaluate on the validation holdout.
+
+    `absent`: the optional input columns the export lacks; the features that need them are left out.
+    """
     churn = settings.churn
-    train = pd.concat([snapshot(tables, d, settings) for d in backtest.train_dates], ignore_index=True)
-    validation = snapshot(tables, backtest.validation_date, settings)
+    train = pd.concat([snapshot(tables, d, settings, absent) for d in backtest.train_dates], ignore_index=True)
+    validation = snapshot(tables, backtest.validation_date, settings, absent)
     if train.duplicated(["subscriber_id", "as_of"]).any() or validation["subscriber_id"].duplicated().any():
         raise ValueError("a subscriber appears twice in one snapshot: the feature table must have one row each")
     tune, holdout = split_validation(validation, churn.validation_holdout_share, churn.seed)
-    columns = feature_columns(train, churn)
+    unavailable = tuple(unavailable_features(absent or {}))
+    if unavailable:
+        log.warning("features not available in this export (left out of the model): %s", ", ".join(unavailable))
+    columns = model_columns(train, churn, unavailable)
     leakage = check_leakage(tune[columns], tune[LABEL].to_numpy(), churn.leakage_max_auc)
     log.info(
         "training on %d rows (%d snapshots), tuning on %d, holdout %d",
@@ -210,7 +235,7 @@ def fit_backtest(
     oracle = oracle_comparison(y, scores, truth) if truth is not None else None
     sliced = sliced_metrics(decorated, LABEL, SCORE, settings.evaluation)
     return FittedBacktest(
-        backtest, model, columns, decorated, metrics, sliced, oracle, truth, len(train), len(tune), leakage
+        backtest, model, columns, decorated, metrics, sliced, oracle, truth, len(train), len(tune), leakage, unavailable
     )
 
 
@@ -226,6 +251,7 @@ def run_params(fitted: FittedBacktest, settings: Settings) -> dict[str, Any]:
         "n_tune": fitted.n_tune,
         "n_holdout": len(fitted.holdout),
         "n_features": len(fitted.columns),
+        "unavailable_features": ",".join(fitted.unavailable) or "none",
         "best_iteration": fitted.model.best_iteration_,
         "calibration_method": fitted.model.calibration_method_,
         "monotone": fitted.model.monotone_constraints,
@@ -288,6 +314,7 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
         tracking.log_sliced_metrics(fitted.sliced)
         leakage = pd.DataFrame({"feature": fitted.leakage.index, "single_feature_auc": fitted.leakage.to_numpy()})
         tracking.log_table(leakage, "single_feature_auc.json")
+        tracking.log_dict({"unavailable_features": list(fitted.unavailable)}, "unavailable_features.json")
         if settings.tracking.log_plots:
             _log_plots(fitted, settings)
         _log_reasons(fitted, settings.churn.reasons_top_k)
@@ -328,7 +355,8 @@ def train(settings: Settings, data_dir: Path | None = None, as_of: date | None =
     from pipelines.ingest import validate_inputs
 
     folder = data_dir or settings.paths.resolve(settings.paths.raw)
-    tables = validate_inputs(settings, folder).tables
+    inputs = validate_inputs(settings, folder)
+    tables = inputs.tables
     end = as_of or data_end_date(tables["bills"])
     backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
     log.info(
@@ -337,5 +365,5 @@ def train(settings: Settings, data_dir: Path | None = None, as_of: date | None =
         backtest.validation_date,
         end,
     )
-    fitted = fit_backtest(tables, backtest, settings, folder)
+    fitted = fit_backtest(tables, backtest, settings, folder, inputs.absent)
     return log_and_gate(settings, fitted)

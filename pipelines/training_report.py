@@ -31,6 +31,7 @@ def summary_dict(result: TrainingResult) -> dict[str, Any]:
         "validation_as_of": str(fitted.backtest.validation_date),
         "train_as_of": [str(d) for d in fitted.backtest.train_dates],
         "metrics": {name: float(fitted.metrics[name]) for name in HEADLINE if name in fitted.metrics},
+        "unavailable_features": list(fitted.unavailable),
         "oracle": {name: float(value) for name, value in (fitted.oracle or {}).items()},
     }
 
@@ -45,6 +46,7 @@ def summary_markdown(settings: Settings, result: TrainingResult) -> str:
         f"- {verdict}: {data['gate_reason']}",
         f"- MLflow run `{data['run_id']}` (experiment {settings.tracking.experiments.training})",
         f"- trained on snapshots {', '.join(data['train_as_of'])}; validated on {data['validation_as_of']}",
+        f"- features not available in this export: {', '.join(data['unavailable_features']) or 'none'}",
         "",
         "| metric | holdout |",
         "|---|---:|",

@@ -185,11 +185,28 @@ def test_key_codes_match_composite_keys_across_datetime_units(ids: list[int]) ->
     assert codes.child_positions().tolist() == [2, 1, -1, -1, -1]
 
 
-def test_key_codes_see_duplicates_and_give_up_on_text_or_nulls() -> None:
+def test_key_codes_see_duplicates_and_give_up_on_nulls() -> None:
     frame = pd.DataFrame({"a": [1, 1, 2], "b": dates("2024-01-01", "2024-01-01", "2024-01-01"), "s": ["x", "y", "z"]})
 
     codes = key_codes(frame, ["a", "b"])
 
     assert codes is not None and not codes.parent_is_unique()
-    assert key_codes(frame, ["a", "s"]) is None
     assert key_codes(frame.assign(a=pd.array([1, None, 2], dtype="Int64")), ["a"]) is None
+    assert key_codes(frame.assign(s=pd.array(["x", None, "z"], dtype="str")), ["s"]) is None
+
+
+def test_key_codes_pack_text_ids_with_dates() -> None:
+    """Given text subscriber ids (as an operator exports them), child rows find their parent row by (id, month)."""
+    months = dates("2024-01-01", "2024-02-01", "2024-01-01")
+    parent = pd.DataFrame({"id": pd.array(["U01", "U01", "U02"], dtype="str"), "m": months})
+    child = pd.DataFrame(
+        {
+            "id": pd.array(["U02", "U01", "U03", "U01"], dtype="str"),
+            "m": dates("2024-01-01", "2024-02-01", "2024-01-01", "2024-03-01"),
+        }
+    )
+
+    codes = key_codes(parent, ["id", "m"], child)
+
+    assert codes is not None and codes.parent_is_unique()
+    assert codes.child_positions().tolist() == [2, 1, -1, -1]

@@ -93,8 +93,9 @@ def test_feature_table_has_one_row_per_active_subscriber_with_every_column(setti
     assert table["credit_score"].iloc[1] == settings.features.credit_score.no_history_score
     assert (table["days_late_max"].iloc[2], table["complaints_30d"].iloc[2]) == (5.0, 1)
     assert np.isnan(table["age"].iloc[2])
-    ints = ["months_billed_6m", "months_in_arrears", "unpaid_bills", "bills_due", "contacts_30d", "abandoned_30d"]
+    ints = ["months_billed_6m", "months_in_arrears", "unpaid_bills", "bills_due", "contacts_30d"]
     assert all(table[name].dtype == np.int64 for name in ints)
+    assert table["abandoned_30d"].dtype == np.float64  # a count, null when the export has no abandoned flag
     assert table["do_not_contact"].dtype == bool
 
 

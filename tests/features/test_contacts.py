@@ -27,7 +27,7 @@ ROWS = [
     {"subscriber_id": 99, "contact_time": "2025-03-30T10:00:00", "reason": "complaint"},
 ]
 NAN = float("nan")
-FLOATS = {"unresolved_share_90d", "days_since_retention_call"}
+FLOATS = {"unresolved_share_90d", "days_since_retention_call", "abandoned_30d"}  # abandoned_30d: null without the flag
 EXPECTED = {  # subscribers 1, 2, 3, 4 (4 has no contact)
     "contacts_30d": [2, 3, 0, 0],
     "contacts_90d": [5, 3, 0, 0],

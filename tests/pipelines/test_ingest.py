@@ -44,22 +44,15 @@ def simple_case(table: str, changes: dict[str, object], rules: str, row: int = 0
 
 CASES = {
     # subscribers: value checks, nulls, row rules; a quarantined subscriber takes its rows along
-    "subscriber_id_ge": subscriber_case({"subscriber_id": 0}, "subscriber_id:ge"),
     "msisdn_regex": subscriber_case({"msisdn": "12345"}, "msisdn:str_matches"),
-    "plan_isin": subscriber_case({"plan": "postpaid_999"}, "plan:isin"),
-    "contract_type_isin": subscriber_case({"contract_type": "lease"}, "contract_type:isin"),
-    "brand_isin": subscriber_case({"brand": "other"}, "brand:isin"),
-    "segment_isin": subscriber_case({"segment": "vip"}, "segment:isin"),
-    "gender_isin": subscriber_case({"gender": "X"}, "gender:isin"),
-    "sales_channel_isin": subscriber_case({"sales_channel": "door"}, "sales_channel:isin"),
-    "list_flag_isin": subscriber_case({"list_flag": "grey"}, "list_flag:isin"),
-    "birth_year_ge": subscriber_case({"birth_year": 1900}, "birth_year:ge"),
-    "birth_year_le": subscriber_case({"birth_year": 2020}, "birth_year:le"),
+    "contract_type_unmapped": subscriber_case({"contract_type": "lease"}, "contract_type:unmapped_value"),
+    "list_flag_unmapped": subscriber_case({"list_flag": "grey"}, "list_flag:unmapped_value"),
+    "birth_year_ge": subscriber_case({"birth_year": 1899}, "birth_year:ge"),
     "reason_isin": (
         "subscribers",
         1,
         {"deactivation_reason": "moved"},
-        {"subscribers": {1: "deactivation_reason:isin"}, **without_subscriber(2)},
+        {"subscribers": {1: "deactivation_reason:unmapped_value"}, **without_subscriber(2)},
     ),
     "region_not_null": subscriber_case({"region": None}, "region:not_null"),
     "activation_not_null": subscriber_case({"activation_date": None}, "activation_date:not_null"),
@@ -95,9 +88,8 @@ CASES = {
     "paid_more_than_billed": simple_case("payments", {"amount_paid": 58.02}, "paid_within_bill"),
     "due_date_not_null": simple_case("payments", {"due_date": None}, "due_date:not_null"),
     # contacts
-    "contact_id_ge": simple_case("contacts", {"contact_id": 0}, "contact_id:ge"),
-    "channel_isin": simple_case("contacts", {"channel": "fax"}, "channel:isin"),
-    "reason_isin_contact": simple_case("contacts", {"reason": "other"}, "reason:isin"),
+    "channel_unmapped": simple_case("contacts", {"channel": "fax"}, "channel:unmapped_value"),
+    "reason_unmapped_contact": simple_case("contacts", {"reason": "gossip"}, "reason:unmapped_value"),
     "wait_ge": simple_case("contacts", {"wait_seconds": -5.0}, "wait_seconds:ge"),
     "handle_ge": simple_case("contacts", {"handle_seconds": -5.0}, "handle_seconds:ge"),
     "resolved_not_null": simple_case("contacts", {"resolved": None}, "resolved:not_null"),
@@ -167,7 +159,7 @@ def test_quarantine_csv_holds_the_same_rows(settings, tmp_path: Path) -> None:
 
     saved = pd.read_csv(settings.paths.resolve(settings.paths.quarantine) / "contacts.csv")
     assert saved[["source_row", "contact_id", "channel", "failed_rules"]].values.tolist() == [
-        [3, 104, "fax", "channel:isin"]
+        [3, 104, "fax", "channel:unmapped_value"]
     ]
 
 
@@ -193,7 +185,7 @@ def test_csv_bad_row_is_quarantined_too(settings, tmp_path: Path) -> None:
 
 STRUCTURAL = {
     "missing_table": ("contacts", "drop_table", None, "contacts: missing table"),
-    "missing_column": ("bills", "drop_column", "amount", "missing column(s) ['amount']"),
+    "missing_column": ("bills", "drop_column", "amount", "missing required column(s) ['amount']"),
     "text_in_number": ("bills", "set", ("amount", ["58", "70.5", "abc", "130", "19"]), "row 2: 'abc'"),
     "fraction_in_integer": ("bills", "set", ("sms_count", [3.0, 0.5, 10.0, 1.0, 0.0]), "row 1: "),
     "time_in_date": ("bills", "set", ("bill_month", pd.to_datetime(["2024-01-01 10:00"] * 5)), "row 0:"),
@@ -250,7 +242,7 @@ def test_quarantined_share_over_limit_aborts_after_writing_everything(settings, 
     report = json.loads((tmp_path / "raw" / "report.json").read_text())
     assert report["ok"] is False
     assert report["tables"]["contacts"]["exceeded"] is True
-    assert report["tables"]["contacts"]["rules"]["channel:isin"]["rows"] == 1
+    assert report["tables"]["contacts"]["rules"]["channel:unmapped_value"]["rows"] == 1
 
 
 def test_within_limit_passes_and_report_counts_every_rule(settings, tmp_path: Path) -> None:
@@ -263,10 +255,12 @@ def test_within_limit_passes_and_report_counts_every_rule(settings, tmp_path: Pa
     report = json.loads(result.report_file.read_text())
     assert report["ok"] is True
     assert report["tables"]["contacts"]["quarantined"] == 1
-    assert report["tables"]["contacts"]["rules"]["channel:isin"] == {
+    assert report["tables"]["contacts"]["rules"]["channel:unmapped_value"] == {
         "rows": 1,
-        "description": "channel in ['voice', 'chat', 'app', 'store', 'outbound']",
+        "description": "channel in ['voice', 'chat', 'app', 'store', 'other', 'outbound'] "
+        "(an export's own codes are mapped to these by the mapping's values)",
     }
+    assert report["tables"]["contacts"]["unmapped_codes"] == {"channel": {"fax": 1}}
     assert report["tables"]["bills"]["rules"]["known_subscriber"]["rows"] == 0
 
 

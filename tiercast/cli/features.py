@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tiercast.cli import state
-from tiercast.cli.options import AsOf, DataDir, as_date
+from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date, with_mapping
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
 def features(
     ctx: typer.Context,
     data: DataDir = None,
+    mapping: MappingFile = None,
     as_of: AsOf = None,
     out: Annotated[
         Path | None,
@@ -47,7 +48,7 @@ def features(
     from pipelines.features import build_feature_table, read_previous_stages, stage_counts, write_feature_table
     from pipelines.ingest import QuarantineLimitError
 
-    settings = state(ctx).settings
+    settings = with_mapping(state(ctx).settings, mapping)
     console = Console()
     day = as_date(as_of)
     try:

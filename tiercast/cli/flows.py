@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from tiercast.cli import state
-from tiercast.cli.options import AsOf, DataDir, as_date
+from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date
 
 EXIT_FLOW_FAILED = 1
 NIGHTLY_UNCHANGED = (
@@ -38,6 +38,7 @@ def run_nightly(
     database_url: Annotated[
         str | None, typer.Option("--url", help="Publish to this database URL instead of settings.publish.")
     ] = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Validate, build features, tiers and stages per shard, score with the champion, publish atomically.
 
@@ -49,19 +50,25 @@ def run_nightly(
     run_flow(
         "nightly",
         NIGHTLY_UNCHANGED,
-        lambda: nightly(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx), database_url=database_url),
+        lambda: nightly(
+            as_of=as_date(as_of),
+            data_dir=_text(data),
+            config=_config(ctx),
+            database_url=database_url,
+            mapping=_text(mapping),
+        ),
     )
 
 
 @run_app.command("training")
-def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None) -> None:
+def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None, mapping: MappingFile = None) -> None:
     """Train on rolling snapshots, log to MLflow, register as challenger, promote only through the gate."""
     from flows.training import training
 
     run_flow(
         "training",
         TRAINING_UNCHANGED,
-        lambda: training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx)),
+        lambda: training(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx), mapping=_text(mapping)),
     )
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 HELP = (
     "Simulate a telecom subscriber base month by month and write the four input tables "
@@ -17,8 +23,20 @@ HELP = (
     "The same seed, sizes and settings give byte-identical files.\n\n"
     "The simulation's truth goes to OUT/_truth/ (never read by the pipeline): "
     "churn_probability.parquet (per subscriber and month end: the true chance of leaving next month "
-    "and within 60 days) and subscriber_types.parquet (latent type, flea-user flag, payment habit)."
+    "and within 60 days) and subscriber_types.parquet (latent type, flea-user flag, payment habit).\n\n"
+    "--export-style writes the same population the way another operator's system exports it instead "
+    "(CSV files with that system's names, ids, codes, date formats, units and text encoding) and the "
+    "source mapping OUT/mapping.yaml that reads it back: try "
+    "tiercast validate --data OUT --mapping OUT/mapping.yaml. The truth's subscriber ids are then in "
+    "the export's format, so it still joins."
 )
+
+
+class ExportStyle(StrEnum):
+    """The export styles of tiercast/synthetic/export_styles.py."""
+
+    crm_b = "crm-b"
+    bss_a = "bss-a"
 
 
 def register(app: typer.Typer) -> None:
@@ -54,11 +72,25 @@ def generate(
         Path | None,
         typer.Option("--out", "-o", help="Folder to write the tables to (default: paths.raw). Files are replaced."),
     ] = None,
+    export_style: Annotated[
+        ExportStyle | None,
+        typer.Option(
+            "--export-style",
+            help=(
+                "Write the tables as another operator exports them, with the mapping back to tiercast's "
+                "tables in OUT/mapping.yaml. crm-b: a Chinese BOSS/CRM export (GBK CSV, CRM_USER.csv ..., "
+                "ids U00000001, amounts in fen, Chinese headers, names and codes); bss-a: a BSS data-warehouse "
+                "extract (UTF-8 CSV with BOM, subs_extract.csv ..., 20-digit ids, ISO dates, Y/N flags, code lists)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Generate the synthetic tables (see HELP)."""
     import logging
     import time
+    from functools import partial
 
+    import pyarrow.parquet as pq
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -84,16 +116,50 @@ def generate(
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        paths = run(target, n, m, s, cfg, progress=progress)
+        if export_style is None:
+            paths = run(target, n, m, s, cfg, progress=progress)
+            rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in paths.items()}
+        else:
+            simulate = partial(run, subscribers=n, months=m, seed=s, settings=cfg, progress=progress)
+            paths, rows = _generate_export(target, export_style.value, simulate, progress)
     summary = Table(title=f"tiercast generate: {time.perf_counter() - started:.1f} s")
     summary.add_column("table")
     summary.add_column("rows", justify="right")
     summary.add_column("MB", justify="right")
     summary.add_column("file")
+    for name, path in paths.items():
+        count = f"{rows[name]:,}" if name in rows else ""
+        summary.add_row(name, count, f"{path.stat().st_size / 1e6:.1f}", str(path))
+    console.print(summary)
+    if export_style is not None:
+        _print_next_steps(console, export_style.value, target, paths["mapping"])
+    log.info("wrote %d files to %s (truth in %s)", len(paths), target, target / "_truth")
+
+
+def _generate_export(
+    target: Path, style: str, simulate: Callable[[Path], dict[str, Path]], progress: Progress
+) -> tuple[dict[str, Path], dict[str, int]]:
+    """Simulate into a temporary folder next to `target`, write export `style` into `target`; return paths and rows."""
+    import logging
+    import tempfile
+    import time
+
     import pyarrow.parquet as pq
 
-    for name, path in paths.items():
-        rows = pq.ParquetFile(path).metadata.num_rows
-        summary.add_row(name, f"{rows:,}", f"{path.stat().st_size / 1e6:.1f}", str(path))
-    console.print(summary)
-    log.info("wrote %d tables to %s (truth in %s)", len(paths), target, target / "_truth")
+    from tiercast.synthetic.export_styles import write_export
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-canonical-") as folder:
+        canonical = simulate(Path(folder))
+        rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in canonical.items()}
+        started = time.perf_counter()
+        progress.add_task(f"writing the {style} export", total=None)
+        paths = write_export(Path(folder), target, style)
+        logging.getLogger("tiercast.generate").info("converted to %s in %.1f s", style, time.perf_counter() - started)
+        return paths, rows
+
+
+def _print_next_steps(console: Console, style: str, target: Path, mapping: Path) -> None:
+    """Print where the mapping is and the command that reads the export through it."""
+    console.print(f"{style} export in {target}; source mapping: {mapping}", soft_wrap=True)
+    console.print(f"next: tiercast validate --data {target} --mapping {mapping}", soft_wrap=True)

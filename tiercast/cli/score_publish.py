@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tiercast.cli.db import URL_HELP
-from tiercast.cli.options import AsOf, DataDir, as_date
+from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date, with_mapping
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
 def score_publish(
     ctx: typer.Context,
     data: DataDir = None,
+    mapping: MappingFile = None,
     as_of: AsOf = None,
     previous_stages: Annotated[
         Path | None,
@@ -57,7 +58,7 @@ def score_publish(
     from pipelines.score import score_publish as run
     from tiercast.cli import state
 
-    settings = state(ctx).settings
+    settings = with_mapping(state(ctx).settings, mapping)
     console = Console()
     day = as_date(as_of)
     previous = (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tiercast.cli import state
-from tiercast.cli.options import AsOf, DataDir, as_date
+from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date, with_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
     def train(
         ctx: typer.Context,
         data: DataDir = None,
+        mapping: MappingFile = None,
         as_of: AsOf = None,
     ) -> None:
         """Train the churn model on rolling monthly snapshots, log it to MLflow and promote it if it beats the champion.
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         from pipelines.training import LeakageError
         from pipelines.training import train as run_training
 
-        settings = state(ctx).settings
+        settings = with_mapping(state(ctx).settings, mapping)
         console = Console(width=None if sys.stdout.isatty() else 140)
         day = as_date(as_of)
         try:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tiercast.cli.options import MappingFile, with_mapping
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -19,7 +21,10 @@ EXIT_QUARANTINE_LIMIT = 3
 
 HELP = (
     "Check the input tables against data_contracts/*.yaml and quarantine the rows that break a rule.\n\n"
-    "Structural problems (missing table or column, a value of the wrong type, duplicate primary key) "
+    "Read through a source mapping (--mapping) an operator's export is checked under its own file names, "
+    "column names, codes, date formats and encoding. Only the required columns must be there; a missing "
+    "optional column is reported with the features that are then not available.\n\n"
+    "Structural problems (missing table or required column, a value of the wrong type, duplicate primary key) "
     "stop at once with exit code 1 and name the table, column, rule and first offending rows.\n\n"
     "Rows that break a check or row rule go to the quarantine folder (one Parquet + CSV file per table, "
     "each row with its failed_rules), and validation continues with the clean rows. References are "
@@ -43,8 +48,8 @@ def validate(
         typer.Option(
             "--data",
             "-d",
-            help="Folder holding subscribers, bills, payments, contacts as <table>.parquet or <table>.csv "
-            "(default: paths.raw).",
+            help="Folder holding subscribers, bills, payments, contacts as <table>.parquet or <table>.csv, "
+            "or the files the mapping names (default: paths.raw).",
         ),
     ] = None,
     quarantine: Annotated[
@@ -57,6 +62,7 @@ def validate(
         Path | None,
         typer.Option("--report", "-r", help="JSON report to write (default: paths.reports / validation.report_file)."),
     ] = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Validate the input tables in `data` (see HELP); exit 0, 1 (structural) or 3 (over the limit)."""
     from rich.console import Console
@@ -65,7 +71,7 @@ def validate(
     from pipelines.ingest import QuarantineLimitError, validate_inputs
     from tiercast.cli import state
 
-    settings = state(ctx).settings
+    settings = with_mapping(state(ctx).settings, mapping)
     console = Console()
     try:
         with console.status("Validating input tables..."):
@@ -113,8 +119,36 @@ def show_result(console: Console, result: ValidationResult) -> None:
         console.print(rules)
     else:
         console.print("No row broke a rule: nothing quarantined.")
+    show_export_gaps(console, result)
     sources = sorted({str(report.source.parent) for report in result.reports.values()})
     folders = sorted({str(path.parent) for r in result.reports.values() for path in r.quarantine_files})
     console.print(f"Read from: {', '.join(sources)}")
     console.print(f"Quarantine files: {', '.join(folders)}")
     console.print(f"Report: {result.report_file}")
+
+
+def show_export_gaps(console: Console, result: ValidationResult) -> None:
+    """Print the optional columns the export lacks, the features then unavailable, unmapped codes, ignored columns."""
+    from rich.table import Table
+
+    from features.availability import unavailable_features
+
+    absent = Table(title="Optional columns not in this export (the run goes on without them)")
+    for header in ("table", "column", "what tiercast does without it"):
+        absent.add_column(header)
+    for report in result.reports.values():
+        for column, effect in report.absent_columns.items():
+            absent.add_row(report.table, column, effect)
+    if absent.row_count:
+        console.print(absent)
+        console.print(f"Features not available: {', '.join(unavailable_features(result.absent)) or 'none'}")
+    for report in result.reports.values():
+        for column, codes in report.unmapped_codes.items():
+            shown = ", ".join(f"{code!r} ({rows:,} rows)" for code, rows in codes.items())
+            console.print(
+                f"[yellow]{report.table}.{column}: codes the mapping does not know[/yellow] {shown}: "
+                f"add them under tables.{report.table}.values.{column} in the mapping",
+                highlight=False,
+            )
+        if report.ignored_columns:
+            console.print(f"{report.table}: columns not used: {', '.join(report.ignored_columns)}", highlight=False)

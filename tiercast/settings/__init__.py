@@ -21,6 +21,7 @@ from tiercast.settings.evaluation import EvaluationSettings
 from tiercast.settings.features import FeaturesSettings
 from tiercast.settings.flows import FlowsSettings
 from tiercast.settings.generator import GeneratorSettings
+from tiercast.settings.inputs import InputsSettings
 from tiercast.settings.lifecycle import LifecycleSettings
 from tiercast.settings.paths import PathsSettings
 from tiercast.settings.privacy import PrivacySettings
@@ -40,6 +41,7 @@ class Settings(Section):
 
     paths: PathsSettings
     generator: GeneratorSettings
+    inputs: InputsSettings
     validation: ValidationSettings
     features: FeaturesSettings
     tiers: TiersSettings
@@ -99,4 +101,12 @@ def load_settings(config: Path | None = None, environ: Mapping[str, str] | None 
     return Settings.model_validate(data)
 
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+def with_mapping(settings: Settings, mapping: str | Path | None) -> Settings:
+    """Return `settings` reading inputs through the source mapping `mapping` (made absolute), or unchanged if None."""
+    if mapping is None:
+        return settings
+    inputs = settings.inputs.model_copy(update={"mapping": Path(mapping).resolve()})
+    return settings.model_copy(update={"inputs": inputs})
+
+
+__all__ = ["Settings", "SettingsError", "load_settings", "with_mapping"]

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 ARROW_TYPES = {
+    "id": pa.int64(),  # the generator writes integer subscriber ids
     "int64": pa.int64(),
     "float64": pa.float64(),
     "string": pa.string(),

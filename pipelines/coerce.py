@@ -1,0 +1,339 @@
+"""Convert an export's Arrow column to its contract type, reading values the way exports write them.
+
+- text is trimmed (CHAR columns come space-padded) and an empty text is missing;
+- dates: the mapping's strptime format, else recognised: YYYYMMDD, YYYYMM (a billing month: its
+  first day), YYYYMMDDHHMMSS, YYYY-MM-DD, YYYY/MM/DD, and datetimes with seconds (and fractions);
+- numbers: text with thousands separators ("1,234.50"); `scales` multiply (fen -> CNY: 0.01);
+- booleans: true/false, t/f, 1/0, Y/N, yes/no, 是/否 (any case);
+- codes: the mapping's `values` turn an export's codes into tiercast's (others are kept, and a
+  closed vocabulary's check quarantines them as `<column>:unmapped_value`);
+- ids (`id` columns): integers stay int64, text stays text; `settle_ids` makes a table's ids the
+  kind the whole export uses.
+
+A value that cannot be read is structural: ContractError naming the table, column and first rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data_contracts.loader import ColumnSpec, ContractError
+from pipelines.mapping import TableMapping
+
+EXAMPLES = 5
+IdKind = str  # "int64" or "string"
+# A text id read as an integer: no sign, no leading zero, at most 18 digits (fits int64).
+INTEGER_ID = r"^(0|[1-9][0-9]{0,17})$"
+TRUE_TEXT = ("true", "t", "1", "y", "yes", "是")
+FALSE_TEXT = ("false", "f", "0", "n", "no", "否")
+# Recognised text date shapes without a mapping format: regex of the first value -> strptime format.
+# None means Arrow's ISO 8601 reader (after "/" -> "-"), which also takes times and fractions.
+DATE_SHAPES: tuple[tuple[str, str | None], ...] = (
+    (r"^\d{8}$", "%Y%m%d"),
+    (r"^\d{6}$", "%Y%m"),
+    (r"^\d{14}$", "%Y%m%d%H%M%S"),
+    (r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$", None),
+)
+# strptime formats Arrow's ISO reader handles better (it also reads fractions of a second).
+ISO_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S"}
+
+
+def is_text(arrow_type: pa.DataType) -> bool:
+    """True for Arrow string types."""
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
+
+
+# Arrow source types each contract type may be converted from (anything else is a wrong type).
+SOURCES: dict[str, tuple[Callable[[pa.DataType], bool], ...]] = {
+    "id": (pa.types.is_integer, is_text),
+    "int64": (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, is_text),
+    "float64": (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, is_text),
+    "string": (is_text, pa.types.is_integer),
+    "category": (is_text, pa.types.is_integer),
+    "bool": (pa.types.is_boolean, pa.types.is_integer, is_text),
+    "date": (pa.types.is_date, pa.types.is_timestamp, is_text),
+    "datetime": (pa.types.is_timestamp, pa.types.is_date, is_text),
+}
+
+
+def csv_type(spec: ColumnSpec, mapping: TableMapping) -> pa.DataType:
+    """The type a CSV column is read as: numbers typed by the CSV reader, everything else text."""
+    if spec.type in ("int64", "float64") and spec.name not in mapping.codes:
+        return pa.float64() if spec.type == "float64" or spec.name in mapping.scales else pa.int64()
+    return pa.string()
+
+
+def arrow_type(spec: ColumnSpec, source: pa.DataType) -> pa.DataType:
+    """The Arrow type a column is converted to before it becomes pandas (timestamps keep ms/us/ns)."""
+    if spec.type == "datetime":
+        keep = pa.types.is_timestamp(source) and source.unit != "s"
+        return pa.timestamp(source.unit) if keep else pa.timestamp("ms")
+    if spec.type in ("string", "category") or (spec.type == "id" and is_text(source)):
+        return source if pa.types.is_large_string(source) else pa.string()
+    return {"id": pa.int64(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "date": pa.date32()}[
+        spec.type
+    ]
+
+
+def coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: TableMapping) -> pa.ChunkedArray:
+    """Return `column` in the contract type of `spec`, read through the table's mapping; else ContractError."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if is_text(column.type):
+        column = _clean_text(column)
+        if spec.name in mapping.codes:
+            column = _recode(column, mapping.codes[spec.name])
+        if spec.type in ("date", "datetime"):
+            column = _parse_dates(table, spec, column, mapping.dates.get(spec.name))
+        elif spec.type == "bool":
+            column = _parse_bools(table, spec, column)
+        elif spec.type in ("int64", "float64"):
+            column = _parse_numbers(table, spec, column)
+    cast = _to_type(table, spec, column)
+    scale = mapping.scales.get(spec.name)
+    return cast if scale is None else _scaled(cast, scale)
+
+
+def _clean_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trim spaces around each text and make an empty text missing."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def _recode(column: pa.ChunkedArray, codes: dict[str, str]) -> pa.ChunkedArray:
+    """Replace the export's codes by tiercast's; other values stay as they are."""
+    keys = pa.array(list(codes), type=column.type)
+    found = pc.index_in(column, value_set=keys)
+    return pc.coalesce(pc.take(pa.array(list(codes.values()), type=column.type), found), column)
+
+
+def _by_distinct(column: pa.ChunkedArray, convert: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
+    """Apply `convert` once per distinct value (bill months and due dates repeat millions of times)."""
+    distinct = pc.unique(column)
+    if len(distinct) * 4 > len(column):
+        return convert(column)
+    return pc.take(convert(distinct), pc.index_in(column, value_set=distinct))
+
+
+def _parse_dates(table: str, spec: ColumnSpec, column: pa.ChunkedArray, given: str | None) -> pa.ChunkedArray:
+    """Return text dates as timestamps (ms), by the mapping's format or a recognised shape."""
+    first = _first_value(column)
+    if first is None:
+        return pc.cast(column, pa.timestamp("ms"))
+    fmt = given if given is not None else _shape_of(first)
+    if fmt == "unknown":
+        raise ContractError(
+            table,
+            f"wrong type: {first!r} is not a date tiercast recognises (YYYYMMDD, YYYYMM, YYYY-MM-DD, YYYY/MM/DD, "
+            f"with or without a time); give its strptime format under dates: in the mapping",
+            spec.name,
+            "type",
+        )
+    iso = fmt is None or fmt.replace(".%f", "") in ISO_FORMATS
+    with_time = ":" in first
+
+    def convert(values: pa.Array) -> pa.Array:
+        if not iso:
+            return pc.strptime(values, format=fmt, unit="ms")
+        dashed = pc.replace_substring(values, "/", "-")
+        try:
+            return pc.cast(dashed, pa.timestamp("ms"))
+        except pa.ArrowInvalid:  # 2023-12-1: one-digit months and days (no fractions of a second then)
+            spaced = pc.replace_substring(dashed, "T", " ")
+            return pc.strptime(spaced, format="%Y-%m-%d %H:%M:%S" if with_time else "%Y-%m-%d", unit="ms")
+
+    try:
+        return _by_distinct(column, convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        shown = fmt or "YYYY-MM-DD[ HH:MM:SS]"
+        rows = _failing_rows(column, lambda part: convert(part), EXAMPLES)
+        raise ContractError(
+            table,
+            f"wrong type: values cannot be read as dates in the format {shown} ({exc})",
+            spec.name,
+            "type",
+            show(column, rows),
+        ) from exc
+
+
+def _first_value(column: pa.ChunkedArray) -> str | None:
+    """Return the first non-null value of a text column (None when all are null)."""
+    for chunk in column.chunks:
+        if chunk.null_count < len(chunk):
+            return str(pc.drop_null(chunk)[0].as_py())
+    return None
+
+
+def _shape_of(value: str) -> str | None:
+    for pattern, fmt in DATE_SHAPES:
+        if re.match(pattern, value):
+            return fmt
+    return "unknown"
+
+
+def _parse_bools(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    lowered = pc.utf8_lower(column)
+    truth = pc.is_in(lowered, value_set=pa.array(TRUE_TEXT))
+    known = pc.or_(truth, pc.is_in(lowered, value_set=pa.array(FALSE_TEXT)))
+    unknown = pc.and_(pc.invert(known), pc.is_valid(lowered))
+    if pc.any(unknown).as_py():
+        rows = [int(i) for i in pc.indices_nonzero(pc.fill_null(unknown, False)).to_pylist()[:EXAMPLES]]
+        raise ContractError(
+            table,
+            "wrong type: values are not booleans (true/false, 1/0, Y/N, yes/no, 是/否)",
+            spec.name,
+            "type",
+            show(column, rows),
+        )
+    return pc.if_else(pc.is_valid(column), truth, pa.scalar(None, pa.bool_()))
+
+
+def _parse_numbers(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Return text numbers without thousands separators (a comma followed by three digits)."""
+    if not pc.any(pc.match_substring(column, ",")).as_py():
+        return column
+    return pc.replace_substring_regex(column, r",(\d{3})", r"\1")
+
+
+def _scaled(column: pa.ChunkedArray, scale: float) -> pa.ChunkedArray:
+    """Multiply by `scale`; 0.01 divides by 100, so 1234 fen is exactly the CNY amount 12.34."""
+    inverse = Fraction(1 / scale).limit_denominator(1000)
+    as_float = pc.cast(column, pa.float64())
+    if inverse.denominator == 1 and abs(float(inverse) * scale - 1) < 1e-12:
+        result = pc.divide(as_float, float(inverse.numerator))
+    else:
+        result = pc.multiply(as_float, scale)
+    return result if pa.types.is_floating(column.type) else pc.cast(result, column.type, safe=False)
+
+
+def _to_type(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Cast `column` to the Arrow type of the contract type; ContractError naming the rows that do not convert."""
+    source = column.type
+    target = arrow_type(spec, source)
+    if source == target:
+        return column
+    if spec.type == "date" and pa.types.is_timestamp(source):
+        cast = pc.cast(column, target)
+        lossy = pc.not_equal(pc.cast(cast, source), column)
+        rows = [int(i) for i in pc.indices_nonzero(pc.fill_null(lossy, False)).to_pylist()[:EXAMPLES]]
+        if rows:
+            raise ContractError(
+                table, f"wrong type: values are not {spec.type} (found {source})", spec.name, "type", show(column, rows)
+            )
+        return cast
+    if not pa.types.is_null(source) and not any(accepts(source) for accepts in SOURCES[spec.type]):
+        raise ContractError(table, f"wrong type: expected {spec.type}, found {source}", spec.name, "type")
+    try:
+        cast = _cast(column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        rows = _failing_rows(column, lambda part: _cast(part, target), EXAMPLES)
+        raise ContractError(
+            table, f"wrong type: values cannot be read as {spec.type} ({exc})", spec.name, "type", show(column, rows)
+        ) from exc
+    if spec.type == "bool" and pa.types.is_integer(source):
+        outside = pc.invert(pc.is_in(column, value_set=pa.array([0, 1], source)))
+        rows = [int(i) for i in pc.indices_nonzero(pc.fill_null(outside, False)).to_pylist()[:EXAMPLES]]
+        if rows:
+            raise ContractError(
+                table, f"wrong type: values are not bool (found {source})", spec.name, "type", show(column, rows)
+            )
+    return cast
+
+
+def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.ChunkedArray:
+    """Cast safely; integers written as decimals ("3.0", as pandas writes them to CSV) go through float64."""
+    try:
+        return pc.cast(column, target)
+    except pa.ArrowInvalid:
+        if not (pa.types.is_integer(target) and is_text(column.type)):
+            raise
+        return pc.cast(pc.cast(column, pa.float64()), target)
+
+
+def _failing_rows(column: pa.ChunkedArray, convert: Callable[[pa.ChunkedArray], object], limit: int) -> list[int]:
+    """Return the first rows whose value `convert` refuses (bisection: a few conversions of halves)."""
+    found: list[int] = []
+
+    def visit(start: int, length: int) -> None:
+        if length == 0 or len(found) >= limit:
+            return
+        try:
+            convert(column.slice(start, length))
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if length == 1:
+                found.append(start)
+                return
+        half = length // 2
+        visit(start, half)
+        visit(start + half, length - half)
+
+    visit(0, len(column))
+    return found
+
+
+def show(column: pa.ChunkedArray, rows: list[int]) -> str:
+    """Return `  row N: value` lines for the given rows."""
+    values = [column[row].as_py() for row in rows]
+    return "\n".join(f"  row {row}: {value!r}" for row, value in zip(rows, values, strict=True))
+
+
+def id_kind_of(column: pa.ChunkedArray) -> IdKind:
+    """Return "int64" for integer ids or text ids that all read as integers (no leading zeros), else "string"."""
+    if not is_text(column.type):
+        return "int64"
+    integer = pc.match_substring_regex(column, INTEGER_ID)
+    return "int64" if pc.all(pc.fill_null(integer, True)).as_py() else "string"
+
+
+def settle_ids(table: str, spec: ColumnSpec, column: pa.ChunkedArray, kind: IdKind) -> pa.ChunkedArray:
+    """Return an id column as `kind`: text ids of an integer export become int64, integer ids of a text one text."""
+    if kind == "string":
+        return column if is_text(column.type) else pc.cast(column, pa.string())
+    if not is_text(column.type):
+        return column
+    integer = pc.fill_null(pc.match_substring_regex(column, INTEGER_ID), True)
+    if not pc.all(integer).as_py():
+        rows = [int(i) for i in pc.indices_nonzero(pc.invert(integer)).to_pylist()[:EXAMPLES]]
+        raise ContractError(
+            table,
+            "wrong type: the export's subscribers have integer ids, these are not integers",
+            spec.name,
+            "type",
+            show(column, rows),
+        )
+    return pc.cast(column, pa.int64())
+
+
+def to_pandas(spec: ColumnSpec, column: pa.ChunkedArray) -> pd.Series:
+    """Convert an Arrow column already in the contract type to its pandas dtype."""
+    extension = {"int64": pd.Int64Dtype(), "bool": pd.BooleanDtype()}.get(spec.type)
+    if spec.type == "id" and pa.types.is_integer(column.type) and column.null_count > 0:
+        extension = pd.Int64Dtype()
+    if extension is not None and (spec.nullable or column.null_count > 0):
+        return column.to_pandas(types_mapper={column.type: extension}.get)
+    series = column.to_pandas(date_as_object=False)
+    return series.astype("category") if spec.type == "category" else series
+
+
+def fill_column(spec: ColumnSpec, n_rows: int) -> pd.Series:
+    """Return the column a table carries for an absent optional column: its `fill` value, else missing.
+
+    An absent id column (a key such as contact_id) holds the row number + 1 instead.
+    """
+    if spec.type == "bool":
+        return pd.Series(np.full(n_rows, bool(spec.fill)), name=spec.name)
+    if spec.type == "id":
+        return pd.Series(np.arange(1, n_rows + 1, dtype=np.int64), name=spec.name)
+    if spec.type in ("date", "datetime"):
+        return pd.Series(np.full(n_rows, np.datetime64("NaT"), dtype="datetime64[ms]"), name=spec.name)
+    dtypes = {"float64": "float64", "int64": "Int64", "string": "str", "category": "category"}
+    values = None if spec.fill is None else [spec.fill] * n_rows
+    return pd.Series(values, index=pd.RangeIndex(n_rows), dtype=dtypes[spec.type], name=spec.name)

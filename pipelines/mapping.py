@@ -1,0 +1,195 @@
+"""A source mapping: how an operator's export (its file names, column names, codes, date formats,
+units and text encoding) maps onto tiercast's canonical input tables.
+
+The mapping is applied once, at read time (pipelines/ingest.py, pipelines/staging.py); nothing
+downstream knows an export's own names. YAML, every key optional (README "Pointing it at real data"):
+
+    encoding: gbk                 # CSV text encoding: utf-8 (BOM tolerated), gbk or gb18030
+    tables:
+      subscribers:
+        file: users.csv           # relative to --data; .csv or .parquet
+        columns: {subscriber_id: USER_ID, msisdn: SERIAL_NUMBER}   # tiercast name: export's name
+        dates: {activation_date: "%Y%m%d"}                         # strptime format of text dates
+        values:
+          deactivation_reason: {主动离网: voluntary, 欠费停机: non_payment}   # export's code: tiercast's
+      bills:
+        scales: {amount: 0.01}    # multiply: integer fen -> CNY
+
+The YAML is read with every scalar as text (`yes`, `N`, `01` stay the codes they are), so a code
+never turns into a boolean or a number on the way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from data_contracts.loader import Contract, ContractError, load_contract
+
+# Encodings an export's CSV may be in (utf-8 also reads a BOM); names as Python's codecs spell them.
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used: the message names the file, table and key."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class TableMapping(_Spec):
+    """How one canonical table is found in the export and how its columns read (`codes` is the YAML's `values`)."""
+
+    file: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    dates: dict[str, str] = Field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = Field(default_factory=dict, alias="values")
+    scales: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("scales")
+    @classmethod
+    def _finite_scales(cls, scales: dict[str, float]) -> dict[str, float]:
+        bad = {name: value for name, value in scales.items() if not (math.isfinite(value) and value > 0)}
+        if bad:
+            raise ValueError(f"scales must be positive numbers, got {bad}")
+        return scales
+
+    def source_name(self, column: str) -> str:
+        """Return the export's name of the canonical column `column` (its own name when not mapped)."""
+        return self.columns.get(column, column)
+
+    @cached_property
+    def canonical_names(self) -> dict[str, str]:
+        """Export column name -> canonical name, for the columns the mapping renames."""
+        return {source: name for name, source in self.columns.items()}
+
+    def staged(self) -> TableMapping:
+        """Return this mapping for a copy of the table renamed to canonical names (dates, codes, scales kept)."""
+        return self.model_copy(update={"file": None, "columns": {}})
+
+
+class SourceMapping(_Spec):
+    """A whole export's mapping: its CSV encoding and one `TableMapping` per canonical table."""
+
+    encoding: str = "utf-8"
+    tables: dict[str, TableMapping] = Field(default_factory=dict)
+    source: Path | None = Field(default=None, exclude=True)  # the file it was read from, for messages
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}") from exc
+        canonical = {"utf-8-sig": "utf-8", "gb2312": "gbk"}.get(name, name)
+        if canonical not in ENCODINGS:
+            raise ValueError(f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
+        return canonical
+
+    def table(self, name: str) -> TableMapping:
+        """Return the mapping of canonical table `name` (an empty one when the file says nothing of it)."""
+        return self.tables.get(name, TableMapping())
+
+    def staged(self) -> SourceMapping:
+        """Return the mapping for tables already renamed to canonical names and written as Parquet by staging."""
+        tables = {name: table.staged() for name, table in self.tables.items()}
+        return self.model_copy(update={"tables": tables, "encoding": "utf-8"})
+
+    def check(self, contracts: Mapping[str, Contract]) -> SourceMapping:
+        """Return self if every table and canonical column it names exists and fits its use; else MappingError."""
+        where = f"mapping {self.source}" if self.source else "mapping"
+        unknown = sorted(set(self.tables) - set(contracts))
+        if unknown:
+            raise MappingError(f"{where}: unknown table(s) {unknown}; tiercast's tables are {sorted(contracts)}")
+        for name, table in self.tables.items():
+            contract = contracts[name]
+            kinds: dict[str, tuple[Mapping[str, Any], tuple[str, ...] | None]] = {
+                "columns": (table.columns, None),
+                "dates": (table.dates, ("date", "datetime")),
+                "values": (table.codes, ("string",)),
+                "scales": (table.scales, ("float64", "int64")),
+            }
+            for key, (entries, types) in kinds.items():
+                for column in entries:
+                    spec = contract.columns.get(column)
+                    if spec is None:
+                        raise MappingError(
+                            f"{where}: tables.{name}.{key} names {column!r}, which is not a column of {name} "
+                            f"(tiercast's columns: {', '.join(contract.column_names)})"
+                        )
+                    if types is not None and spec.type not in types:
+                        raise MappingError(
+                            f"{where}: tables.{name}.{key}.{column}: {column} is a {spec.type} column, "
+                            f"{key} apply to {' / '.join(types)} columns only"
+                        )
+            sources = list(table.columns.values())
+            repeated = sorted({s for s in sources if sources.count(s) > 1})
+            if repeated:
+                raise MappingError(f"{where}: tables.{name}.columns maps several tiercast columns to {repeated}")
+            for column, codes in table.codes.items():
+                allowed = contract.columns[column].closed_values
+                wrong = sorted({code for code in codes.values() if allowed is not None and code not in allowed})
+                if wrong:
+                    raise MappingError(
+                        f"{where}: tables.{name}.values.{column} maps codes to {wrong}, "
+                        f"which are not tiercast's {column} values {allowed}"
+                    )
+        return self
+
+
+def _as_text(node: Any) -> Any:
+    """Return a YAML tree read by yaml.BaseLoader with empty mappings for empty values."""
+    return {} if node == "" else node
+
+
+def load_mapping(
+    path: Path, tables: tuple[str, ...] = ("subscribers", "bills", "payments", "contacts")
+) -> SourceMapping:
+    """Return the mapping in YAML file `path`, checked against the input contracts of `tables`; MappingError if not."""
+    if not path.is_file():
+        raise MappingError(f"mapping file {path} does not exist")
+    try:
+        # BaseLoader builds plain str / list / dict only (safe), and keeps every code as the text it is.
+        document = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=yaml.BaseLoader) or {}  # noqa: S506
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MappingError(f"mapping {path}: not readable YAML (UTF-8): {exc}") from exc
+    if not isinstance(document, dict):
+        raise MappingError(
+            f"mapping {path}: expected keys encoding / tables at the top, found {type(document).__name__}"
+        )
+    document = {**document, "tables": {t: _as_text(m) for t, m in _as_text(document.get("tables", {})).items()}}
+    for table in document["tables"].values():
+        if isinstance(table, dict):
+            for key in ("columns", "dates", "values", "scales"):
+                if key in table:
+                    table[key] = _as_text(table[key])
+    try:
+        mapping = SourceMapping.model_validate({**document, "source": path})
+    except ValidationError as exc:
+        raise MappingError(f"mapping {path}: {_first_errors(exc)}") from exc
+    try:
+        contracts = {name: load_contract(name) for name in tables}
+    except ContractError as exc:
+        raise MappingError(str(exc)) from exc
+    return mapping.check(contracts)
+
+
+def _first_errors(exc: ValidationError) -> str:
+    """Return pydantic's errors as `tables.bills.scales.amount: message` lines."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def mapping_for(
+    path: Path | None, tables: tuple[str, ...] = ("subscribers", "bills", "payments", "contacts")
+) -> SourceMapping:
+    """Return the mapping in `path`, or the identity mapping (canonical names, UTF-8) when `path` is None."""
+    return SourceMapping() if path is None else load_mapping(path, tables)

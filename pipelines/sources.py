@@ -1,0 +1,141 @@
+"""Where an input table lives in an export and how its raw columns are read (Arrow, export names).
+
+`locate(data_dir, table, mapping)` finds the file: the mapping's `file`, else `<table>.parquet`
+(preferred) or `<table>.csv`. `header(source)` lists the file's columns, `read_columns(...)` reads
+some of them as an Arrow table (CSV in the mapping's encoding), and `iter_batches(...)` streams
+them. Column names here are the export's; pipelines/ingest.py renames them to tiercast's.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from data_contracts.loader import ContractError
+from pipelines.mapping import SourceMapping
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("parquet", "csv")
+# Text read as null in CSV files (pandas writes NaN/None as an empty field).
+CSV_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
+BLOCK_BYTES = 64 << 20  # CSV bytes parsed per block when streaming
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input table's file in an export, and how to decode it."""
+
+    table: str
+    path: Path
+    encoding: str  # Python codec name of CSV text (utf-8 also reads a BOM)
+
+    @property
+    def is_csv(self) -> bool:
+        """True for a CSV file (else Parquet)."""
+        return self.path.suffix.lower() == ".csv"
+
+
+def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source:
+    """Return where `table` is in `data_dir`; ContractError naming the table and the file if it is not there."""
+    mapping = mapping or SourceMapping()
+    named = mapping.table(table).file
+    if named is not None:
+        path = data_dir / named
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise ContractError(table, f"mapping names file {named!r}: only .csv and .parquet are read", rule="exists")
+        if not path.is_file():
+            raise ContractError(
+                table, f"missing table: the mapping names file {named}, not in {data_dir}", rule="exists"
+            )
+        return Source(table, path, mapping.encoding)
+    candidates = [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
+    found = [path for path in candidates if path.is_file()]
+    if not found:
+        raise ContractError(table, f"missing table: no {table}.parquet or {table}.csv in {data_dir}", rule="exists")
+    if len(found) > 1:
+        log.warning("%s: both Parquet and CSV found in %s; reading %s", table, data_dir, found[0].name)
+    return Source(table, found[0], mapping.encoding)
+
+
+def table_path(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Path:
+    """Return the file of `table` in `data_dir` (see `locate`)."""
+    return locate(data_dir, table, mapping).path
+
+
+def _python_encoding(encoding: str) -> str:
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def header(source: Source) -> list[str]:
+    """Return the file's column names (a CSV's first line, decoded in the source's encoding)."""
+    if not source.is_csv:
+        return list(pq.read_schema(source.path).names)
+    try:
+        with source.path.open(newline="", encoding=_python_encoding(source.encoding)) as handle:
+            return next(csv.reader(handle), [])
+    except UnicodeDecodeError as exc:
+        hint = " (a GBK export? set `encoding: gbk` in the mapping)" if source.encoding == "utf-8" else ""
+        raise ContractError(
+            source.table, f"{source.path.name}: the header is not {source.encoding} text{hint}", rule="encoding"
+        ) from exc
+
+
+def _read_options(source: Source, block_size: int | None = None) -> pa_csv.ReadOptions:
+    options = pa_csv.ReadOptions(encoding=source.encoding)
+    if block_size is not None:
+        options.block_size = block_size
+    return options
+
+
+def read_columns(source: Source, columns: list[str], csv_types: Mapping[str, pa.DataType]) -> pa.Table:
+    """Return the export's `columns` of the file (CSV columns typed as `csv_types` says, else as text)."""
+    if not source.is_csv:
+        return pq.read_table(source.path, columns=columns)
+    typed = {name: csv_types.get(name, pa.string()) for name in columns}
+    try:
+        return _read_csv(source, columns, typed)
+    except pa.ArrowInvalid:  # e.g. "1,234.50": read as text, the converter strips separators and names rows
+        return _read_csv(source, columns, dict.fromkeys(columns, pa.string()))
+
+
+def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataType]) -> pa.Table:
+    convert = pa_csv.ConvertOptions(
+        include_columns=columns, column_types=dict(types), null_values=CSV_NULLS, strings_can_be_null=True
+    )
+    try:
+        return pa_csv.read_csv(source.path, read_options=_read_options(source), convert_options=convert)
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            source.table, f"{source.path.name}: not {source.encoding} text ({exc})", rule="encoding"
+        ) from exc
+
+
+def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Yield the file's rows in batches (all of its columns, or `columns`); CSV columns stay text."""
+    if not source.is_csv:
+        yield from pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns)
+        return
+    names = header(source)
+    convert = pa_csv.ConvertOptions(
+        include_columns=columns or names,
+        column_types=dict.fromkeys(columns or names, pa.string()),
+        null_values=CSV_NULLS,
+        strings_can_be_null=True,
+    )
+    reader = pa_csv.open_csv(source.path, read_options=_read_options(source, BLOCK_BYTES), convert_options=convert)
+    yield from reader
+
+
+def text_schema(source: Source) -> pa.Schema:
+    """Return the file's schema (a CSV's columns all as text)."""
+    if not source.is_csv:
+        return pq.read_schema(source.path)
+    return pa.schema([(name, pa.string()) for name in header(source)])

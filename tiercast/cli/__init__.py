@@ -19,6 +19,7 @@ from tiercast.settings import Settings, SettingsError, load_settings
 COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.demo",
     "tiercast.cli.validate",
+    "tiercast.cli.mapping",
     "tiercast.cli.db",
     "tiercast.cli.publish",
     "tiercast.cli.route",

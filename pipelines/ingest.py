@@ -34,7 +34,7 @@ import pandas as pd
 
 from data_contracts.loader import Contract, ContractError, load_contract
 from pipelines import quarantine
-from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, settle_ids, to_pandas
+from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, repeats, settle_ids, to_pandas
 from pipelines.mapping import SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
@@ -161,6 +161,8 @@ def _validate_one(
     )
     level = logging.WARNING if report.quarantined else logging.INFO
     log.log(level, "%s: %d clean, %d quarantined -> %s", contract.table, report.clean, report.quarantined, files[0])
+    for column, effect in report.absent_columns.items():
+        log.warning("%s.%s is not in this export: %s", contract.table, column, effect)
     for column, codes in parts.unmapped.items():
         log.warning("%s.%s: codes the mapping does not know (quarantined): %s", contract.table, column, codes)
     return with_absent_columns(parts.clean, full, raw.absent_columns), report
@@ -227,7 +229,8 @@ def read_table(
             contract.table, f"unexpected column(s) {list(ignored)} in {source.path.name} (strict contract)"
         )
     csv_types = {used[name]: csv_type(contract.columns[name], names) for name in used}
-    arrow = read_columns(source, list(used.values()), csv_types)
+    repeating = [used[name] for name in used if repeats(contract.columns[name], names)]
+    arrow = read_columns(source, list(used.values()), csv_types, repeating)
     columns = {}
     for name, column in used.items():
         spec = contract.columns[name]

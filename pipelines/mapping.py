@@ -12,6 +12,7 @@ downstream knows an export's own names. YAML, every key optional (README "Pointi
         dates: {activation_date: "%Y%m%d"}                         # strptime format of text dates
         values:
           deactivation_reason: {主动离网: voluntary, 欠费停机: non_payment}   # export's code: tiercast's
+          list_flag: {VIP: red, 黑名单: black, 普通: ""}                      # "": missing (nullable columns)
       bills:
         scales: {amount: 0.01}    # multiply: integer fen -> CNY
 
@@ -136,8 +137,12 @@ class SourceMapping(_Spec):
             if repeated:
                 raise MappingError(f"{where}: tables.{name}.columns maps several tiercast columns to {repeated}")
             for column, codes in table.codes.items():
-                allowed = contract.columns[column].closed_values
-                wrong = sorted({code for code in codes.values() if allowed is not None and code not in allowed})
+                spec = contract.columns[column]
+                allowed = spec.closed_values
+                missing = [""] if spec.nullable else []  # "" reads the code as missing (e.g. 普通: neither list)
+                wrong = sorted(
+                    {code for code in codes.values() if allowed is not None and code not in allowed + missing}
+                )
                 if wrong:
                     raise MappingError(
                         f"{where}: tables.{name}.values.{column} maps codes to {wrong}, "

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,15 +96,33 @@ def _read_options(source: Source, block_size: int | None = None) -> pa_csv.ReadO
     return options
 
 
-def read_columns(source: Source, columns: list[str], csv_types: Mapping[str, pa.DataType]) -> pa.Table:
-    """Return the export's `columns` of the file (CSV columns typed as `csv_types` says, else as text)."""
+def read_columns(
+    source: Source, columns: list[str], csv_types: Mapping[str, pa.DataType], repeating: Collection[str] = ()
+) -> pa.Table:
+    """Return the export's `columns` of the file (CSV columns typed as `csv_types` says, else as text).
+
+    Text columns named in `repeating` (dates, flags, codes) come dictionary-encoded, so the converter
+    reads each distinct value once.
+    """
     if not source.is_csv:
-        return pq.read_table(source.path, columns=columns)
+        schema = pq.read_schema(source.path)
+        text = [name for name in repeating if name in schema.names and pa.types.is_string(schema.field(name).type)]
+        return pq.read_table(source.path, columns=columns, read_dictionary=text or None)
     typed = {name: csv_types.get(name, pa.string()) for name in columns}
-    try:
-        return _read_csv(source, columns, typed)
-    except pa.ArrowInvalid:  # e.g. "1,234.50": read as text, the converter strips separators and names rows
-        return _read_csv(source, columns, dict.fromkeys(columns, pa.string()))
+    for name in repeating:
+        if pa.types.is_string(typed.get(name, pa.int8())):
+            typed[name] = pa.dictionary(pa.int32(), pa.string())
+    names = header(source)
+    for _ in columns:
+        try:
+            return _read_csv(source, columns, typed)
+        except pa.ArrowInvalid as exc:  # e.g. "1,234.50": that column as text, the converter reads it
+            failed = re.search(r"CSV column #(\d+)", str(exc))
+            column = names[int(failed[1])] if failed and int(failed[1]) < len(names) else None
+            if column is None or typed.get(column) == pa.string():
+                break
+            typed[column] = pa.string()
+    return _read_csv(source, columns, dict.fromkeys(columns, pa.string()))
 
 
 def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataType]) -> pa.Table:

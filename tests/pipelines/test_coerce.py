@@ -139,3 +139,14 @@ def test_absent_optional_columns_are_filled_as_the_contract_says() -> None:
     assert fill_column(spec("contact_id", "id", required=False, when_missing="x"), 3).tolist() == [1, 2, 3]
     assert fill_column(spec("data_mb", "float64", required=False, when_missing="x"), 2).isna().all()
     assert fill_column(spec("brand", "string", required=False, when_missing="x"), 2).isna().all()
+
+
+def test_numeric_codes_are_mapped_as_text_and_a_code_can_mean_missing() -> None:
+    channels = TableMapping(codes={"channel": {"1": "voice", "9": "outbound"}})
+    flags = TableMapping(codes={"list_flag": {"VIP": "red", "普通": ""}})
+
+    channel = coerce("contacts", spec("channel", "string"), column(1, 9, 4, kind=pa.int64()), channels)
+    flag = coerce("subscribers", spec("list_flag", "string", nullable=True), column("VIP", "普通", None), flags)
+
+    assert channel.to_pylist() == ["voice", "outbound", "4"]
+    assert flag.to_pylist() == ["red", None, None]

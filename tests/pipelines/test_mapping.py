@@ -271,3 +271,13 @@ def test_codes_stay_text_in_the_mapping(tmp_path: Path) -> None:
     mapping = load_mapping(path)
 
     assert mapping.table("contacts").codes["reason"] == {"yes": "complaint", "01": "inquiry", "on": "other"}
+
+
+def test_only_a_nullable_column_may_map_a_code_to_missing(tmp_path: Path) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text('tables: {subscribers: {values: {list_flag: {普通: ""}}}}', encoding="utf-8")
+    assert load_mapping(path).table("subscribers").codes["list_flag"] == {"普通": ""}
+
+    path.write_text('tables: {contacts: {values: {channel: {未知: ""}}}}', encoding="utf-8")
+    with pytest.raises(MappingError, match="not tiercast's channel values"):
+        load_mapping(path)

@@ -12,10 +12,13 @@ import pytest
 import yaml
 
 from data_contracts.loader import load_contract
+from pipelines.column_profile import profile
+from pipelines.export_sample import csv_encoding
 from pipelines.ingest import validate_tables
 from pipelines.mapping import MappingError, load_mapping
-from pipelines.mapping_draft import csv_encoding, draft_mapping, draft_text
-from pipelines.mapping_guess import best_name, code_guess, profile
+from pipelines.mapping_draft import draft_mapping
+from pipelines.mapping_guess import best_name, code_guess
+from pipelines.mapping_text import draft_text
 from tests.data_contracts.tables import TABLES, valid_tables
 from tests.pipelines.test_mapping import validate, write_export
 from tiercast.settings import load_settings

@@ -10,10 +10,10 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from pipelines.mapping_draft import Draft
+    from pipelines.draft import Draft
 
 EXIT_USAGE = 2  # --out exists without --force, or --data holds no CSV / Parquet file
-SAMPLE_ROWS = 100_000  # rows read from the start of each file (pipelines.mapping_draft.SAMPLE_ROWS)
+SAMPLE_ROWS = 100_000  # rows read from the start of each file (pipelines.export_sample.SAMPLE_ROWS)
 
 DRAFT_HELP = (
     "Guess a source mapping for the export in --data and write it to --out (YAML) for a person to finish.\n\n"
@@ -56,7 +56,9 @@ def draft(
     """Write a draft mapping of the export in `data` to `out` and print what was guessed; exit 0 (2: usage)."""
     from rich.console import Console
 
-    from pipelines.mapping_draft import draft_mapping, draft_text, export_files
+    from pipelines.export_sample import export_files
+    from pipelines.mapping_draft import draft_mapping
+    from pipelines.mapping_text import draft_text
 
     console = Console()
     if out.exists() and not force:

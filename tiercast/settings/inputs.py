@@ -8,4 +8,4 @@ from tiercast.settings.base import Section
 class InputsSettings(Section):
     """The source mapping of the input export; None reads tiercast's own table and column names."""
 
-    mapping: Path | None = None
+    mapping: Path | None

@@ -96,15 +96,22 @@ def merge_retention(settings: Settings, parts: list[steps.ShardOutputs]) -> pd.D
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish(
+def publish(settings: Settings, parts: list[steps.ShardOutputs], retention: pd.DataFrame) -> results.Switched:
+    """Check the guardrails and switch the published tier table and retention list atomically (runs once
+    unless the database refused it: then nothing was switched and a retry is safe)."""
+    return results.publish_tables(settings, parts, retention)
+
+
+@task(name="write-outputs", cache_policy=NO_CACHE)
+def write_outputs(
     settings: Settings,
     plan: steps.NightlyPlan,
     parts: list[steps.ShardOutputs],
     retention: pd.DataFrame,
-    database_url: str | None,
+    switched: results.Switched,
 ) -> results.PublishedRun:
-    """Check the guardrails and switch the published tier table and retention list atomically."""
-    return results.publish_run(settings, plan, parts, retention, database_url)
+    """After the switch: the retention list files and tomorrow's lifecycle state (retried, never republished)."""
+    return results.write_outputs(settings, plan, parts, retention, switched)
 
 
 @flow(name="tiercast-nightly-shards", timeout_seconds=FLOW_TIMEOUT_SECONDS)
@@ -135,17 +142,14 @@ def shard_work(
     on_crashed=[report_failure],
 )
 def nightly(
-    as_of: date | None = None,
-    data_dir: str | None = None,
-    config: str | None = None,
-    database_url: str | None = None,
-    mapping: str | None = None,
+    as_of: date | None = None, data_dir: str | None = None, config: str | None = None, mapping: str | None = None
 ) -> dict[str, Any]:
     """Score every active subscriber as of `as_of` (default: the data's last day) and publish the results.
 
-    `config` names a settings YAML (default: packaged defaults + environment); `database_url`
-    overrides the publish target (default: settings.publish); `mapping` the source mapping of the
-    export (default: inputs.mapping).
+    `config` names a settings YAML (default: packaged defaults + environment); `mapping` the source
+    mapping of the export (default: inputs.mapping). The publish database comes from the settings
+    (`publish.url`, e.g. $TIERCAST__PUBLISH__URL), never from a parameter: Prefect keeps parameters
+    in its database and shows them in its UI, and a URL may carry a password.
     """
     settings = with_mapping(load_settings(Path(config) if config else None), mapping)
     prepare_environment(settings)
@@ -172,7 +176,10 @@ def nightly(
     lap("shards")
     retention = merge_retention(settings, shards.outputs)
     publishing = retry_options(flows, flows.publish_retries, retry_transient_db)
-    published = publish.with_options(**publishing)(settings, plan, shards.outputs, retention, database_url)
+    switched = publish.with_options(**publishing)(settings, shards.outputs, retention)
+    logger.info("published %s v%d in %s", settings.publish.tier_view, switched.publication.version, switched.database)
+    writing = retry_options(flows, flows.publish_retries, retry_transient_io)
+    published = write_outputs.with_options(**writing)(settings, plan, shards.outputs, retention, switched)
     lap("publish")
     summary = results.summarize(
         settings, plan, shards.reports, shards.outputs, retention, published, model.run_link, seconds

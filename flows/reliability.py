@@ -32,10 +32,14 @@ def _exception(state: Any) -> BaseException | None:
     return None
 
 
+# File-system errors a retry cannot clear: a missing permission, a folder where a file belongs.
+PERMANENT_IO: tuple[type[BaseException], ...] = (PermissionError, IsADirectoryError, NotADirectoryError)
+
+
 def retry_transient_io(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Retry reading inputs on file-system and network errors, never on a contract violation."""
+    """Retry reading or writing files on transient file-system and network errors (not on a permission error)."""
     exc = _exception(state)
-    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, PERMANENT)
+    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, PERMANENT + PERMANENT_IO)
 
 
 def retry_transient_db(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -48,7 +52,7 @@ def retry_transient_db(_task: Any, _task_run: Any, state: Any) -> bool:
     exc = _exception(state)
     if isinstance(exc, PERMANENT):
         return False
-    return isinstance(exc, OperationalError | PoolTimeout | PublishError | OSError) or (
+    return isinstance(exc, OperationalError | PoolTimeout | PublishError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
 
@@ -92,9 +96,19 @@ def failure_report(flow: Any, flow_run: Any, state: Any) -> dict[str, Any]:
         "message": getattr(state, "message", "") or "",
         "error": repr(_exception(state)),
         "parameters": {k: str(v) for k, v in parameters.items()},
-        "published": "unchanged: nothing is switched before the final publish step succeeds",
+        "published": live_now(parameters.get("config")),
         "rerun": "safe: a rerun for the same as_of replaces that date's outputs",
     }
+
+
+def live_now(config: Any) -> str:
+    """Return which tier table is live now, read from the publish database the flow's settings name."""
+    from pipelines.nightly_results import live_state
+
+    try:
+        return live_state(load_settings(None if config in (None, "None") else Path(str(config))))
+    except Exception as exc:  # a failure report must go out even when the settings cannot be read
+        return f"could not tell which tier table is live: {type(exc).__name__}: {exc}"
 
 
 def report_failure(flow: Any, flow_run: Any, state: Any) -> None:

@@ -6,7 +6,7 @@ merge retention lists -> publish (guardrails, atomic switch) -> keep state for t
 
 Each per-shard step reads its inputs from files and writes its outputs to files under the run's
 work folder, returning only paths and small summaries, so it runs the same in a thread or on a
-Dask worker, and memory is bounded by the shard size. Nothing is published before `publish_run`.
+Dask worker, and memory is bounded by the shard size. Nothing is published before `nightly_results.publish_tables`.
 """
 
 from __future__ import annotations

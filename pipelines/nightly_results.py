@@ -20,7 +20,7 @@ from models.retention import capacity_used
 from pipelines.database import display_url, engine_for
 from pipelines.ingest import input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
-from pipelines.publish import Publication, publish
+from pipelines.publish import Publication, live_publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.retention_files import write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
@@ -139,19 +139,50 @@ def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFea
     return reports
 
 
-def publish_run(
-    settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs], retention: pd.DataFrame, url: str | None = None
-) -> PublishedRun:
-    """Publish the tier table and retention list atomically, then write the list files and tomorrow's state."""
-    engine = engine_for(settings, url)
+@dataclass(frozen=True)
+class Switched:
+    """A publication that is live: the tier table version and where (the database, password hidden)."""
+
+    publication: Publication
+    database: str
+
+
+def publish_tables(settings: Settings, parts: list[ShardOutputs], retention: pd.DataFrame) -> Switched:
+    """Publish the tier table and retention list atomically (the view switch); nothing else."""
+    engine = engine_for(settings)
     try:
         publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention)
-        database = display_url(engine)
+        return Switched(publication, display_url(engine))
     finally:
         engine.dispose()
+
+
+def write_outputs(
+    settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs], retention: pd.DataFrame, switched: Switched
+) -> PublishedRun:
+    """After the switch: write the retention list files and tomorrow's lifecycle state (never republishes)."""
     folder = settings.paths.resolve(settings.paths.retention)
     files = write_retention_files(retention, folder, plan.as_of, settings.retention)
-    return PublishedRun(publication, database, files, save_stages(settings, plan, parts))
+    return PublishedRun(switched.publication, switched.database, files, save_stages(settings, plan, parts))
+
+
+def live_state(settings: Settings) -> str:
+    """Return one line saying which tier table is live now (read from the publish database), for failure messages."""
+    try:
+        engine = engine_for(settings, read_only=True)
+        try:
+            live = live_publication(engine, settings.publish)
+            where = display_url(engine)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the message must still go out when the database cannot be read
+        return f"could not read which tier table is live ({type(exc).__name__}: {exc})"
+    if live is None:
+        return f"no tier table is published yet in {where}"
+    return (
+        f"live: {settings.publish.tier_view} v{live.version} (as of {live.as_of}, model v{live.model_version}, "
+        f"run {live.run_id}, {live.rows:,} rows) in {where}"
+    )
 
 
 def summarize(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sqlite3
 from typing import Any
 
 import pandas as pd
@@ -90,7 +93,7 @@ STAGES = [
     (steps, "tier_cutoffs"),
     (steps, "shard_outputs_for"),
     (results, "merge_retention"),
-    (results, "publish_run"),
+    (results, "publish_tables"),
 ]
 
 
@@ -118,7 +121,7 @@ def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
 def test_a_transient_publish_error_is_retried_and_succeeds(
     world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = results.publish_run
+    real = results.publish_tables
     calls: list[int] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -127,7 +130,7 @@ def test_a_transient_publish_error_is_retried_and_succeeds(
             raise OperationalError("UPDATE publications", {}, Exception("database is locked"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(results, "publish_run", flaky)
+    monkeypatch.setattr(results, "publish_tables", flaky)
     state = run(world)
     assert state.is_completed(), state.message
     assert len(calls) == 2
@@ -162,7 +165,8 @@ def test_cli_run_nightly_failure_ends_with_one_clear_line_and_exit_code_1(
     assert result.exit_code == run_cli.EXIT_FLOW_FAILED
     ending = result.stderr[result.stderr.index("nightly flow failed:") :].splitlines()
     assert ending[0] == f"nightly flow failed: RegistryError: {no_champion_message}"
-    assert ending[1].startswith("nothing is switched before the publish step succeeds")
+    live = world.live_version()
+    assert ending[1].startswith(f"live: tier_table v{live} (as of ")  # what is live, read from the database
     assert "Traceback" not in "\n".join(ending)  # Prefect logged it above; the CLI does not repeat it
     assert world.tier_table() == before
 
@@ -204,3 +208,63 @@ def test_one_shard_publishes_the_same_tables_as_four(world: World, published: di
     assert state.result()["shards"] == 1 and published["summary"]["shards"] == 4
     assert world.tier_table() == published["table"]
     assert world.retention_rows() == published["retention"]
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts"),
+    [(OSError(5, "Input/output error"), 3), (PermissionError(13, "Permission denied", "retention"), 1)],
+    ids=["transient", "permanent"],
+)
+def test_a_failure_after_the_switch_publishes_once_keeps_the_previous_version_and_says_what_is_live(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch, error: OSError, attempts: int
+) -> None:
+    """Files not writable after the switch: the write is retried (unless permanent), the switch never is."""
+    before = world.live_version()
+    assert before is not None
+    posted = len(world.webhook.received)
+    switches: list[int] = []
+    writes: list[int] = []
+    real_publish = results.publish_tables
+
+    def counted_publish(*args: Any, **kwargs: Any) -> Any:
+        switches.append(1)
+        return real_publish(*args, **kwargs)
+
+    def unwritable(*args: Any, **kwargs: Any) -> Any:
+        writes.append(1)
+        raise error
+
+    monkeypatch.setattr(results, "publish_tables", counted_publish)
+    monkeypatch.setattr(results, "write_retention_files", unwritable)
+    state = run(world)
+
+    assert state.is_failed()
+    assert (len(switches), len(writes)) == (1, attempts)  # publish_retries: 2
+    assert world.live_version() == before + 1
+    with sqlite3.connect(world.root / "data" / "published" / "tiercast.db") as conn:
+        kept = {row[0] for row in conn.execute("SELECT version FROM publications")}
+    assert before in kept  # the version live before the run can still be rolled back to
+    report = world.webhook.received[posted]
+    assert report["published"].startswith(f"live: tier_table v{before + 1} (as of ")
+
+
+def test_a_database_password_reaches_neither_prefect_nor_the_webhook_nor_the_output(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cret-pw-4711"
+    url = f"postgresql://tiercast:{secret}@127.0.0.1:5432/tiercast_no_such_db"
+    posted = len(world.webhook.received)
+
+    def no_champion(*args: Any, **kwargs: Any) -> Any:
+        raise RegistryError("no champion")
+
+    monkeypatch.setattr(steps, "resolve_model", no_champion)
+    app = app_with(load_settings(world.config, environ={}), run_cli, config=world.config)
+    result = CliRunner().invoke(app, ["run", "nightly", "--data", str(world.data_dir), "--url", url])
+
+    assert result.exit_code == run_cli.EXIT_FLOW_FAILED
+    assert secret not in result.output + result.stderr
+    report = world.webhook.received[posted]
+    assert secret not in json.dumps(report)
+    assert "database_url" not in report["parameters"]  # the flow run's parameters, as Prefect stored them
+    assert os.environ.get("TIERCAST__PUBLISH__URL") is None  # the CLI restored the environment

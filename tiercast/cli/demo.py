@@ -39,7 +39,8 @@ def demo(
 
     from flows.nightly import nightly
     from flows.training import training
-    from tiercast.cli.flows import NIGHTLY_UNCHANGED, TRAINING_UNCHANGED, run_flow
+    from pipelines.nightly_results import live_state
+    from tiercast.cli.flows import NIGHTLY_RERUN, TRAINING_UNCHANGED, run_flow
     from tiercast.synthetic.simulation import generate
 
     console = Console(stderr=True)
@@ -61,7 +62,11 @@ def demo(
     settings_file = str(config) if config else None
     trained = run_flow("training", TRAINING_UNCHANGED, lambda: training(data_dir=str(raw), config=settings_file))
     console.rule("[bold]3/3 nightly flow[/bold]: validate -> features/tiers/stages -> score -> route -> publish")
-    summary = run_flow("nightly", NIGHTLY_UNCHANGED, lambda: nightly(data_dir=str(raw), config=settings_file))
+    summary = run_flow(
+        "nightly",
+        lambda: f"{live_state(settings)}; {NIGHTLY_RERUN}",
+        lambda: nightly(data_dir=str(raw), config=settings_file),
+    )
     _report(console, settings, trained, summary, raw, time.perf_counter() - started)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,11 +15,9 @@ from tiercast.cli import state
 from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date
 
 EXIT_FLOW_FAILED = 1
-NIGHTLY_UNCHANGED = (
-    "nothing is switched before the publish step succeeds (`tiercast publish list` shows what is live); "
-    "a rerun for the same date replaces that date's outputs"
-)
+NIGHTLY_RERUN = "a rerun for the same date replaces that date's outputs (`tiercast publish list` shows every version)"
 TRAINING_UNCHANGED = "`tiercast model list` shows the champion the nightly run will use"
+URL_ENV = "TIERCAST__PUBLISH__URL"
 
 T = TypeVar("T")
 
@@ -36,7 +36,13 @@ def run_nightly(
     as_of: AsOf = None,
     data: DataDir = None,
     database_url: Annotated[
-        str | None, typer.Option("--url", help="Publish to this database URL instead of settings.publish.")
+        str | None,
+        typer.Option(
+            "--url",
+            envvar=URL_ENV,
+            help="Publish to this database URL instead of settings.publish (also $TIERCAST__PUBLISH__URL). "
+            "Handed to the flow through its environment, never as a flow parameter (Prefect stores those).",
+        ),
     ] = None,
     mapping: MappingFile = None,
 ) -> None:
@@ -46,18 +52,34 @@ def run_nightly(
     Safe to rerun for the same date: the date's outputs are replaced, never duplicated.
     """
     from flows.nightly import nightly
+    from pipelines.nightly_results import live_state
 
-    run_flow(
-        "nightly",
-        NIGHTLY_UNCHANGED,
-        lambda: nightly(
-            as_of=as_date(as_of),
-            data_dir=_text(data),
-            config=_config(ctx),
-            database_url=database_url,
-            mapping=_text(mapping),
-        ),
-    )
+    settings = state(ctx).settings
+    if database_url:
+        settings = settings.model_copy(update={"publish": settings.publish.model_copy(update={"url": database_url})})
+    with publish_url(database_url):
+        run_flow(
+            "nightly",
+            lambda: f"{live_state(settings)}; {NIGHTLY_RERUN}",
+            lambda: nightly(as_of=as_date(as_of), data_dir=_text(data), config=_config(ctx), mapping=_text(mapping)),
+        )
+
+
+@contextmanager
+def publish_url(url: str | None) -> Iterator[None]:
+    """Set $TIERCAST__PUBLISH__URL for the flow run in this process (restored afterwards)."""
+    if url is None:
+        yield
+        return
+    before = os.environ.get(URL_ENV)
+    os.environ[URL_ENV] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(URL_ENV, None)
+        else:
+            os.environ[URL_ENV] = before
 
 
 @run_app.command("training")
@@ -72,8 +94,8 @@ def run_training(ctx: typer.Context, as_of: AsOf = None, data: DataDir = None, m
     )
 
 
-def run_flow(name: str, unchanged: str, flow_call: Callable[[], T]) -> T:
-    """Run a flow; on failure end with one line saying what failed and what is still in place, then exit 1.
+def run_flow(name: str, unchanged: str | Callable[[], str], flow_call: Callable[[], T]) -> T:
+    """Run a flow; on failure end with one line saying what failed and what is in place now, then exit 1.
 
     Prefect has already logged the traceback and the flow's failure hook its summary; a second
     traceback from the CLI would only bury them.
@@ -84,7 +106,8 @@ def run_flow(name: str, unchanged: str, flow_call: Callable[[], T]) -> T:
         console = Console(stderr=True)
         # one unwrapped line each, so a log search for "flow failed" finds the whole message
         console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}", soft_wrap=True)
-        console.print(f"{unchanged} (Prefect's log above has the traceback)", soft_wrap=True)
+        now = unchanged() if callable(unchanged) else unchanged
+        console.print(f"{now} (Prefect's log above has the traceback)", soft_wrap=True)
         raise typer.Exit(EXIT_FLOW_FAILED) from exc
 
 

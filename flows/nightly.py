@@ -23,6 +23,7 @@ from flows.reliability import report_failure, retry_options, retry_transient_db,
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
 from pipelines.quarantine import TableReport
+from pipelines.run_lock import exclusive_run
 from tiercast.runtime import prepare_environment
 from tiercast.settings import Settings, load_settings, with_mapping
 
@@ -166,26 +167,27 @@ def nightly(
         clock = now
 
     plan = plan_run.with_options(**reading)(settings, Path(data_dir) if data_dir else None, as_of)
-    stage_inputs.with_options(**reading)(settings, plan)
-    lap("stage")
-    model = resolve_champion.with_options(**reading)(settings)
-    logger.info("champion resolved to %s v%s (%s)", model.name, model.version, model.run_link)
-    run_id = steps.run_identity(settings, plan, model)
-    previous = steps.previous_stages_file(settings, plan.as_of)
-    shards = shard_work.with_options(task_runner=task_runner(flows))(settings, plan, model, run_id, previous)
-    lap("shards")
-    retention = merge_retention(settings, shards.outputs)
-    publishing = retry_options(flows, flows.publish_retries, retry_transient_db)
-    switched = publish.with_options(**publishing)(settings, shards.outputs, retention)
-    logger.info("published %s v%d in %s", settings.publish.tier_view, switched.publication.version, switched.database)
-    writing = retry_options(flows, flows.publish_retries, retry_transient_io)
-    published = write_outputs.with_options(**writing)(settings, plan, shards.outputs, retention, switched)
-    lap("publish")
+    with exclusive_run(plan.work_dir):  # one run per date; its scratch (raw MSISDNs) removed however it ends
+        stage_inputs.with_options(**reading)(settings, plan)
+        lap("stage")
+        model = resolve_champion.with_options(**reading)(settings)
+        logger.info("champion resolved to %s v%s (%s)", model.name, model.version, model.run_link)
+        run_id = steps.run_identity(settings, plan, model)
+        previous = steps.previous_stages_file(settings, plan.as_of)
+        shards = shard_work.with_options(task_runner=task_runner(flows))(settings, plan, model, run_id, previous)
+        lap("shards")
+        retention = merge_retention(settings, shards.outputs)
+        publishing = retry_options(flows, flows.publish_retries, retry_transient_db)
+        switched = publish.with_options(**publishing)(settings, shards.outputs, retention)
+        tier_view, version = settings.publish.tier_view, switched.publication.version
+        logger.info("published %s v%d in %s", tier_view, version, switched.database)
+        writing = retry_options(flows, flows.publish_retries, retry_transient_io)
+        published = write_outputs.with_options(**writing)(settings, plan, shards.outputs, retention, switched)
+        lap("publish")
     summary = results.summarize(
         settings, plan, shards.reports, shards.outputs, retention, published, model.run_link, seconds
     )
     markdown = summary.to_markdown()
     create_markdown_artifact(markdown, key="tiercast-nightly-summary", description=f"nightly run as of {plan.as_of}")
     logger.info("run summary\n%s", markdown)
-    results.clean_work(plan)
     return summary.to_json()

@@ -6,7 +6,6 @@ one shard's table, or small per-shard summaries, in memory.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from pipelines.database import display_url, engine_for
 from pipelines.ingest import input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, live_publication, publish
-from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
+from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_quarantine, write_report
 from pipelines.retention_files import write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
 from pipelines.staging import read_export_facts
@@ -85,16 +84,11 @@ def write_quarantine_files(
 ) -> dict[str, TableReport]:
     """Gather the shards' quarantined rows into one file per table under paths.quarantine; return updated reports."""
     folder = settings.paths.resolve(settings.paths.quarantine)
-    folder.mkdir(parents=True, exist_ok=True)
     updated = {}
     for table, report in reports.items():
         shards = sorted((plan.work_dir / "quarantine").glob(f"shard-*/{table}.parquet"))
         rows = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True) if shards else pd.DataFrame()
-        written = [folder / f"{table}.parquet"]
-        rows.to_parquet(written[0], index=False)
-        if settings.validation.quarantine_csv:
-            written.append(folder / f"{table}.csv")
-            rows.to_csv(written[1], index=False)
+        written = write_quarantine(rows, folder, table, settings.validation.quarantine_csv)
         updated[table] = replace(report, quarantine_files=written)
     return updated
 
@@ -111,11 +105,6 @@ def save_stages(settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs]
     for old in sorted(folder.glob("*.parquet"))[:-STAGES_KEPT]:
         old.unlink()
     return path
-
-
-def clean_work(plan: NightlyPlan) -> None:
-    """Remove the run's scratch folder (staged inputs hold raw MSISDNs: they do not outlive the run)."""
-    shutil.rmtree(plan.work_dir, ignore_errors=True)
 
 
 @dataclass(frozen=True)

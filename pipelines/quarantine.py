@@ -32,6 +32,7 @@ from features.availability import unavailable_features
 
 log = logging.getLogger(__name__)
 
+OWNER_ONLY_DIR, OWNER_ONLY_FILE = 0o700, 0o600  # quarantined rows are raw input rows
 RULES_COLUMN = "failed_rules"  # `;`-separated rule names of a quarantined row
 ROW_COLUMN = "source_row"  # 0-based row number in the input file (header excluded)
 
@@ -157,12 +158,18 @@ def clear(folder: Path, tables: Iterable[str]) -> None:
 
 
 def write_quarantine(quarantined: pd.DataFrame, folder: Path, table: str, csv: bool) -> list[Path]:
-    """Write the quarantined rows to `<folder>/<table>.parquet` (and .csv), even when there are none."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{table}.parquet"]
+    """Write the quarantined rows to `<folder>/<table>.parquet` (and .csv), even when there are none.
+
+    They are input rows (phone numbers included): the folder and files are readable by their owner only.
+    """
+    folder.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+    folder.chmod(OWNER_ONLY_DIR)
+    paths = [folder / f"{table}.parquet"] + ([folder / f"{table}.csv"] if csv else [])
+    for path in paths:
+        path.touch(mode=OWNER_ONLY_FILE)
+        path.chmod(OWNER_ONLY_FILE)  # before writing: the rows never sit in a file others can read
     quarantined.to_parquet(paths[0], index=False)
     if csv:
-        paths.append(folder / f"{table}.csv")
         quarantined.to_csv(paths[1], index=False)
     return paths
 

@@ -84,6 +84,22 @@ def test_rerun_of_the_same_date_yields_identical_content(world: World, published
     assert world.retention_rows() == published["retention"]
 
 
+def raw_numbers_left(world: World) -> list[str]:
+    """Return the files under the data root, quarantine aside, holding an input MSISDN (Parquet decoded)."""
+    numbers = set(pd.read_parquet(world.data_dir / "subscribers.parquet")["msisdn"].astype(str))
+    found = []
+    for path in sorted((world.root / "data").rglob("*")):
+        if not path.is_file() or "quarantine" in path.relative_to(world.root / "data").parts:
+            continue
+        if path.suffix == ".parquet":
+            text = pd.read_parquet(path).astype(str).to_csv(index=False)
+        else:
+            text = path.read_bytes().decode("latin-1")
+        if numbers & {m.group(1) for m in CANDIDATE.finditer(text)}:
+            found.append(str(path))
+    return found
+
+
 STAGES = [
     (steps, "plan_nightly"),
     (steps, "stage_inputs"),
@@ -110,6 +126,7 @@ def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
     monkeypatch.setattr(module, stage, broken)
     state = run(world)
     assert state.is_failed()
+    assert raw_numbers_left(world) == []  # the scratch (staged inputs, keys) went with the failed run
     assert world.live_version() == before_version
     assert world.tier_table() == before_table
     assert world.retention_rows() == before_lists

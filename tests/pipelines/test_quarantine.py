@@ -91,3 +91,13 @@ def test_an_empty_quarantine_is_still_written_with_its_columns(tmp_path: Path) -
     saved = pd.read_parquet(paths[0])
     assert len(saved) == 0
     assert list(saved.columns) == ["source_row", *contacts().columns, "failed_rules"]
+
+
+def test_quarantine_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Quarantined rows are input rows, phone numbers included."""
+    frame = pd.DataFrame({"msisdn": ["13800000001"], "failed_rules": ["msisdn:unique"]})
+
+    paths = write_quarantine(frame, tmp_path / "quarantine", "subscribers", csv=True)
+
+    assert [oct(p.stat().st_mode & 0o777) for p in paths] == ["0o600", "0o600"]
+    assert oct((tmp_path / "quarantine").stat().st_mode & 0o777) == "0o700"

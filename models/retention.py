@@ -11,6 +11,8 @@ import pandas as pd
 
 from tiercast.settings.retention import RetentionSettings
 
+VALUE_DECIMALS = 2  # value at risk is published in fen
+LISTED_SCORE_DECIMALS = 4  # the desks see a churn score to 4 decimals
 RETENTION_COLUMNS = (
     "run_date",
     "desk",
@@ -71,8 +73,36 @@ def suggested_action(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Se
     return action.rename("suggested_action")
 
 
+def rank_by_desk(candidates: pd.DataFrame, settings: RetentionSettings) -> pd.DataFrame:
+    """Return, per desk, the candidates with the largest value at risk up to the desk's capacity, with `rank`.
+
+    Ties go to the higher churn score, then the smaller subscriber_key, on the unrounded values, so
+    the list is the same whether it is ranked whole or shard by shard and then again (merge).
+    """
+    ranked = candidates.sort_values(
+        ["desk", "value_at_risk", "churn_score", "subscriber_key"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    rank = ranked.groupby("desk", sort=False).cumcount() + 1
+    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.desks.items()})
+    within = (rank <= capacity).to_numpy(dtype=bool)
+    return ranked[within].assign(rank=rank[within].astype("int64"))
+
+
+def rounded_for_output(listed: pd.DataFrame) -> pd.DataFrame:
+    """Return the list as published: value at risk in fen, churn score to 4 decimals (ranking is done before)."""
+    return listed.assign(
+        value_at_risk=listed["value_at_risk"].round(VALUE_DECIMALS),
+        churn_score=listed["churn_score"].astype("float64").round(LISTED_SCORE_DECIMALS),
+    )
+
+
 def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: date, run_id: str) -> pd.DataFrame:
-    """Return today's call list: per desk, the callable subscribers with the largest value at risk, up to capacity."""
+    """Return today's call list: per desk, the callable subscribers with the largest value at risk, up to capacity.
+
+    Values are not rounded (`rounded_for_output` does it when the list is written).
+    """
     candidates = scored.assign(
         value_at_risk=value_at_risk(scored, settings),
         desk=desk_of(scored["tier"], settings),
@@ -80,23 +110,16 @@ def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: dat
     )
     keep = candidates["excluded"].isna() & candidates["desk"].notna()
     keep &= candidates["value_at_risk"] > settings.min_value_at_risk
-    ranked = candidates[keep].sort_values(
-        ["desk", "value_at_risk", "churn_score", "subscriber_key"],
-        ascending=[True, False, False, True],
-        kind="stable",
-    )
-    rank = ranked.groupby("desk", sort=False).cumcount() + 1
-    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.desks.items()})
-    chosen = ranked[rank <= capacity]
+    chosen = rank_by_desk(candidates[keep], settings)
     reasons = chosen["churn_reasons"] if "churn_reasons" in chosen else pd.Series("", index=chosen.index)
     listed = pd.DataFrame(
         {
             "run_date": pd.Timestamp(as_of + timedelta(days=settings.run_date_offset_days)),
             "desk": chosen["desk"],
-            "rank": rank[rank <= capacity].astype("int64"),
+            "rank": chosen["rank"],
             "subscriber_key": chosen["subscriber_key"].astype("str"),
-            "value_at_risk": chosen["value_at_risk"].round(2),
-            "churn_score": chosen["churn_score"].astype("float64").round(4),
+            "value_at_risk": chosen["value_at_risk"].astype("float64"),
+            "churn_score": chosen["churn_score"].astype("float64"),
             "tier": chosen["tier"].astype("str"),
             "lifecycle_stage": chosen["lifecycle_stage"].astype("str"),
             "reasons": reasons.astype("str").fillna(""),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from data_contracts.loader import validate_output
 from features.availability import unavailable_features
-from models.retention import capacity_used
+from models.retention import capacity_used, rank_by_desk, rounded_for_output
 from pipelines.database import display_url, engine_for
 from pipelines.ingest import input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
@@ -38,13 +38,8 @@ def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFra
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if merged.empty:
         return validate_output(frames[0] if frames else merged, "retention_list", examples=0)
-    ranked = merged.sort_values(
-        ["desk", "value_at_risk", "churn_score", "subscriber_key"], ascending=[True, False, False, True], kind="stable"
-    )
-    rank = ranked.groupby("desk", sort=False).cumcount() + 1
-    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.retention.desks.items()})
-    chosen = ranked[rank <= capacity].assign(rank=rank[rank <= capacity].astype("int64"))
-    return validate_output(chosen.reset_index(drop=True), "retention_list", examples=0)
+    chosen = rank_by_desk(merged, settings.retention)
+    return validate_output(rounded_for_output(chosen).reset_index(drop=True), "retention_list", examples=0)
 
 
 def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:

@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pandas as pd
 from data_contracts.loader import load_contract, validate_output
 from models.churn import reason_codes
 from models.lifecycle import assign_stages
-from models.retention import capacity_used, retention_list
+from models.retention import capacity_used, retention_list, rounded_for_output
 from models.routing import route
 from pipelines.privacy import privacy_key, subscriber_key
 from pipelines.publish import Publication, publish
@@ -201,6 +201,7 @@ def score_publish(
     from pipelines.retention_files import write_retention_files
 
     result = score(settings, data_dir, as_of, previous_stages, model)
+    result = replace(result, retention=validate_output(rounded_for_output(result.retention), "retention_list"))
     engine = engine_for(settings, url)
     try:
         publication = publish(engine, settings.publish, result.tier_table, result.retention)

@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.retention import RETENTION_COLUMNS, capacity_used, exclusion_reason, retention_list, value_at_risk
+from models.retention import (
+    RETENTION_COLUMNS,
+    capacity_used,
+    exclusion_reason,
+    rank_by_desk,
+    retention_list,
+    rounded_for_output,
+    value_at_risk,
+)
 from pipelines.database import contract_columns
 from tiercast.settings.retention import RetentionSettings
 
@@ -159,3 +167,24 @@ def test_each_tier_needs_one_desk_and_a_fallback_offer() -> None:
         settings(desks={"a": {"tiers": ["low"], "daily_capacity": 1}, "b": {"tiers": ["low"], "daily_capacity": 1}})
     with pytest.raises(ValueError, match="fallback offer"):
         settings(offers=[{"tier": "high", "when": {}, "action": "x"}])
+
+
+def test_near_ties_pick_the_same_customer_ranked_whole_or_shard_by_shard() -> None:
+    """Given 360.0012 and 360.0048 CNY at risk in two shards and one call a day: the larger wins both ways
+    (ranking on values rounded to fen would call them equal and fall back on the key)."""
+    config = settings(desks={"account_manager": {"tiers": ["high"], "daily_capacity": 1}})
+    rows = pd.DataFrame(
+        {
+            "desk": ["account_manager", "account_manager"],
+            "value_at_risk": [360.0012, 360.0048],
+            "churn_score": [0.300001, 0.300004],
+            "subscriber_key": ["0" * 64, "f" * 64],  # the smaller key would win a rounded tie
+        }
+    )
+
+    whole = rank_by_desk(rows, config)
+    shard_a, shard_b = rank_by_desk(rows.iloc[[0]], config), rank_by_desk(rows.iloc[[1]], config)
+    merged = rank_by_desk(pd.concat([shard_a, shard_b], ignore_index=True), config)
+
+    assert whole["subscriber_key"].tolist() == merged["subscriber_key"].tolist() == ["f" * 64]
+    assert rounded_for_output(merged)["value_at_risk"].tolist() == [360.0]

@@ -68,7 +68,7 @@ def compare_exports(settings: Settings, data: Path, workdir: Path, kinds: list[s
         configured = with_mapping(settings, mapping)
         started = time.perf_counter()
         inputs = validate_inputs(configured, folder)
-        end = data_end_date(inputs.tables["bills"])
+        end = data_end_date(inputs.tables["bills"], settings.validation.data_end_min_share)
         backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
         fitted = fit_backtest(inputs.tables, backtest, configured, folder, inputs.absent)
         m, oracle = fitted.metrics, fitted.oracle or {}
@@ -118,7 +118,11 @@ def main() -> None:
         return
     started = time.perf_counter()
     tables = validate_inputs(settings, data).tables
-    backtest = backtest_dates(data_end_date(tables["bills"]), settings.churn.snapshots, settings.churn.horizon_days)
+    backtest = backtest_dates(
+        data_end_date(tables["bills"], settings.validation.data_end_min_share),
+        settings.churn.snapshots,
+        settings.churn.horizon_days,
+    )
     fitted = fit_backtest(tables, backtest, settings, data)
     elapsed = time.perf_counter() - started
     m, oracle = fitted.metrics, fitted.oracle or {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -131,6 +132,7 @@ class RuleContext:
 
     parents: Mapping[str, pd.DataFrame]
     _positions: dict[tuple[str, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+    data_end: date | None = None  # the last day the export's data covers (pipelines/data_end.py)
 
     def positions(self, child: pd.DataFrame, parent: str, on: Sequence[str]) -> np.ndarray:
         """Return, per child row, the position of the parent row with the same key `on` (-1 if none).
@@ -184,6 +186,22 @@ def _month_end(dates: pd.Series) -> pd.Series:
         return ((months + 1).astype("datetime64[D]") - np.timedelta64(1, "D")).astype(values.dtype)
 
     return _per_value(dates, last_day)
+
+
+# ---- any table -----------------------------------------------------------------------------
+
+
+@rule()
+def future_dated(table: pd.DataFrame, ctx: RuleContext, column: str, slack_days: int = 0) -> pd.Series:
+    """`column` is not after the export's data end + `slack_days` (passes when either is unknown or absent).
+
+    A bill for 2031 in an export ending 2026-10 is a typo, not news from the future.
+    """
+    if ctx.data_end is None or column not in table.columns:
+        return pd.Series(True, index=table.index)
+    limit = pd.Timestamp(ctx.data_end) + pd.Timedelta(days=slack_days + 1)  # any time on the last allowed day
+    values = table[column]
+    return values.isna() | (values < limit)
 
 
 # ---- subscribers ---------------------------------------------------------------------------

@@ -85,8 +85,10 @@ def rank_by_desk(candidates: pd.DataFrame, settings: RetentionSettings) -> pd.Da
         kind="stable",
     )
     rank = ranked.groupby("desk", sort=False).cumcount() + 1
-    capacity = ranked["desk"].map({name: desk.daily_capacity for name, desk in settings.desks.items()})
-    within = (rank <= capacity).to_numpy(dtype=bool)
+    capacities = {name: desk.daily_capacity for name, desk in settings.desks.items()}
+    # float64: an empty shard's (or an unknown desk's) capacity is a number too, never a str Series
+    capacity = ranked["desk"].astype("object").map(capacities).astype("float64")
+    within = (rank.to_numpy(dtype="float64") <= capacity.to_numpy()).astype(bool)
     return ranked[within].assign(rank=rank[within].astype("int64"))
 
 

@@ -18,6 +18,7 @@ from data_contracts.loader import validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
 from models.tiers import assign_tiers
+from pipelines.data_end import bill_month_counts, data_end
 from pipelines.ingest import validate_inputs
 from tiercast.settings import Settings
 
@@ -28,12 +29,10 @@ PREVIOUS_COLUMNS = ["subscriber_id", "lifecycle_stage"]
 INPUT_TABLES = ("subscribers", "bills", "payments", "contacts")
 
 
-def data_end_date(bills: pd.DataFrame) -> date:
-    """Return the last day the data covers: the last day of the latest bill month."""
-    if bills.empty:
-        raise ValueError("no bills: cannot tell the last day the data covers; pass an as-of date")
-    latest = pd.Timestamp(bills["bill_month"].max())
-    return (latest + pd.offsets.MonthEnd(0)).date()
+def data_end_date(bills: pd.DataFrame, min_share: float) -> date:
+    """Return the last day the data covers: the end of the latest bill month holding a usual month's bills
+    (at least `min_share`, validation.data_end_min_share, of the median month's)."""
+    return data_end(bill_month_counts(bills["bill_month"]), min_share)
 
 
 def decide(
@@ -72,7 +71,7 @@ def build_feature_table(
     """
     inputs = validate_inputs(settings, data_dir)
     tables = inputs.tables
-    as_of = as_of or data_end_date(tables["bills"])
+    as_of = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     if subscriber_ids is not None:
         wanted = pd.Index(list(subscriber_ids))
         tables = {name: tables[name][tables[name]["subscriber_id"].isin(wanted)] for name in INPUT_TABLES}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ import pandas as pd
 from data_contracts.loader import Contract, ContractError, load_contract
 from pipelines import quarantine
 from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, repeats, settle_ids, to_pandas
+from pipelines.data_end import export_data_end
 from pipelines.mapping import SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
@@ -103,11 +104,14 @@ def validate_tables(
     report_file: Path,
     mapping: SourceMapping | None = None,
     id_kind: IdKind | None = None,
+    data_end: date | None = None,
 ) -> ValidationResult:
     """Return the clean input tables; quarantine bad rows; raise ContractError or QuarantineLimitError.
 
     Tables are read through `mapping`. Subscriber ids take the kind (int64 or text) of the first
     table's, or `id_kind` when given (a shard of an export whose kind was decided on the whole).
+    Rows dated after where the export's data ends (`data_end`, by default read from its bills) are
+    quarantined as future_dated.
     """
     if quarantine_dir.resolve() == data_dir.resolve():
         raise ValueError(f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs")
@@ -119,11 +123,13 @@ def validate_tables(
     reports: dict[str, TableReport] = {}
     mapping = mapping or SourceMapping()
     try:
+        if data_end is None and "bills" in settings.tables:
+            data_end = export_data_end(data_dir, mapping, settings.data_end_min_share)
         for contract in contracts:
             raw = read_table(data_dir, contract, settings.examples, mapping, id_kind)
             id_kind = id_kind or raw.id_kind
             clean[contract.table], reports[contract.table] = _validate_one(
-                raw, contract, clean, settings, quarantine_dir
+                raw, contract, clean, settings, quarantine_dir, data_end
             )
     except ContractError as exc:
         write_report(report_file, data_dir, started, reports, error=str(exc), mapping=mapping.source)
@@ -136,12 +142,17 @@ def validate_tables(
 
 
 def _validate_one(
-    raw: RawTable, full: Contract, parents: dict[str, pd.DataFrame], settings: ValidationSettings, out: Path
+    raw: RawTable,
+    full: Contract,
+    parents: dict[str, pd.DataFrame],
+    settings: ValidationSettings,
+    out: Path,
+    data_end: date | None,
 ) -> tuple[pd.DataFrame, TableReport]:
     start = time.perf_counter()
     contract = full.without(raw.absent_columns)
     quarantine.check_primary_key(raw.frame, contract, settings.examples)
-    parts = quarantine.split(raw.frame, contract, parents)
+    parts = quarantine.split(raw.frame, contract, parents, data_end)
     checked = time.perf_counter()
     files = quarantine.write_quarantine(parts.quarantined, out, contract.table, settings.quarantine_csv)
     report = TableReport(

@@ -25,18 +25,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_contracts.loader import ContractError, load_contract, validate_output
+from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
 from models.tiers import assign_tiers, score_cutoffs, value_score
-from pipelines.coerce import coerce
+from pipelines.data_end import export_data_end
 from pipelines.ingest import input_mapping, validate_tables
 from pipelines.mapping import SourceMapping
 from pipelines.privacy import privacy_key
 from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
 from pipelines.shards import id_numbers
-from pipelines.sources import Source, header, iter_batches, locate, read_columns, table_path
+from pipelines.sources import Source, header, iter_batches, locate, table_path
 from pipelines.staging import read_export_facts, shard_folder, stage_shards
 from tiercast.settings import Settings
 
@@ -54,6 +54,7 @@ class NightlyPlan:
     work_dir: Path
     n_shards: int
     n_subscribers: int
+    data_end: date | None = None  # where the export's data ends (rows beyond it are future_dated)
 
     @property
     def inputs_dir(self) -> Path:
@@ -149,19 +150,6 @@ def shard_outputs_for(
     )
 
 
-def data_end_date(data_dir: Path, mapping: SourceMapping | None = None) -> date:
-    """Return the last day the bills cover (last day of the latest bill month), reading one column."""
-    mapping = mapping or SourceMapping()
-    source, names = locate(data_dir, "bills", mapping), mapping.table("bills")
-    column = names.source_name("bill_month")
-    raw = read_columns(source, [column], {}).column(column)
-    months = coerce("bills", load_contract("bills").columns["bill_month"], raw, names)
-    latest = pc.max(months).as_py()
-    if latest is None:
-        raise ContractError("bills", "no bills: cannot tell the last day the data covers; pass an as-of date")
-    return (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
-
-
 def count_rows(path: Path) -> int:
     """Return the number of rows of a Parquet (from its metadata) or CSV (lines minus header) file."""
     if path.suffix.lower() == ".parquet":
@@ -176,11 +164,12 @@ def plan_nightly(settings: Settings, data_dir: Path | None = None, as_of: date |
     data_dir = data_dir or paths.resolve(paths.raw)
     mapping = input_mapping(settings)
     n_subscribers = count_rows(table_path(data_dir, "subscribers", mapping))
-    as_of = as_of or data_end_date(data_dir, mapping)
+    end = export_data_end(data_dir, mapping, settings.validation.data_end_min_share)
+    as_of = as_of or end
     n_shards = max(1, math.ceil(n_subscribers / settings.flows.shard_size))
     work_dir = paths.resolve(paths.work) / "nightly" / f"{as_of:%Y-%m-%d}"
     log.info("nightly run as of %s: %d subscriber rows in %s, %d shard(s)", as_of, n_subscribers, data_dir, n_shards)
-    return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers)
+    return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers, end)
 
 
 def _key_values(source: Source, column: str, batch_rows: int) -> np.ndarray:
@@ -245,6 +234,7 @@ def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFe
         plan.shard_dir("quarantine", shard) / "validation.json",
         mapping=input_mapping(settings).staged(),
         id_kind=str(facts["id_kind"]) if facts.get("id_kind") else None,
+        data_end=plan.data_end,
     )
     tables = checked.tables
     features = feature_table(

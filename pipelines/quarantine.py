@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,9 @@ def rule_descriptions(contract: Contract) -> dict[str, str]:
     return described
 
 
-def failures(frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+def failures(
+    frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame], data_end: date | None = None
+) -> dict[str, np.ndarray]:
     """Return rule name -> boolean array, True where the row FAILS the rule (every rule of the contract)."""
     failed: dict[str, np.ndarray] = {}
     incomplete = np.zeros(len(frame), dtype=bool)
@@ -97,7 +99,7 @@ def failures(frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.D
         if spec.unique and contract.primary_key != [name]:
             failed[f"{name}:unique"] = (values.duplicated(keep=False) & values.notna()).to_numpy()
     complete = final_types(frame[~incomplete], contract) if incomplete.any() else frame
-    ctx = RuleContext(parents)
+    ctx = RuleContext(parents, data_end=data_end)
     for rule in contract.row_rules:
         passes = rule.passes(complete, ctx)
         failed[rule.name] = np.zeros(len(frame), dtype=bool)
@@ -120,9 +122,11 @@ def final_types(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     return frame.astype(casts) if casts else frame
 
 
-def split(frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame]) -> Split:
+def split(
+    frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame], data_end: date | None = None
+) -> Split:
     """Return the clean rows (in contract types) and the quarantined rows with their failed rules."""
-    failed = failures(frame, contract, parents)
+    failed = failures(frame, contract, parents, data_end)
     bad = np.logical_or.reduce(list(failed.values())) if failed else np.zeros(len(frame), dtype=bool)
     counts = {name: int(np.count_nonzero(mask)) for name, mask in failed.items()}
     labels = np.full(int(np.count_nonzero(bad)), "", dtype=object)

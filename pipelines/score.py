@@ -175,7 +175,7 @@ def score(
 
     inputs = validate_inputs(settings, data_dir)
     tables = inputs.tables
-    as_of = as_of or data_end_date(tables["bills"])
+    as_of = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     features = decide(tables, as_of, settings, previous_stages, absent=inputs.absent)
     if model is None:
         from pipelines.registry import load_champion

@@ -357,7 +357,7 @@ def train(settings: Settings, data_dir: Path | None = None, as_of: date | None =
     folder = data_dir or settings.paths.resolve(settings.paths.raw)
     inputs = validate_inputs(settings, folder)
     tables = inputs.tables
-    end = as_of or data_end_date(tables["bills"])
+    end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
     log.info(
         "backtest: train %s, validate %s (data end %s)",

@@ -16,7 +16,7 @@ HEADLINE = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top10", 
 
 def plan_backtest(settings: Settings, tables: dict[str, pd.DataFrame], as_of: date | None) -> Backtest:
     """Return the training and validation snapshot dates up to `as_of` (default: the data's last day)."""
-    end = as_of or data_end_date(tables["bills"])
+    end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     return backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
 
 

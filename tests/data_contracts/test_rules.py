@@ -210,3 +210,15 @@ def test_key_codes_pack_text_ids_with_dates() -> None:
 
     assert codes is not None and codes.parent_is_unique()
     assert codes.child_positions().tolist() == [2, 1, -1, -1]
+
+
+def test_future_dated_counts_from_the_export_data_end_plus_slack() -> None:
+    """Given data ending 2026-10-31: a bill for November is future; a payment 62 days later is not, one more is."""
+    ctx = RuleContext({}, data_end=pd.Timestamp("2026-10-31").date())
+    bills = pd.DataFrame({"bill_month": dates("2026-10-01", "2026-11-01", "2031-01-01", None)})
+    paid = pd.DataFrame({"paid_date": dates("2027-01-01 23:59:59", "2027-01-02", None)})
+
+    assert RULES["future_dated"].fn(bills, ctx, column="bill_month").tolist() == [True, False, False, True]
+    assert RULES["future_dated"].fn(paid, ctx, column="paid_date", slack_days=62).tolist() == [True, False, True]
+    without_end = RuleContext({})
+    assert RULES["future_dated"].fn(bills, without_end, column="bill_month").tolist() == [True] * 4

@@ -188,3 +188,12 @@ def test_near_ties_pick_the_same_customer_ranked_whole_or_shard_by_shard() -> No
 
     assert whole["subscriber_key"].tolist() == merged["subscriber_key"].tolist() == ["f" * 64]
     assert rounded_for_output(merged)["value_at_risk"].tolist() == [360.0]
+
+
+@pytest.mark.parametrize("rows", [scored(0), scored(2, do_not_contact=[True, True])], ids=["empty", "none-callable"])
+def test_a_shard_with_no_candidates_gives_an_empty_list(rows: pd.DataFrame) -> None:
+    listed = retention_list(rows, settings(), AS_OF, "run-1")
+
+    assert listed.empty
+    assert list(listed.columns) == list(RETENTION_COLUMNS)
+    assert rank_by_desk(listed, settings()).empty

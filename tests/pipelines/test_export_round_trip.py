@@ -49,7 +49,9 @@ def read(settings, folder: Path, mapping: Path | None) -> ValidationResult:
 
 def features(settings, result: ValidationResult) -> pd.DataFrame:
     s, b, p, c = (result.tables[t] for t in TABLES)
-    return feature_table(s, b, p, c, data_end_date(b), settings.features, result.absent)
+    return feature_table(
+        s, b, p, c, data_end_date(b, settings.validation.data_end_min_share), settings.features, result.absent
+    )
 
 
 @pytest.mark.parametrize("style", ["crm-b", "bss-a"])

@@ -91,10 +91,19 @@ def test_write_is_atomic_and_previous_stages_read_back(small_table: pd.DataFrame
 
 def test_data_end_date_is_the_last_day_of_the_latest_bill_month() -> None:
     bills = pd.DataFrame({"bill_month": pd.to_datetime(["2026-08-01", "2026-02-01", "2026-02-01"])})
-    assert data_end_date(bills) == date(2026, 8, 31)
-    assert data_end_date(bills.iloc[1:]) == date(2026, 2, 28)
+    assert data_end_date(bills, 0.5) == date(2026, 8, 31)
+    assert data_end_date(bills.iloc[1:], 0.5) == date(2026, 2, 28)
     with pytest.raises(ValueError, match="no bills"):
-        data_end_date(bills.iloc[:0])
+        data_end_date(bills.iloc[:0], 0.5)
+
+
+def test_one_far_future_bill_does_not_move_the_data_end() -> None:
+    """Given 3 months of 4 bills and one bill for 2031-01: the data ends with the last full month."""
+    months = ["2026-08-01"] * 4 + ["2026-09-01"] * 4 + ["2026-10-01"] * 3 + ["2031-01-01"]
+    bills = pd.DataFrame({"bill_month": pd.to_datetime(months)})
+
+    assert data_end_date(bills, 0.5) == date(2026, 10, 31)  # 3 bills: at least half the median 3.5
+    assert data_end_date(bills, 0.9) == date(2026, 9, 30)  # 3 < 0.9 x 3.5
 
 
 def test_stage_counts_by_tier_and_stage_with_totals() -> None:

@@ -99,8 +99,9 @@ CASES = {
         "contacts", {"contact_time": "2023-01-14 23:59:59"}, "contact_while_customer"
     ),
     "contact_long_after_leaving": simple_case(
-        "contacts", {"contact_time": "2024-06-09 09:00:00"}, "contact_while_customer", row=1
+        "contacts", {"contact_time": "2024-06-09 09:00:00"}, "contact_while_customer;future_dated", row=1
     ),
+    "contact_after_the_data_end": simple_case("contacts", {"contact_time": "2024-05-02 00:00:00"}, "future_dated"),
     "abandoned_chat": simple_case("contacts", {"abandoned": True}, "abandoned_only_on_voice", row=1),
 }
 

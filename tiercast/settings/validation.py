@@ -18,6 +18,7 @@ class ValidationSettings(Section):
     quarantine_csv: bool
     report_file: str = Field(min_length=1)
     examples: int = Field(ge=1)
+    data_end_min_share: Share
 
     @model_validator(mode="after")
     def _limits_name_known_tables(self) -> "ValidationSettings":

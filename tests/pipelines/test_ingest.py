@@ -67,6 +67,9 @@ CASES = {
     "contract_end_on_prepaid": subscriber_case({"contract_end_date": "2025-01-01"}, "contract_end_only_for_contracts"),
     # bills: a quarantined bill takes its payment along
     "amount_ge": bill_case({"amount": -1.0}, "amount:ge;parts_within_amount"),
+    "amount_1e308": bill_case({"amount": 1e308}, "amount:le"),
+    "amount_infinite": bill_case({"amount": float("inf")}, "amount:le"),
+    "amount_paid_infinite": simple_case("payments", {"amount_paid": float("inf")}, "amount_paid:le;paid_within_bill"),
     "base_fee_ge": bill_case({"base_fee": -0.5}, "base_fee:ge"),
     "voice_minutes_ge": bill_case({"voice_minutes": -1.0}, "voice_minutes:ge"),
     "data_mb_ge": bill_case({"data_mb": -1.0}, "data_mb:ge"),

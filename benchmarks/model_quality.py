@@ -100,7 +100,9 @@ def main() -> None:
     from tiercast.settings import load_settings
 
     workdir = Path(tempfile.mkdtemp(prefix="tiercast-quality-"))
-    settings = load_settings(environ={"TIERCAST__PATHS__ROOT": str(workdir)})
+    settings = load_settings(
+        environ={"TIERCAST__PATHS__ROOT": str(workdir), "TIERCAST__EVALUATION__GENERATOR_TRUTH": "true"}
+    )
     if args.threads is not None:
         model = settings.churn.model.model_copy(update={"n_jobs": args.threads})
         settings = settings.model_copy(update={"churn": settings.churn.model_copy(update={"model": model})})

@@ -166,12 +166,29 @@ def decorate(holdout: pd.DataFrame, scores: np.ndarray, settings: Settings) -> p
     return staged.assign(**{SCORE: score})
 
 
+def truth_column(as_of: date, horizon_days: int) -> str | None:
+    """Return the generator's truth column for a label horizon from `as_of`, None when it writes none for it.
+
+    The generator writes the chance of leaving within 60 days and within the next calendar month.
+    """
+    next_month_days = (month_end(month_end(as_of) + timedelta(days=1)) - as_of).days
+    return {60: "p_churn_60d", next_month_days: "p_churn_next_month"}.get(horizon_days)
+
+
 def true_probabilities(data_dir: Path, frame: pd.DataFrame, as_of: date, horizon_days: int) -> np.ndarray | None:
-    """Return the generator's true churn probability per row (None for real data without _truth/)."""
+    """Return the generator's true churn probability per row (None without _truth/ or a truth for the horizon)."""
     path = data_dir / TRUTH_FILE
+    column = truth_column(as_of, horizon_days)
     if not path.is_file():
+        log.warning("no comparison with the generator's truth: %s does not exist", path)
         return None
-    column = "p_churn_next_month" if horizon_days <= 31 else "p_churn_60d"
+    if column is None:
+        log.warning(
+            "no comparison with the generator's truth: it holds no probability for a %d-day horizon "
+            "(only 60 days and the next calendar month)",
+            horizon_days,
+        )
+        return None
     truth = pd.read_parquet(path, columns=["subscriber_id", "as_of", column])
     truth = truth.loc[pd.to_datetime(truth["as_of"]) == pd.Timestamp(as_of)]
     joined = frame[["subscriber_id"]].merge(truth, on="subscriber_id", how="left", validate="one_to_one")
@@ -231,7 +248,9 @@ def fit_backtest(
     decorated = decorate(holdout, scores, settings)
     y = holdout[LABEL].to_numpy()
     metrics = classification_metrics(y, scores, settings.evaluation)
-    truth = true_probabilities(data_dir, holdout, backtest.validation_date, churn.horizon_days) if data_dir else None
+    truth = None
+    if data_dir is not None and settings.evaluation.generator_truth:
+        truth = true_probabilities(data_dir, holdout, backtest.validation_date, churn.horizon_days)
     oracle = oracle_comparison(y, scores, truth) if truth is not None else None
     sliced = sliced_metrics(decorated, LABEL, SCORE, settings.evaluation)
     return FittedBacktest(

@@ -17,6 +17,7 @@ from pipelines.training import (
     feature_columns,
     monotone_constraints,
     split_validation,
+    truth_column,
 )
 
 
@@ -103,7 +104,13 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
     from pipelines.training import train
     from tiercast.settings import load_settings
 
-    settings = load_settings(environ={"TIERCAST__PATHS__ROOT": str(tmp_path), "TIERCAST__CHURN__MODEL__N_JOBS": "1"})
+    settings = load_settings(
+        environ={
+            "TIERCAST__PATHS__ROOT": str(tmp_path),
+            "TIERCAST__CHURN__MODEL__N_JOBS": "1",
+            "TIERCAST__EVALUATION__GENERATOR_TRUTH": "true",
+        }
+    )
     first = train(settings, generated)
     fitted = first.fitted
     assert first.version == "1" and first.decision.promoted
@@ -145,3 +152,17 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
     model, version = registry.load_champion(settings)
     assert version == "1"
     assert model.predict_proba(fitted.holdout[fitted.columns].head(3)).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "horizon", "column"),
+    [
+        (date(2026, 8, 31), 60, "p_churn_60d"),
+        (date(2026, 8, 31), 30, "p_churn_next_month"),  # September has 30 days
+        (date(2026, 8, 31), 31, None),
+        (date(2026, 9, 30), 31, "p_churn_next_month"),  # October has 31
+        (date(2026, 8, 31), 90, None),  # the generator writes no 90-day truth: no oracle, never the 60-day one
+    ],
+)
+def test_the_truth_column_matches_the_label_horizon_or_there_is_none(as_of: date, horizon: int, column) -> None:
+    assert truth_column(as_of, horizon) == column

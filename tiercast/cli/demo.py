@@ -40,7 +40,7 @@ def demo(
     from flows.nightly import nightly
     from flows.training import training
     from pipelines.nightly_results import live_state
-    from tiercast.cli.flows import NIGHTLY_RERUN, TRAINING_UNCHANGED, run_flow
+    from tiercast.cli.flows import NIGHTLY_RERUN, TRAINING_UNCHANGED, run_flow, scoped_environ
     from tiercast.synthetic.simulation import generate
 
     console = Console(stderr=True)
@@ -60,7 +60,8 @@ def demo(
     generate(raw, n, m, s, gen)
     console.rule("[bold]2/3 training flow[/bold]: snapshots -> LightGBM -> MLflow -> promotion gate")
     settings_file = str(config) if config else None
-    trained = run_flow("training", TRAINING_UNCHANGED, lambda: training(data_dir=str(raw), config=settings_file))
+    with scoped_environ({"TIERCAST__EVALUATION__GENERATOR_TRUTH": "true"}):  # generated data: compare with its truth
+        trained = run_flow("training", TRAINING_UNCHANGED, lambda: training(data_dir=str(raw), config=settings_file))
     console.rule("[bold]3/3 nightly flow[/bold]: validate -> features/tiers/stages -> score -> route -> publish")
     summary = run_flow(
         "nightly",

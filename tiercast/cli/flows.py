@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -57,7 +57,7 @@ def run_nightly(
     settings = state(ctx).settings
     if database_url:
         settings = settings.model_copy(update={"publish": settings.publish.model_copy(update={"url": database_url})})
-    with publish_url(database_url):
+    with scoped_environ({URL_ENV: database_url}):
         run_flow(
             "nightly",
             lambda: f"{live_state(settings)}; {NIGHTLY_RERUN}",
@@ -66,20 +66,23 @@ def run_nightly(
 
 
 @contextmanager
-def publish_url(url: str | None) -> Iterator[None]:
-    """Set $TIERCAST__PUBLISH__URL for the flow run in this process (restored afterwards)."""
-    if url is None:
-        yield
-        return
-    before = os.environ.get(URL_ENV)
-    os.environ[URL_ENV] = url
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set environment variables (None: leave as is) for a flow run in this process, restored afterwards.
+
+    Flows load their settings from the config file and the environment: this is how a command hands
+    a flow a setting that must not be a flow parameter (Prefect stores and shows those).
+    """
+    chosen = {name: value for name, value in values.items() if value is not None}
+    before = {name: os.environ.get(name) for name in chosen}
+    os.environ.update(chosen)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(URL_ENV, None)
-        else:
-            os.environ[URL_ENV] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @run_app.command("training")

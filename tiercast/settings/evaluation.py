@@ -42,3 +42,4 @@ class EvaluationSettings(Section):
     min_slice_rows: int = Field(ge=1)
     profit: ProfitSettings
     table: TableSettings
+    generator_truth: bool

@@ -32,6 +32,7 @@ str_matches (regex anchored at the start), str_length ({min: .., max: ..}).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache, cached_property
 from importlib import resources
@@ -70,6 +71,13 @@ CHECKS: dict[str, tuple[Callable[[pd.Series, Any], pd.Series], Callable[[Any], p
 
 # Rule name of a value outside a closed vocabulary (an `isin` check): the mapping does not know the code.
 UNMAPPED = "unmapped_value"
+# A mainland mobile number standing alone (not inside a longer run of digits or letters).
+MOBILE_NUMBER = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9A-Za-z])")
+
+
+def mask_numbers(text: str) -> str:
+    """Return `text` with every mobile number masked as a person may see it: 15700089978 -> 157****9978."""
+    return MOBILE_NUMBER.sub(r"\1****\3", text)
 
 
 class ContractError(ValueError):
@@ -81,7 +89,8 @@ class ContractError(ValueError):
         self.table, self.column, self.rule = table, column, rule
         where = f"{table}.{column}" if column else table
         message = f"{where}: {problem}" + (f" [rule {rule}]" if rule else "")
-        super().__init__(message + (f"\nexamples:\n{examples}" if examples else ""))
+        # The message reaches logs, reports, Prefect's database and the webhook: no phone number in clear.
+        super().__init__(mask_numbers(message + (f"\nexamples:\n{examples}" if examples else "")))
 
 
 class _Spec(BaseModel):

@@ -36,7 +36,7 @@ from data_contracts.loader import Contract, ContractError, load_contract
 from pipelines import quarantine
 from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, repeats, settle_ids, to_pandas
 from pipelines.data_end import export_data_end
-from pipelines.mapping import SourceMapping, mapping_for
+from pipelines.mapping import MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
 from tiercast.settings.validation import ValidationSettings
@@ -82,12 +82,15 @@ def validate_inputs(
 ) -> ValidationResult:
     """Return `validate_tables` on `data_dir` (default paths.raw) through `inputs.mapping`, folders from `paths`."""
     paths = settings.paths
+    folder = data_dir or paths.resolve(paths.raw)
+    report = report_file or paths.resolve(paths.reports) / settings.validation.report_file
+    try:
+        mapping = input_mapping(settings)
+    except MappingError as exc:  # the report must not keep saying the last run was fine
+        write_report(report, folder, datetime.now(UTC), {}, error=str(exc), mapping=settings.inputs.mapping)
+        raise
     return validate_tables(
-        data_dir or paths.resolve(paths.raw),
-        settings.validation,
-        quarantine_dir or paths.resolve(paths.quarantine),
-        report_file or paths.resolve(paths.reports) / settings.validation.report_file,
-        mapping=input_mapping(settings),
+        folder, settings.validation, quarantine_dir or paths.resolve(paths.quarantine), report, mapping=mapping
     )
 
 

@@ -75,10 +75,19 @@ def _python_encoding(encoding: str) -> str:
     return "utf-8-sig" if encoding == "utf-8" else encoding
 
 
+def unreadable(source: Source, exc: Exception) -> ContractError:
+    """Return the structural error for a file that cannot be read at all (truncated, corrupted, not the format)."""
+    kind = "CSV" if source.is_csv else "Parquet"
+    return ContractError(source.table, f"{source.path} is not a readable {kind} file: {exc}", rule="readable")
+
+
 def header(source: Source) -> list[str]:
     """Return the file's column names (a CSV's first line, decoded in the source's encoding)."""
     if not source.is_csv:
-        return list(pq.read_schema(source.path).names)
+        try:
+            return list(pq.read_schema(source.path).names)
+        except (pa.ArrowException, OSError) as exc:
+            raise unreadable(source, exc) from exc
     try:
         with source.path.open(newline="", encoding=_python_encoding(source.encoding)) as handle:
             return next(csv.reader(handle), [])
@@ -105,9 +114,12 @@ def read_columns(
     reads each distinct value once.
     """
     if not source.is_csv:
-        schema = pq.read_schema(source.path)
-        text = [name for name in repeating if name in schema.names and pa.types.is_string(schema.field(name).type)]
-        return pq.read_table(source.path, columns=columns, read_dictionary=text or None)
+        try:
+            schema = pq.read_schema(source.path)
+            text = [name for name in repeating if name in schema.names and pa.types.is_string(schema.field(name).type)]
+            return pq.read_table(source.path, columns=columns, read_dictionary=text or None)
+        except (pa.ArrowException, OSError) as exc:
+            raise unreadable(source, exc) from exc
     typed = {name: csv_types.get(name, pa.string()) for name in columns}
     for name in repeating:
         if pa.types.is_string(typed.get(name, pa.int8())):
@@ -135,12 +147,19 @@ def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataTyp
         raise ContractError(
             source.table, f"{source.path.name}: not {source.encoding} text ({exc})", rule="encoding"
         ) from exc
+    except pa.ArrowInvalid as exc:
+        if "CSV conversion error" in str(exc):
+            raise  # a value of the wrong type: read_columns reads that column as text and the converter names rows
+        raise unreadable(source, exc) from exc
 
 
 def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Yield the file's rows in batches (all of its columns, or `columns`); CSV columns stay text."""
     if not source.is_csv:
-        yield from pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns)
+        try:
+            yield from pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise unreadable(source, exc) from exc
         return
     names = header(source)
     convert = pa_csv.ConvertOptions(
@@ -149,8 +168,11 @@ def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> 
         null_values=CSV_NULLS,
         strings_can_be_null=True,
     )
-    reader = pa_csv.open_csv(source.path, read_options=_read_options(source, BLOCK_BYTES), convert_options=convert)
-    yield from reader
+    try:
+        reader = pa_csv.open_csv(source.path, read_options=_read_options(source, BLOCK_BYTES), convert_options=convert)
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise unreadable(source, exc) from exc
 
 
 def text_schema(source: Source) -> pa.Schema:

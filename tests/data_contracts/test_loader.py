@@ -165,3 +165,19 @@ def test_a_wrong_dtype_message_says_how_to_fix_it(output_contract: str) -> None:
 
     with pytest.raises(ContractError, match=r"subscriber_key: expected string, found object \(use \.astype\('str'\)\)"):
         validate_output(frame, output_contract)
+
+
+def test_contract_errors_never_show_a_phone_number_in_clear() -> None:
+    """The message reaches logs, reports, Prefect and the webhook: numbers masked, other digits kept."""
+    error = ContractError(
+        "subscribers",
+        "duplicate msisdn: 2 values repeat, e.g. [15700089978, 13800000001]",
+        "msisdn",
+        "unique",
+        examples="  row 7: '7,15700089978,20240101' id 86000000000000000012 key 3f13800000001a 2024-01-31",
+    )
+
+    text = str(error)
+    assert "157****9978" in text and "138****0001" in text
+    assert "15700089978" not in text and "13800000001," not in text
+    assert "86000000000000000012" in text and "3f13800000001a" in text and "2024-01-31" in text

@@ -376,3 +376,32 @@ def test_a_failed_run_leaves_no_stale_quarantine_file(settings, tmp_path: Path) 
 
     assert (quarantine_dir / "subscribers.parquet").is_file()
     assert not (quarantine_dir / "contacts.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "damage"),
+    [("csv", "truncated"), ("parquet", "truncated"), ("parquet", "garbage")],
+)
+def test_an_unreadable_file_names_table_and_file_and_the_report_says_not_ok(
+    settings, tmp_path: Path, fmt: str, damage: str
+) -> None:
+    data = write_tables(tmp_path / "raw", valid_tables(), fmt=fmt)
+    report_file = data / "report.json"
+    report_file.write_text(json.dumps({"ok": True}))  # what the previous, good run left
+    path = data / f"contacts.{fmt}"
+    content = path.read_bytes()
+    if damage == "truncated" and fmt == "csv":
+        lines = content.decode().splitlines()
+        path.write_text("\n".join([*lines[:2], lines[2][:9], *lines[3:]]) + "\n")  # a row cut short
+    elif damage == "truncated":
+        path.write_bytes(content[: len(content) // 2])
+    else:
+        path.write_bytes(b"not parquet at all" * 10)
+
+    with pytest.raises(ContractError) as caught:
+        run(settings, data)
+
+    assert caught.value.table == "contacts" and caught.value.rule == "readable"
+    assert str(path) in str(caught.value)
+    report = json.loads(report_file.read_text())
+    assert report["ok"] is False and str(path) in report["error"]

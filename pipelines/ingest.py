@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from data_contracts.loader import Contract, ContractError, load_contract
@@ -108,13 +110,15 @@ def validate_tables(
     mapping: SourceMapping | None = None,
     id_kind: IdKind | None = None,
     data_end: date | None = None,
+    repeated: Mapping[str, np.ndarray] | None = None,
 ) -> ValidationResult:
     """Return the clean input tables; quarantine bad rows; raise ContractError or QuarantineLimitError.
 
     Tables are read through `mapping`. Subscriber ids take the kind (int64 or text) of the first
     table's, or `id_kind` when given (a shard of an export whose kind was decided on the whole).
     Rows dated after where the export's data ends (`data_end`, by default read from its bills) are
-    quarantined as future_dated.
+    quarantined as future_dated. `repeated` names, per unique column, values (`id_numbers`) that
+    repeat in rows this call does not see (other shards): their rows fail `<column>:unique` too.
     """
     if quarantine_dir.resolve() == data_dir.resolve():
         raise ValueError(f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs")
@@ -132,7 +136,7 @@ def validate_tables(
             raw = read_table(data_dir, contract, settings.examples, mapping, id_kind)
             id_kind = id_kind or raw.id_kind
             clean[contract.table], reports[contract.table] = _validate_one(
-                raw, contract, clean, settings, quarantine_dir, data_end
+                raw, contract, clean, settings, quarantine_dir, data_end, repeated or {}
             )
     except ContractError as exc:
         write_report(report_file, data_dir, started, reports, error=str(exc), mapping=mapping.source)
@@ -151,11 +155,12 @@ def _validate_one(
     settings: ValidationSettings,
     out: Path,
     data_end: date | None,
+    repeated: Mapping[str, np.ndarray],
 ) -> tuple[pd.DataFrame, TableReport]:
     start = time.perf_counter()
     contract = full.without(raw.absent_columns)
     quarantine.check_primary_key(raw.frame, contract, settings.examples)
-    parts = quarantine.split(raw.frame, contract, parents, data_end)
+    parts = quarantine.split(raw.frame, contract, parents, data_end, repeated)
     checked = time.perf_counter()
     files = quarantine.write_quarantine(parts.quarantined, out, contract.table, settings.quarantine_csv)
     report = TableReport(

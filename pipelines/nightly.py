@@ -43,6 +43,7 @@ from tiercast.settings import Settings
 log = logging.getLogger(__name__)
 
 SCORE_BINS = 20  # churn-score histogram resolution in the run summary
+REPEATED_MSISDN = "repeated-msisdn.npy"  # numbers held by several subscribers across shards (scratch)
 
 
 @dataclass(frozen=True)
@@ -181,14 +182,19 @@ def _key_values(source: Source, column: str, batch_rows: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
 
 
-def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5, mapping: SourceMapping | None = None) -> None:
-    """Raise ContractError when a key that must be unique across shards repeats (MSISDN, contact_id).
+def check_global_keys(
+    data_dir: Path, batch_rows: int, examples: int = 5, mapping: SourceMapping | None = None
+) -> dict[str, np.ndarray]:
+    """Return the MSISDNs that repeat across the export; raise ContractError when a contact_id repeats.
 
     Shards are cut by subscriber, so the validator sees each shard alone; these two keys are the
-    only ones whose duplicates can sit in different shards. Held as 8-byte numbers a row; a key
-    column the export lacks (contact_id is optional) is not checked.
+    only ones whose duplicates can sit in different shards. A repeated contact_id (the contacts'
+    primary key) is structural, as in `tiercast validate`; a repeated MSISDN quarantines its rows
+    (`msisdn:unique`), as in `tiercast validate`: the shards get the repeated numbers
+    (`id_numbers`, 8 bytes each). A key column the export lacks (contact_id is optional) is not checked.
     """
     mapping = mapping or SourceMapping()
+    found: dict[str, np.ndarray] = {}
     for table, column in (("subscribers", "msisdn"), ("contacts", "contact_id")):
         source = locate(data_dir, table, mapping)
         name = mapping.table(table).source_name(column)
@@ -196,17 +202,19 @@ def check_global_keys(data_dir: Path, batch_rows: int, examples: int = 5, mappin
             continue
         values = np.sort(_key_values(source, name, batch_rows))
         repeated = np.unique(values[1:][values[1:] == values[:-1]])
-        if len(repeated):
+        if len(repeated) and column == "contact_id":
             shown = repeated[:examples].tolist()
             raise ContractError(
-                table, f"duplicate {column}: {len(repeated)} values repeat, e.g. {shown}", column, "unique"
+                table, f"duplicate {column}: {len(repeated)} values repeat, e.g. {shown}", column, "primary_key"
             )
+        found[column] = repeated
+    return found
 
 
 def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
     """Split the inputs into the plan's shard folders (through the source mapping); return the shard numbers."""
     mapping = input_mapping(settings)
-    check_global_keys(plan.data_dir, settings.flows.batch_rows, mapping=mapping)
+    repeated = check_global_keys(plan.data_dir, settings.flows.batch_rows, mapping=mapping)
     stage_shards(
         plan.data_dir,
         plan.inputs_dir,
@@ -215,6 +223,7 @@ def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
         settings.flows.batch_rows,
         mapping,
     )
+    np.save(plan.inputs_dir / REPEATED_MSISDN, repeated.get("msisdn", np.empty(0, dtype=np.uint64)))
     return list(range(plan.n_shards))
 
 
@@ -235,6 +244,7 @@ def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFe
         mapping=input_mapping(settings).staged(),
         id_kind=str(facts["id_kind"]) if facts.get("id_kind") else None,
         data_end=plan.data_end,
+        repeated={"msisdn": np.load(plan.inputs_dir / REPEATED_MSISDN)},
     )
     tables = checked.tables
     features = feature_table(

@@ -29,6 +29,7 @@ import pandas as pd
 from data_contracts.loader import Contract, ContractError
 from data_contracts.rules import RuleContext, key_codes
 from features.availability import unavailable_features
+from pipelines.shards import id_numbers
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,11 @@ def rule_descriptions(contract: Contract) -> dict[str, str]:
 
 
 def failures(
-    frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame], data_end: date | None = None
+    frame: pd.DataFrame,
+    contract: Contract,
+    parents: Mapping[str, pd.DataFrame],
+    data_end: date | None = None,
+    repeated: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Return rule name -> boolean array, True where the row FAILS the rule (every rule of the contract)."""
     failed: dict[str, np.ndarray] = {}
@@ -97,7 +102,11 @@ def failures(
         for check in spec.column_checks:
             failed[check.name] = ~check.passes(values)
         if spec.unique and contract.primary_key != [name]:
-            failed[f"{name}:unique"] = (values.duplicated(keep=False) & values.notna()).to_numpy()
+            unique = (values.duplicated(keep=False) & values.notna()).to_numpy()
+            elsewhere = (repeated or {}).get(name)
+            if elsewhere is not None and len(elsewhere) and len(values):
+                unique = unique | (np.isin(id_numbers(values), elsewhere) & values.notna().to_numpy())
+            failed[f"{name}:unique"] = unique
     complete = final_types(frame[~incomplete], contract) if incomplete.any() else frame
     ctx = RuleContext(parents, data_end=data_end)
     for rule in contract.row_rules:
@@ -123,10 +132,17 @@ def final_types(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
 
 def split(
-    frame: pd.DataFrame, contract: Contract, parents: Mapping[str, pd.DataFrame], data_end: date | None = None
+    frame: pd.DataFrame,
+    contract: Contract,
+    parents: Mapping[str, pd.DataFrame],
+    data_end: date | None = None,
+    repeated: Mapping[str, np.ndarray] | None = None,
 ) -> Split:
-    """Return the clean rows (in contract types) and the quarantined rows with their failed rules."""
-    failed = failures(frame, contract, parents, data_end)
+    """Return the clean rows (in contract types) and the quarantined rows with their failed rules.
+
+    `repeated`: per unique column, values (`pipelines.shards.id_numbers`) repeated in rows not in `frame`.
+    """
+    failed = failures(frame, contract, parents, data_end, repeated)
     bad = np.logical_or.reduce(list(failed.values())) if failed else np.zeros(len(frame), dtype=bool)
     counts = {name: int(np.count_nonzero(mask)) for name, mask in failed.items()}
     labels = np.full(int(np.count_nonzero(bad)), "", dtype=object)

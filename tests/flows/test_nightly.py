@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -17,7 +20,9 @@ from data_contracts.loader import ContractError
 from flows.nightly import nightly
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
+from pipelines.ingest import validate_inputs
 from pipelines.registry import RegistryError
+from pipelines.shards import shard_of
 from tests.cli.cli_app import app_with
 from tests.flows.conftest import World
 from tiercast.cli import flows as run_cli
@@ -285,3 +290,25 @@ def test_a_database_password_reaches_neither_prefect_nor_the_webhook_nor_the_out
     assert secret not in json.dumps(report)
     assert "database_url" not in report["parameters"]  # the flow run's parameters, as Prefect stored them
     assert os.environ.get("TIERCAST__PUBLISH__URL") is None  # the CLI restored the environment
+
+
+def test_a_phone_number_held_twice_gets_the_same_verdict_from_validate_and_the_nightly(
+    world: World, published: dict[str, Any], tmp_path: Path
+) -> None:
+    """Two subscribers in different shards with one MSISDN: both rows quarantined (msisdn:unique) either way."""
+    data = tmp_path / "raw"
+    shutil.copytree(world.data_dir, data, ignore=shutil.ignore_patterns("_truth"))
+    subscribers = pd.read_parquet(data / "subscribers.parquet")
+    n_shards = -(-len(subscribers) // 800)  # flows.shard_size in the world's settings
+    shard = shard_of(subscribers["subscriber_id"], n_shards)
+    first, other = int(np.flatnonzero(shard == 0)[0]), int(np.flatnonzero(shard == 1)[0])
+    subscribers.loc[other, "msisdn"] = subscribers.loc[first, "msisdn"]
+    subscribers.to_parquet(data / "subscribers.parquet", index=False)
+    settings = load_settings(world.config, environ={})
+
+    validated = validate_inputs(settings, data, tmp_path / "q", tmp_path / "report.json")
+    state = nightly(data_dir=str(data), config=str(world.config), return_state=True)
+
+    assert validated.reports["subscribers"].rules["msisdn:unique"] == 2
+    assert state.is_completed(), state.message
+    assert state.result()["validation"]["subscribers"]["rules"]["msisdn:unique"] == 2

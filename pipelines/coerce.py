@@ -356,7 +356,7 @@ def id_kind_of(column: pa.ChunkedArray) -> IdKind:
     if not is_text(column.type):
         return "int64"
     integer = pc.match_substring_regex(column, INTEGER_ID)
-    return "int64" if pc.all(pc.fill_null(integer, True)).as_py() else "string"
+    return "string" if pc.all(pc.fill_null(integer, True)).as_py() is False else "int64"  # empty: all() is null
 
 
 def settle_ids(table: str, spec: ColumnSpec, column: pa.ChunkedArray, kind: IdKind) -> pa.ChunkedArray:
@@ -366,7 +366,7 @@ def settle_ids(table: str, spec: ColumnSpec, column: pa.ChunkedArray, kind: IdKi
     if not is_text(column.type):
         return column
     integer = pc.fill_null(pc.match_substring_regex(column, INTEGER_ID), True)
-    if not pc.all(integer).as_py():
+    if pc.all(integer).as_py() is False:  # an empty column (all() is null) converts
         rows = first_rows(pc.invert(integer))
         raise ContractError(
             table,

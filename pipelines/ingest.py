@@ -111,6 +111,7 @@ def validate_tables(
     id_kind: IdKind | None = None,
     data_end: date | None = None,
     repeated: Mapping[str, np.ndarray] | None = None,
+    previous_rows: Mapping[str, int] | None = None,
 ) -> ValidationResult:
     """Return the clean input tables; quarantine bad rows; raise ContractError or QuarantineLimitError.
 
@@ -119,6 +120,8 @@ def validate_tables(
     Rows dated after where the export's data ends (`data_end`, by default read from its bills) are
     quarantined as future_dated. `repeated` names, per unique column, values (`id_numbers`) that
     repeat in rows this call does not see (other shards): their rows fail `<column>:unique` too.
+    A table with fewer rows than `settings.min_rows`, or (given `previous_rows`, the rows the last
+    run read) more than `settings.max_row_drop_share` fewer, stops validation (`check_volumes`).
     """
     if quarantine_dir.resolve() == data_dir.resolve():
         raise ValueError(f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs")
@@ -138,6 +141,11 @@ def validate_tables(
             clean[contract.table], reports[contract.table] = _validate_one(
                 raw, contract, clean, settings, quarantine_dir, data_end, repeated or {}
             )
+    except ContractError as exc:
+        write_report(report_file, data_dir, started, reports, error=str(exc), mapping=mapping.source)
+        raise
+    try:
+        check_volumes(reports, settings, previous_rows or {})
     except ContractError as exc:
         write_report(report_file, data_dir, started, reports, error=str(exc), mapping=mapping.source)
         raise
@@ -193,6 +201,29 @@ def with_absent_columns(frame: pd.DataFrame, contract: Contract, absent: tuple[s
         return frame
     filled = {name: fill_column(contract.columns[name], len(frame)) for name in absent}
     return frame.assign(**filled)[contract.column_names]
+
+
+def check_volumes(
+    reports: Mapping[str, TableReport], settings: ValidationSettings, previous_rows: Mapping[str, int]
+) -> None:
+    """Raise ContractError (rule min_rows or max_drop) for an input table that is empty or has shrunk."""
+    for table, report in reports.items():
+        least = settings.min_rows.get(table, 0)
+        if report.rows_read < least:
+            raise ContractError(
+                table,
+                f"{report.rows_read} rows in {report.source}, at least {least} expected "
+                "(validation.min_rows): an empty or cut export",
+                rule="min_rows",
+            )
+        before = previous_rows.get(table)
+        if before and report.rows_read < (1 - settings.max_row_drop_share) * before:
+            raise ContractError(
+                table,
+                f"{report.rows_read:,} rows in {report.source}, the previous run read {before:,}: more than "
+                f"{settings.max_row_drop_share:.0%} fewer (validation.max_row_drop_share); a shrunken export",
+                rule="max_drop",
+            )
 
 
 def _check_order(contracts: list[Contract]) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from data_contracts.loader import validate_output
+from data_contracts.loader import ContractError, validate_output
 from features.availability import unavailable_features
 from models.retention import capacity_used, rank_by_desk, rounded_for_output
 from pipelines.database import display_url, engine_for
-from pipelines.ingest import input_mapping, table_path
+from pipelines.ingest import check_volumes, input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, live_publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_quarantine, write_report
@@ -113,9 +113,17 @@ class PublishedRun:
 
 
 def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFeatures]) -> dict[str, TableReport]:
-    """Gather the shards' validation into one report and quarantine file per table; raise over the limits."""
+    """Gather the shards' validation into one report and quarantine file per table; raise over the limits
+    (quarantine share, minimum rows, drop against the previous run)."""
     reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan))
     report_file = settings.paths.resolve(settings.paths.reports) / settings.validation.report_file
+    previous = previous_summary(settings.paths.resolve(settings.paths.state), plan.as_of) or {}
+    before = {table: int(info.get("rows_read", 0)) for table, info in (previous.get("validation") or {}).items()}
+    try:
+        check_volumes(reports, settings.validation, before)
+    except ContractError as exc:
+        write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=str(exc))
+        raise
     result = ValidationResult({}, reports, report_file)
     write_report(report_file, plan.data_dir, datetime.now(UTC), reports, error=None, mapping=settings.inputs.mapping)
     if result.exceeded:

@@ -302,7 +302,9 @@ def test_a_phone_number_held_twice_gets_the_same_verdict_from_validate_and_the_n
     n_shards = -(-len(subscribers) // 800)  # flows.shard_size in the world's settings
     shard = shard_of(subscribers["subscriber_id"], n_shards)
     first, other = int(np.flatnonzero(shard == 0)[0]), int(np.flatnonzero(shard == 1)[0])
-    subscribers.loc[other, "msisdn"] = subscribers.loc[first, "msisdn"]
+    numbers = subscribers["msisdn"].to_numpy(dtype=object)
+    numbers[other] = numbers[first]
+    subscribers = subscribers.assign(msisdn=pd.array(numbers, dtype="str"))
     subscribers.to_parquet(data / "subscribers.parquet", index=False)
     settings = load_settings(world.config, environ={})
 

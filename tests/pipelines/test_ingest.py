@@ -405,3 +405,26 @@ def test_an_unreadable_file_names_table_and_file_and_the_report_says_not_ok(
     assert str(path) in str(caught.value)
     report = json.loads(report_file.read_text())
     assert report["ok"] is False and str(path) in report["error"]
+
+
+def test_a_header_only_table_stops_validation(settings, tmp_path: Path) -> None:
+    tables = valid_tables()
+    tables["contacts"] = tables["contacts"].iloc[:0]
+    data = write_tables(tmp_path / "raw", tables, fmt="csv")
+
+    with pytest.raises(ContractError, match=r"0 rows in .*contacts.csv, at least 1 expected") as caught:
+        run(settings, data)
+
+    assert (caught.value.table, caught.value.rule) == ("contacts", "min_rows")
+    assert json.loads((data / "report.json").read_text())["ok"] is False
+
+
+def test_a_table_that_lost_more_than_half_its_rows_since_the_last_run_stops(settings, tmp_path: Path) -> None:
+    data = write_tables(tmp_path / "raw", valid_tables())
+    common = (settings.validation, data / "q", data / "report.json")
+
+    validate_tables(data, *common, previous_rows={"bills": 10, "contacts": 8})  # 5 of 10 bills, 4 of 8 contacts
+    with pytest.raises(ContractError, match=r"5 rows in .*bills.parquet, the previous run read 11") as caught:
+        validate_tables(data, *common, previous_rows={"bills": 11})
+
+    assert caught.value.rule == "max_drop"

@@ -19,12 +19,18 @@ class ValidationSettings(Section):
     report_file: str = Field(min_length=1)
     examples: int = Field(ge=1)
     data_end_min_share: Share
+    min_rows: dict[str, int]
+    max_row_drop_share: Share
 
     @model_validator(mode="after")
     def _limits_name_known_tables(self) -> "ValidationSettings":
-        unknown = sorted(set(self.max_quarantined_share_by_table) - set(self.tables))
-        if unknown:
-            raise ValueError(f"max_quarantined_share_by_table names unknown table(s) {unknown}")
+        for key, table_map in (
+            ("max_quarantined_share_by_table", self.max_quarantined_share_by_table),
+            ("min_rows", self.min_rows),
+        ):
+            unknown = sorted(set(table_map) - set(self.tables))
+            if unknown:
+                raise ValueError(f"{key} names unknown table(s) {unknown}")
         return self
 
     def limit(self, table: str) -> float:

@@ -46,6 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from data_contracts.rules import RULES, RuleContext, RuleFunction
+from tiercast.errors import InputError
 
 ColumnType = Literal["id", "int64", "float64", "string", "bool", "date", "datetime", "category"]
 # An `id` column holds the operator's own identifiers as the export has them: int64 or string.
@@ -80,7 +81,7 @@ def mask_numbers(text: str) -> str:
     return MOBILE_NUMBER.sub(r"\1****\3", text)
 
 
-class ContractError(ValueError):
+class ContractError(InputError, ValueError):
     """A table (or a contract file) that breaks its contract; the message names table, column and rule."""
 
     def __init__(

@@ -18,11 +18,12 @@ from sklearn.model_selection import train_test_split
 
 from models.calibration import CalibrationChoice, choose_calibration
 from models.reasons import reason_codes
+from tiercast.errors import ModelError
 
 __all__ = ["ChurnModel", "MissingFeaturesError", "reason_codes"]
 
 
-class MissingFeaturesError(ValueError):
+class MissingFeaturesError(ModelError, ValueError):
     """The frame to score lacks columns the model was trained on."""
 
 

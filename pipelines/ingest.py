@@ -41,6 +41,7 @@ from pipelines.data_end import export_data_end
 from pipelines.mapping import MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
+from tiercast.errors import ConfigurationError
 from tiercast.settings.validation import ValidationSettings
 
 if TYPE_CHECKING:
@@ -124,7 +125,9 @@ def validate_tables(
     run read) more than `settings.max_row_drop_share` fewer, stops validation (`check_volumes`).
     """
     if quarantine_dir.resolve() == data_dir.resolve():
-        raise ValueError(f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs")
+        raise ConfigurationError(
+            f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs"
+        )
     contracts = [load_contract(table) for table in settings.tables]
     _check_order(contracts)
     quarantine.clear(quarantine_dir, settings.tables)  # no stale files from an earlier run survive a failure

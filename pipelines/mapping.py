@@ -33,12 +33,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from data_contracts.loader import Contract, ContractError, load_contract
+from tiercast.errors import ConfigurationError
 
 # Encodings an export's CSV may be in (utf-8 also reads a BOM); names as Python's codecs spell them.
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 
 
-class MappingError(ValueError):
+class MappingError(ConfigurationError, ValueError):
     """A mapping file that cannot be used: the message names the file, table and key."""
 
 

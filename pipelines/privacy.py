@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from tiercast.errors import ConfigurationError
 from tiercast.settings.privacy import PrivacySettings
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,17 @@ log = logging.getLogger(__name__)
 MSISDN_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 
-class PrivacyKeyError(RuntimeError):
+class PrivacyKeyError(ConfigurationError, RuntimeError):
     """The pseudonymisation key is missing or too short."""
 
 
 def privacy_key(settings: PrivacySettings, environ: Mapping[str, str] | None = None) -> bytes:
     """Return the HMAC key from the environment, or the labelled demo key when that is allowed."""
     environ = os.environ if environ is None else environ
+    if settings.key_env in environ and not environ[settings.key_env]:
+        raise PrivacyKeyError(
+            f"${settings.key_env} is set but empty: unset it to use the demo key, or set the pseudonymisation key"
+        )
     secret = environ.get(settings.key_env, "")
     if secret:
         key = secret.encode()

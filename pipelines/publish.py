@@ -35,6 +35,7 @@ from pipelines.database import (
     write_transaction,
 )
 from pipelines.publish_checks import GuardrailError, check_contract, check_guardrails, table_stats
+from tiercast.errors import PublicationError
 from tiercast.settings.publish import PublishSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ BUILDING, REJECTED, FAILED, DROPPED = "building", "rejected", "failed", "dropped
 HAS_TABLE = (LIVE, RETAINED, ROLLED_BACK)
 
 
-class PublishError(RuntimeError):
+class PublishError(PublicationError, RuntimeError):
     """A publication or rollback that did not happen; the previous tier table is still live."""
 
 

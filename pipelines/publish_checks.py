@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from data_contracts.loader import ContractError, validate_output
+from tiercast.errors import PublicationError
 from tiercast.settings.publish import Guardrails
 
 if TYPE_CHECKING:
     from pipelines.publish import Publication
 
 
-class GuardrailError(ValueError):
+class GuardrailError(PublicationError, ValueError):
     """The new publication failed a check; it was not switched live."""
 
 

@@ -30,6 +30,7 @@ from data_contracts.loader import Contract, ContractError
 from data_contracts.rules import RuleContext, key_codes
 from features.availability import unavailable_features
 from pipelines.shards import id_numbers
+from tiercast.errors import QuarantineError
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class ValidationResult:
         return {name: tuple(report.absent_columns) for name, report in self.reports.items()}
 
 
-class QuarantineLimitError(RuntimeError):
+class QuarantineLimitError(QuarantineError, RuntimeError):
     """Too many rows of some table were quarantined; `result` still holds everything that was checked."""
 
     def __init__(self, result: ValidationResult) -> None:

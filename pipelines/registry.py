@@ -21,12 +21,13 @@ import pandas as pd
 
 from models.evaluation import pr_auc, profit, roc_auc
 from pipelines import tracking
+from tiercast.errors import ModelError
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class RegistryError(RuntimeError):
+class RegistryError(ModelError, RuntimeError):
     """A registry operation that cannot be done (no champion, nothing to roll back to, ...)."""
 
 

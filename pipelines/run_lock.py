@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tiercast.errors import ConcurrentRunError
+
 log = logging.getLogger(__name__)
 
 # A run starting while another one checks for abandoned scratch finds its lock held for a moment.
 WAIT_SECONDS = 5.0
 
 
-class RunInProgressError(RuntimeError):
+class RunInProgressError(ConcurrentRunError, RuntimeError):
     """Another run for the same date holds its lock."""
 
 

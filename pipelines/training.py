@@ -27,6 +27,7 @@ from models.evaluation import classification_metrics, oracle_comparison, roc_auc
 from models.lifecycle import assign_stages
 from models.tiers import assign_tiers
 from pipelines.shards import id_numbers
+from tiercast.errors import ModelError
 from tiercast.settings import Settings
 from tiercast.settings.churn import ChurnSettings
 
@@ -37,7 +38,7 @@ SCORE = "churn_score"
 TRUTH_FILE = Path("_truth") / "churn_probability.parquet"
 
 
-class LeakageError(ValueError):
+class LeakageError(ModelError, ValueError):
     """A feature that is (almost) the label: training refuses to go on."""
 
 

@@ -9,12 +9,13 @@ import typer
 
 from tiercast import cli as root
 from tiercast.cli import db, publish, route
+from tiercast.cli.exits import App
 from tiercast.settings import Settings
 
 
 def publishing_app() -> typer.Typer:
     """Return a fresh app: root options (--config, settings from env) plus db, publish and route."""
-    app = typer.Typer()
+    app = App()
     app.callback()(root._root)
     for module in (db, publish, route):
         module.register(app)
@@ -26,7 +27,7 @@ def app_with(settings: Settings, *modules: ModuleType, config: Path | None = Non
 
     `config` is the settings file the commands pass on to flows (which load their settings themselves).
     """
-    app = typer.Typer()
+    app = App()
 
     @app.callback()
     def _settings(ctx: typer.Context) -> None:

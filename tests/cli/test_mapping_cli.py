@@ -13,10 +13,11 @@ from tests.data_contracts.tables import valid_tables
 from tests.pipelines.test_mapping import write_export
 from tiercast import cli as root
 from tiercast.cli import mapping
+from tiercast.cli.exits import App
 
 
 def mapping_app() -> typer.Typer:
-    app = typer.Typer()
+    app = App()
     app.callback()(root._root)
     mapping.register(app)
     return app

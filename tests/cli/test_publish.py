@@ -45,8 +45,8 @@ def test_rollback_then_nothing_left_to_roll_back(settings, tmp_path: Path) -> No
     assert set(read_view(engine)["run_id"]) == {"run-1"}
     engine.dispose()
     again = CliRunner().invoke(publishing_app(), ["publish", "rollback"], env=env)
-    assert again.exit_code == 1
-    assert "rollback refused" in again.output
+    assert again.exit_code == 6
+    assert "publication refused (PublishError, exit 6)" in again.output
     forward = CliRunner().invoke(publishing_app(), ["publish", "rollback", "--to", "2"], env=env)
     assert forward.exit_code == 0, forward.output
 

@@ -1,4 +1,4 @@
-"""`tiercast validate`: exit codes 0 / 1 (structural) / 3 (over the quarantine limit), summary and files."""
+"""`tiercast validate`: exit codes 0 / 3 (structural) / 4 (over the quarantine limit), summary and files."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from tests.data_contracts.tables import valid_tables, with_values, write_tables
 from tiercast import cli as root
 from tiercast.cli import validate
+from tiercast.cli.exits import App
 
 
 def validate_app() -> typer.Typer:
-    app = typer.Typer()
+    app = App()
     app.callback()(root._root)
     validate.register(app)
     return app
@@ -38,7 +39,7 @@ def test_clean_data_in_the_default_folder_exits_0_and_writes_the_report(tmp_path
     assert (tmp_path / "data" / "quarantine" / "bills.parquet").is_file()
 
 
-def test_too_many_quarantined_rows_exit_3_naming_table_and_limit(tmp_path: Path) -> None:
+def test_too_many_quarantined_rows_exit_4_naming_table_and_limit(tmp_path: Path) -> None:
     tables = valid_tables()
     tables["bills"] = with_values(tables["bills"], 1, sms_count=-2)
     data = write_tables(tmp_path / "in", tables)
@@ -47,7 +48,7 @@ def test_too_many_quarantined_rows_exit_3_naming_table_and_limit(tmp_path: Path)
         tmp_path, "--data", str(data), "--quarantine", str(tmp_path / "q"), "--report", str(tmp_path / "r.json")
     )
 
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 4, result.output
     assert "bills: 1 of 5 rows quarantined (20.00%), limit 1.00%" in result.output
     assert "sms_count:ge" in result.output
     assert "payments: 1 of 5" in result.output  # the payment of the quarantined bill (known_bill)
@@ -55,11 +56,11 @@ def test_too_many_quarantined_rows_exit_3_naming_table_and_limit(tmp_path: Path)
     assert len((tmp_path / "q" / "bills.csv").read_text().splitlines()) == 2
 
 
-def test_a_missing_table_exits_1_with_its_name(tmp_path: Path) -> None:
+def test_a_missing_table_exits_3_with_its_name(tmp_path: Path) -> None:
     tables = valid_tables()
     del tables["payments"]
 
     result = invoke(tmp_path, "--data", str(write_tables(tmp_path / "in", tables)))
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "payments: missing table" in result.output

@@ -171,7 +171,7 @@ def test_a_contract_violation_is_not_retried(world: World, monkeypatch: pytest.M
     assert len(calls) == 1
 
 
-def test_cli_run_nightly_failure_ends_with_one_clear_line_and_exit_code_1(
+def test_cli_run_nightly_failure_ends_with_one_clear_line_and_its_exit_code(
     world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = world.tier_table()
@@ -184,9 +184,9 @@ def test_cli_run_nightly_failure_ends_with_one_clear_line_and_exit_code_1(
     monkeypatch.setattr(steps, "resolve_model", no_champion)
     app = app_with(load_settings(world.config, environ={}), run_cli, config=world.config)
     result = CliRunner().invoke(app, ["run", "nightly", "--data", str(world.data_dir)])
-    assert result.exit_code == run_cli.EXIT_FLOW_FAILED
-    ending = result.stderr[result.stderr.index("nightly flow failed:") :].splitlines()
-    assert ending[0] == f"nightly flow failed: RegistryError: {no_champion_message}"
+    assert result.exit_code == RegistryError.exit_code == 5  # model refused or missing
+    ending = result.stderr[result.stderr.index("nightly flow failed") :].splitlines()
+    assert ending[0] == f"nightly flow failed (exit 5): RegistryError: {no_champion_message}"
     live = world.live_version()
     assert ending[1].startswith(f"live: tier_table v{live} (as of ")  # what is live, read from the database
     assert "Traceback" not in "\n".join(ending)  # Prefect logged it above; the CLI does not repeat it
@@ -284,7 +284,7 @@ def test_a_database_password_reaches_neither_prefect_nor_the_webhook_nor_the_out
     app = app_with(load_settings(world.config, environ={}), run_cli, config=world.config)
     result = CliRunner().invoke(app, ["run", "nightly", "--data", str(world.data_dir), "--url", url])
 
-    assert result.exit_code == run_cli.EXIT_FLOW_FAILED
+    assert result.exit_code == 5  # the injected RegistryError's
     assert secret not in result.output + result.stderr
     report = world.webhook.received[posted]
     assert secret not in json.dumps(report)

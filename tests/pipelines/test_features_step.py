@@ -20,6 +20,7 @@ from pipelines.features import (
 )
 from tiercast import cli as root
 from tiercast.cli import features as features_command
+from tiercast.cli.exits import App
 from tiercast.settings import load_settings
 from tiercast.synthetic import generate
 
@@ -120,7 +121,7 @@ def test_stage_counts_by_tier_and_stage_with_totals() -> None:
 
 
 def features_app() -> typer.Typer:
-    app = typer.Typer()
+    app = App()
     app.callback()(root._root)
     features_command.register(app)
     return app
@@ -144,9 +145,9 @@ def test_cli_writes_parquet_and_prints_tier_by_stage(small_data: Path, tmp_path:
     assert (tmp_path / "data" / "features" / "features_2026-10-31.parquet").is_file()
 
 
-def test_cli_on_a_folder_without_tables_exits_1(tmp_path: Path) -> None:
+def test_cli_on_a_folder_without_tables_exits_3(tmp_path: Path) -> None:
     result = invoke(tmp_path, "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "f.parquet"))
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "missing table" in result.output
 
 

@@ -43,3 +43,9 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
     settings = load_settings(environ={"TIERCAST__PATHS__ROOT": str(tmp_path)})
     assert settings.paths.resolve(settings.paths.raw) == tmp_path / "data" / "raw"
+
+
+@pytest.mark.parametrize("table", ["../etc/passwd", "bills.csv", "Bills", ""])
+def test_validation_tables_are_names_never_paths(table: str) -> None:
+    with pytest.raises(ValueError, match="validation.tables must be table names"):
+        load_settings(environ={"TIERCAST__VALIDATION__TABLES": f"[subscribers, '{table}']"})

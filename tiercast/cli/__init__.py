@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from tiercast.cli.exits import App, exit_code_table
 from tiercast.settings import Settings, SettingsError, load_settings
 
 # One module per command group; each defines `register(app: typer.Typer) -> None`.
@@ -33,14 +34,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.model",
 )
 
-app = typer.Typer(
+app = App(
     name="tiercast",
     help=(
         "Customer value tiers, lifecycle stages, churn scores, routing priorities and retention "
         "lists for a telecom contact centre.\n\n"
         "Start with [bold]tiercast demo[/bold]; every command explains itself with --help. "
         "Settings come from the packaged defaults, then --config FILE (or $TIERCAST_CONFIG), "
-        "then TIERCAST__SECTION__KEY environment variables."
+        "then TIERCAST__SECTION__KEY environment variables.\n\n"
+        "[bold]Exit codes[/bold] (every command; the last line on stderr says what happened):\n\n" + exit_code_table()
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -86,8 +88,15 @@ def state(ctx: typer.Context) -> State:
     return obj
 
 
-def main() -> None:
-    """Entry point of the `tiercast` script."""
+def _register_commands() -> None:
+    """Add every command group to `app` (the command modules import `state` from here: defined above)."""
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(app)
+
+
+_register_commands()  # so that `tiercast.cli.app` is the real, complete app for every caller
+
+
+def main() -> None:
+    """Entry point of the `tiercast` script."""
     app()

@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
+from tiercast.cli.exits import App
+
 URL_HELP = "Database URL (e.g. postgresql+psycopg://user@host:5432/tiercast); default: publish.url or the SQLite file."
 
 
 def register(app: typer.Typer) -> None:
     """Add the `db` command group to the CLI."""
-    group = typer.Typer(help="Set up the database the tier table and retention lists are published to.")
+    group = App(help="Set up the database the tier table and retention lists are published to.")
     group.command("init")(init)
     app.add_typer(group, name="db")
 

@@ -44,20 +44,14 @@ def features(
     from rich.console import Console
     from rich.table import Table
 
-    from data_contracts.loader import ContractError
     from pipelines.features import build_feature_table, read_previous_stages, stage_counts, write_feature_table
-    from pipelines.ingest import QuarantineLimitError
 
     settings = with_mapping(state(ctx).settings, mapping)
     console = Console()
     day = as_date(as_of)
-    try:
-        previous_stages = read_previous_stages(previous) if previous else None
-        with console.status("validating inputs and building features ..."):
-            table = build_feature_table(settings, data, day, previous_stages=previous_stages)
-    except (ContractError, QuarantineLimitError, ValueError) as exc:
-        typer.secho(f"features failed: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
+    previous_stages = read_previous_stages(previous) if previous else None
+    with console.status("validating inputs and building features ..."):
+        table = build_feature_table(settings, data, day, previous_stages=previous_stages)
     built_day = table["as_of"].iloc[0].date() if len(table) else day
     target = out or settings.paths.resolve(settings.paths.features) / f"features_{built_day}.parquet"
     write_feature_table(table, target)

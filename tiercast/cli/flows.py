@@ -10,9 +10,12 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tiercast.cli import state
+from tiercast.cli.exits import App
 from tiercast.cli.options import AsOf, DataDir, MappingFile, as_date
+from tiercast.errors import TiercastError
 
 EXIT_FLOW_FAILED = 1
 NIGHTLY_RERUN = "a rerun for the same date replaces that date's outputs (`tiercast publish list` shows every version)"
@@ -21,10 +24,11 @@ URL_ENV = "TIERCAST__PUBLISH__URL"
 
 T = TypeVar("T")
 
-run_app = typer.Typer(
+run_app = App(
     help=(
         "Run a Prefect flow now (the same flow the schedule runs): [bold]nightly[/bold] or [bold]training[/bold]. "
-        f"Exit code {EXIT_FLOW_FAILED} when the flow fails: the last lines say what failed and what is still live."
+        "When the flow fails, the last lines say what failed and what is live now, and the exit code is the "
+        f"failure's (see `tiercast --help`; {EXIT_FLOW_FAILED} for an unexpected one)."
     ),
     no_args_is_help=True,
 )
@@ -105,13 +109,18 @@ def run_flow(name: str, unchanged: str | Callable[[], str], flow_call: Callable[
     """
     try:
         return flow_call()
-    except Exception as exc:
+    except Exception as exc:  # the flow's own error, re-raised by Prefect: reported, then its exit code
         console = Console(stderr=True)
+        code = exc.exit_code if isinstance(exc, TiercastError) else EXIT_FLOW_FAILED
         # one unwrapped line each, so a log search for "flow failed" finds the whole message
-        console.print(f"[bold red]{name} flow failed:[/bold red] {type(exc).__name__}: {exc}", soft_wrap=True)
+        console.print(
+            f"[bold red]{name} flow failed[/bold red] (exit {code}): {type(exc).__name__}: {escape(str(exc))}",
+            soft_wrap=True,
+            highlight=False,
+        )
         now = unchanged() if callable(unchanged) else unchanged
         console.print(f"{now} (Prefect's log above has the traceback)", soft_wrap=True)
-        raise typer.Exit(EXIT_FLOW_FAILED) from exc
+        raise typer.Exit(code) from exc
 
 
 def _text(path: Path | None) -> str | None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tiercast.cli.exits import App
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -34,7 +36,7 @@ DRAFT_HELP = (
     "An existing --out is kept unless --force."
 )
 
-mapping_app = typer.Typer(
+mapping_app = App(
     help="Source mappings: how an operator's export (file and column names, codes, date formats, units, "
     "encoding) maps onto tiercast's tables. [bold]draft[/bold] guesses a first one.",
     no_args_is_help=True,

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from tiercast.cli import state
+from tiercast.cli.exits import App
 
-model_app = typer.Typer(
+model_app = App(
     help="Registered churn model versions: list them, promote one to champion, roll back.", no_args_is_help=True
 )
 
@@ -58,15 +59,10 @@ def promote(
 @model_app.command("rollback")
 def rollback(ctx: typer.Context) -> None:
     """Restore the previous champion (alias previous-champion); the rolled-back version is tagged."""
-    from pipelines.registry import RegistryError
     from pipelines.registry import rollback as do_rollback
 
     settings = state(ctx).settings
-    try:
-        rolled_back, restored = do_rollback(settings)
-    except RegistryError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(2) from exc
+    rolled_back, restored = do_rollback(settings)
     typer.echo(f"champion: v{restored} (rolled back from v{rolled_back})")
 
 

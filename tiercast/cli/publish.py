@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from tiercast.cli.db import URL_HELP
+from tiercast.cli.exits import App
 
 TIER_ORDER = ("high", "mid", "low")
 
 
 def register(app: typer.Typer) -> None:
     """Add the `publish` command group to the CLI."""
-    group = typer.Typer(
+    group = App(
         help="Inspect the tier table publications and roll back to a kept version. "
         "Publishing itself is done by `tiercast score-publish` (or the nightly flow)."
     )
@@ -71,7 +72,7 @@ def rollback(
     from rich.console import Console
 
     from pipelines.database import engine_for
-    from pipelines.publish import PublishError, live_publication
+    from pipelines.publish import live_publication
     from pipelines.publish import rollback as switch_back
     from tiercast.cli import state
 
@@ -81,9 +82,6 @@ def rollback(
     try:
         before = live_publication(engine, settings.publish)
         target = switch_back(engine, settings.publish, to)
-    except PublishError as exc:
-        console.print(f"[bold red]rollback refused:[/bold red] {exc}")
-        raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     assert before is not None

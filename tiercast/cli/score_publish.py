@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
     from pipelines.score import ScorePublishResult
 
-EXIT_NOT_PUBLISHED = 1
 
 HELP = (
     "Score every subscriber active at AS_OF with the champion churn model and publish the results.\n\n"
@@ -51,10 +50,6 @@ def score_publish(
     import pandas as pd
     from rich.console import Console
 
-    from data_contracts.loader import ContractError
-    from pipelines.publish import PublishError
-    from pipelines.publish_checks import GuardrailError
-    from pipelines.registry import RegistryError
     from pipelines.score import score_publish as run
     from tiercast.cli import state
 
@@ -64,13 +59,8 @@ def score_publish(
     previous = (
         pd.read_parquet(previous_stages, columns=["subscriber_id", "lifecycle_stage"]) if previous_stages else None
     )
-    try:
-        with console.status("Scoring and publishing..."):
-            result = run(settings, data, day, previous, url=url)
-    except (GuardrailError, PublishError, RegistryError, ContractError) as exc:
-        console.print(f"[bold red]not published:[/bold red] {exc}")
-        console.print("the previously published tier table (if any) is still live")
-        raise typer.Exit(EXIT_NOT_PUBLISHED) from exc
+    with console.status("Scoring and publishing..."):
+        result = run(settings, data, day, previous, url=url)
     show(console, result, settings.publish.tier_view)
 
 

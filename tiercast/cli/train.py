@@ -61,18 +61,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from pipelines.tracking import tracking_uri
-        from pipelines.training import LeakageError
         from pipelines.training import train as run_training
 
         settings = with_mapping(state(ctx).settings, mapping)
         console = Console(width=None if sys.stdout.isatty() else 140)
         day = as_date(as_of)
-        try:
-            with console.status("building snapshots, training, evaluating ..."):
-                result = run_training(settings, data, day)
-        except LeakageError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(3) from exc
+        with console.status("building snapshots, training, evaluating ..."):
+            result = run_training(settings, data, day)
         fitted, decision = result.fitted, result.decision
         bt = fitted.backtest
         overall = Table(

@@ -14,24 +14,21 @@ if TYPE_CHECKING:
 
     from pipelines.ingest import ValidationResult
 
-# Exit codes (2 is taken by the root command for configuration errors).
-EXIT_STRUCTURAL = 1
-EXIT_USAGE = 2
-EXIT_QUARANTINE_LIMIT = 3
 
 HELP = (
     "Check the input tables against data_contracts/*.yaml and quarantine the rows that break a rule.\n\n"
     "Read through a source mapping (--mapping) an operator's export is checked under its own file names, "
     "column names, codes, date formats and encoding. Only the required columns must be there; a missing "
     "optional column is reported with the features that are then not available.\n\n"
-    "Structural problems (missing table or required column, a value of the wrong type, duplicate primary key) "
-    "stop at once with exit code 1 and name the table, column, rule and first offending rows.\n\n"
+    "Structural problems (missing table or required column, a value of the wrong type, duplicate primary key, "
+    "an unreadable file, an empty table) stop at once with exit code 3 and name the table, column, rule and "
+    "first offending rows.\n\n"
     "Rows that break a check or row rule go to the quarantine folder (one Parquet + CSV file per table, "
     "each row with its failed_rules), and validation continues with the clean rows. References are "
     "checked against the parent's clean rows: a quarantined subscriber's bills are quarantined too "
     "(known_subscriber), their payments as well (known_bill).\n\n"
-    "Exit code 3 when a table's quarantined share is above its limit "
-    "(validation.max_quarantined_share, default 1%), else 0. "
+    "Exit code 4 when a table's quarantined share is above its limit "
+    "(validation.max_quarantined_share, default 1%), 2 for a mapping or option that cannot be used, else 0. "
     "Counts per table and rule are printed and written to a JSON report."
 )
 
@@ -64,10 +61,9 @@ def validate(
     ] = None,
     mapping: MappingFile = None,
 ) -> None:
-    """Validate the input tables in `data` (see HELP); exit 0, 1 (structural) or 3 (over the limit)."""
+    """Validate the input tables in `data` (see HELP); exit 0, 3 (structural) or 4 (over the limit)."""
     from rich.console import Console
 
-    from data_contracts.loader import ContractError
     from pipelines.ingest import QuarantineLimitError, validate_inputs
     from tiercast.cli import state
 
@@ -76,16 +72,9 @@ def validate(
     try:
         with console.status("Validating input tables..."):
             result = validate_inputs(settings, data, quarantine, report)
-    except ContractError as exc:
-        console.print(f"[bold red]contract violation[/bold red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_STRUCTURAL) from exc
-    except ValueError as exc:  # e.g. --quarantine pointing at the data folder
-        console.print(f"[bold red]error[/bold red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from exc
     except QuarantineLimitError as exc:
-        show_result(console, exc.result)
-        console.print(f"[bold red]{exc}[/bold red]")
-        raise typer.Exit(EXIT_QUARANTINE_LIMIT) from exc
+        show_result(console, exc.result)  # what was checked, then the one line and exit code 4
+        raise
     show_result(console, result)
 
 

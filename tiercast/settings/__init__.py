@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from tiercast.errors import ConfigurationError
 from tiercast.settings.base import Section
 from tiercast.settings.churn import ChurnSettings
 from tiercast.settings.evaluation import EvaluationSettings
@@ -56,7 +57,7 @@ class Settings(Section):
     flows: FlowsSettings
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigurationError, ValueError):
     """A configuration file or environment override that cannot be used."""
 
 

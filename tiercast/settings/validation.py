@@ -1,5 +1,6 @@
 """How input tables are checked: which tables in which order, quarantine limits and report files."""
 
+import re
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -24,6 +25,9 @@ class ValidationSettings(Section):
 
     @model_validator(mode="after")
     def _limits_name_known_tables(self) -> "ValidationSettings":
+        paths = [table for table in self.tables if not re.fullmatch(r"[a-z][a-z_]*", table)]
+        if paths:  # a table name becomes a file name (<table>.parquet, a contract): never a path
+            raise ValueError(f"validation.tables must be table names (letters and _), got {paths}")
         for key, table_map in (
             ("max_quarantined_share_by_table", self.max_quarantined_share_by_table),
             ("min_rows", self.min_rows),

@@ -47,5 +47,5 @@ def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("table", ["../etc/passwd", "bills.csv", "Bills", ""])
 def test_validation_tables_are_names_never_paths(table: str) -> None:
-    with pytest.raises(ValueError, match="validation.tables must be table names"):
+    with pytest.raises(ValueError, match=r"validation\.tables must be table names"):
         load_settings(environ={"TIERCAST__VALIDATION__TABLES": f"[subscribers, '{table}']"})

@@ -11,6 +11,7 @@ import pytest
 from data_contracts.loader import ContractError, load_contract
 from pipelines.ingest import QuarantineLimitError, ValidationResult, read_table, validate_tables
 from tests.data_contracts.tables import TABLES, valid_tables, with_values, write_tables
+from tiercast.errors import ConfigurationError
 from tiercast.settings.validation import ValidationSettings
 
 SUBSCRIBER_ROWS = {  # subscriber_id -> its rows in (bills, payments, contacts) of the hand-built tables
@@ -357,7 +358,7 @@ def test_csv_dates_written_with_a_time_must_be_midnight(tmp_path: Path, written:
 def test_quarantine_folder_may_not_be_the_data_folder(settings, tmp_path: Path) -> None:
     data = write_tables(tmp_path / "raw", valid_tables())
 
-    with pytest.raises(ValueError, match="would overwrite inputs"):
+    with pytest.raises(ConfigurationError, match="would overwrite inputs"):
         validate_tables(data, settings.validation, data, tmp_path / "r.json")
 
     assert len(pd.read_parquet(data / "bills.parquet")) == 5

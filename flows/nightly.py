@@ -20,6 +20,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.reliability import report_failure, retry_options, retry_transient_db, retry_transient_io, task_runner
+from models.tiers import Cutoffs
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
 from pipelines.quarantine import TableReport
@@ -71,7 +72,7 @@ def check_quarantine(
 
 
 @task(name="tier-cutoffs", cache_policy=NO_CACHE)
-def tier_cutoffs(settings: Settings, parts: list[steps.ShardFeatures]) -> tuple[float, float]:
+def tier_cutoffs(settings: Settings, parts: list[steps.ShardFeatures]) -> Cutoffs:
     """Compute the value-score cut-offs over the whole base."""
     return steps.tier_cutoffs(settings, parts)
 
@@ -81,7 +82,7 @@ def shard_outputs(
     settings: Settings,
     plan: steps.NightlyPlan,
     part: steps.ShardFeatures,
-    cutoffs: tuple[float, float],
+    cutoffs: Cutoffs,
     model: steps.ModelRef,
     run_id: str,
     previous: Path | None,

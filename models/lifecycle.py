@@ -13,6 +13,12 @@ FALLBACK = "stable"
 CHURN_SCORE = "churn_score"
 
 
+def new_customer_months(settings: LifecycleSettings) -> float | None:
+    """Return the tenure (months) below which a customer is in identification (识别期), if a rule says so."""
+    limits = [c.threshold for c in settings.identification if c.column == "tenure_months" and c.op in ("<", "<=")]
+    return max(limits) if limits else None
+
+
 def _stage_rule(
     frame: pd.DataFrame, conditions: tuple[StageCondition, ...], was_in: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 SEPARATOR = "; "
-NEW_CUSTOMER_MONTHS = 6  # identification stage (识别期, domain.md): value not yet known
 
 
 class Explainable(Protocol):
@@ -40,9 +39,10 @@ def _change(what: str) -> Callable[[Any], str]:
     return phrase
 
 
-def _tenure(v: Any) -> str:
+def _tenure(v: Any, new_customer_months: float | None = None) -> str:
     months = round(float(v))
-    return f"new customer ({months} months)" if v < NEW_CUSTOMER_MONTHS else f"tenure {months} months"
+    new = new_customer_months is not None and v < new_customer_months
+    return f"new customer ({months} months)" if new else f"tenure {months} months"
 
 
 def _months_in_arrears(v: Any) -> str:
@@ -123,15 +123,23 @@ def _generic(feature: str, value: Any) -> str:
     return f"{name} {value}"
 
 
-def describe(feature: str, value: Any) -> str:
-    """Return the plain-words phrase for one feature at one customer's value."""
+def describe(feature: str, value: Any, new_customer_months: float | None = None) -> str:
+    """Return the plain-words phrase for one feature at one customer's value.
+
+    `new_customer_months`: the identification stage's tenure limit (models.lifecycle.new_customer_months);
+    a shorter tenure reads "new customer".
+    """
     if _is_missing(value):
         return MISSING_PHRASES.get(feature, f"{feature.replace('_', ' ')} unknown")
+    if feature == "tenure_months":
+        return _tenure(value, new_customer_months)
     phrase = PHRASES.get(feature)
     return phrase(value) if phrase is not None else _generic(feature, value)
 
 
-def reason_codes(model: Explainable, x: pd.DataFrame, top_k: int = 3) -> pd.Series:
+def reason_codes(
+    model: Explainable, x: pd.DataFrame, top_k: int = 3, new_customer_months: float | None = None
+) -> pd.Series:
     """Return churn_reasons: the top `top_k` risk-raising features per row, in words, joined by "; "."""
     contrib = model.contributions(x)
     values = contrib.to_numpy()
@@ -140,6 +148,6 @@ def reason_codes(model: Explainable, x: pd.DataFrame, top_k: int = 3) -> pd.Seri
     raw = [x[c].to_numpy(dtype=object) for c in columns]
     texts = []
     for row, picks in enumerate(order):
-        parts = [describe(columns[j], raw[j][row]) for j in picks if values[row, j] > 0]
+        parts = [describe(columns[j], raw[j][row], new_customer_months) for j in picks if values[row, j] > 0]
         texts.append(SEPARATOR.join(parts))
     return pd.Series(texts, index=x.index, name="churn_reasons", dtype="str")

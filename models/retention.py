@@ -11,8 +11,6 @@ import pandas as pd
 
 from tiercast.settings.retention import RetentionSettings
 
-VALUE_DECIMALS = 2  # value at risk is published in fen
-LISTED_SCORE_DECIMALS = 4  # the desks see a churn score to 4 decimals
 RETENTION_COLUMNS = (
     "run_date",
     "desk",
@@ -92,11 +90,11 @@ def rank_by_desk(candidates: pd.DataFrame, settings: RetentionSettings) -> pd.Da
     return ranked[within].assign(rank=rank[within].astype("int64"))
 
 
-def rounded_for_output(listed: pd.DataFrame) -> pd.DataFrame:
-    """Return the list as published: value at risk in fen, churn score to 4 decimals (ranking is done before)."""
+def rounded_for_output(listed: pd.DataFrame, settings: RetentionSettings) -> pd.DataFrame:
+    """Return the list as published: value at risk and churn score rounded as the settings say (after ranking)."""
     return listed.assign(
-        value_at_risk=listed["value_at_risk"].round(VALUE_DECIMALS),
-        churn_score=listed["churn_score"].astype("float64").round(LISTED_SCORE_DECIMALS),
+        value_at_risk=listed["value_at_risk"].round(settings.value_decimals),
+        churn_score=listed["churn_score"].astype("float64").round(settings.score_decimals),
     )
 
 

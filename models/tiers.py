@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,22 +27,22 @@ def value_score(features: pd.DataFrame, settings: ValueScoreSettings) -> pd.Seri
     return score.rename("value_score")
 
 
-class Cutoffs(tuple[float, float]):
-    """(high_min, mid_min) value-score cut-offs, carrying the score scale of the base they came from.
+@dataclass(frozen=True, eq=False)
+class Cutoffs:
+    """The value-score cut-offs of the high and mid tiers, with the score scale of the base they came from.
 
     `top_scores[k - 1]` is the lowest score within the top k% of that base (k = 1..100; +inf when
     the top k% is less than one subscriber), so a shard can say "top 5%" of the whole base.
     """
 
+    high_min: float
+    mid_min: float
     top_scores: np.ndarray
 
-    def __new__(cls, high_min: float, mid_min: float, top_scores: np.ndarray) -> Cutoffs:
-        made = super().__new__(cls, (high_min, mid_min))
-        made.top_scores = top_scores
-        return made
-
-    def __getnewargs__(self) -> tuple[float, float, np.ndarray]:
-        return self[0], self[1], self.top_scores
+    @classmethod
+    def given(cls, high_min: float, mid_min: float, scores: pd.Series) -> Cutoffs:
+        """Return fixed cut-offs whose "top k%" refers to `scores`."""
+        return cls(high_min, mid_min, _top_scores(np.sort(scores.to_numpy(dtype="float64"))[::-1]))
 
     def top_percent(self, scores: pd.Series) -> np.ndarray:
         """Return, per score, the smallest k such that the score is within the top k% of the base."""
@@ -135,19 +136,16 @@ def tier_reasons(
     return reasons
 
 
-def assign_tiers(
-    features: pd.DataFrame, settings: TiersSettings, cutoffs: tuple[float, float] | None = None
-) -> pd.DataFrame:
+def assign_tiers(features: pd.DataFrame, settings: TiersSettings, cutoffs: Cutoffs | None = None) -> pd.DataFrame:
     """Return `features` plus value_score, tier, is_red_list, is_black_list, flea_flag and tier_reason.
 
     Red list -> high whatever the score; black list -> is_black_list (routing puts it last), tier by
-    score. `cutoffs` (high_min, mid_min) replaces the configured ones, e.g. quantiles computed over
-    the whole base when tiers are assigned shard by shard; `Cutoffs` from `score_cutoffs` also make
-    the reasons' "top k%" refer to that base (a plain tuple: to the rows at hand).
+    score. `cutoffs` replaces the configured ones, e.g. `score_cutoffs` over the whole base when tiers
+    are assigned shard by shard: its tiers and its "top k%" in the reasons refer to that base.
     """
     scores = value_score(features, settings.value_score)
-    scale = cutoffs if isinstance(cutoffs, Cutoffs) else score_cutoffs(scores, settings.cutoffs)
-    high_min, mid_min = cutoffs if cutoffs is not None else scale
+    scale = cutoffs if cutoffs is not None else score_cutoffs(scores, settings.cutoffs)
+    high_min, mid_min = scale.high_min, scale.mid_min
     list_flag = features["list_flag"].astype("object")
     is_red = (list_flag == RED_LIST).to_numpy(dtype=bool)
     is_black = (list_flag == BLACK_LIST).to_numpy(dtype=bool)

@@ -17,7 +17,7 @@ import pandas as pd
 from data_contracts.loader import validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
-from models.tiers import assign_tiers
+from models.tiers import Cutoffs, assign_tiers
 from pipelines.data_end import bill_month_counts, data_end
 from pipelines.ingest import validate_inputs
 from tiercast.settings import Settings
@@ -40,7 +40,7 @@ def decide(
     as_of: date,
     settings: Settings,
     previous_stages: pd.DataFrame | None = None,
-    cutoffs: tuple[float, float] | None = None,
+    cutoffs: Cutoffs | None = None,
     absent: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
     """Return the contract-checked feature table with tiers and lifecycle stages, from clean input tables.
@@ -61,7 +61,7 @@ def build_feature_table(
     as_of: date | None = None,
     previous_stages: pd.DataFrame | None = None,
     subscriber_ids: Iterable[int | str] | None = None,
-    cutoffs: tuple[float, float] | None = None,
+    cutoffs: Cutoffs | None = None,
 ) -> pd.DataFrame:
     """Return the feature table with tiers and stages as of D (default: the data's last day) from `data_dir`.
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
 from models.lifecycle import assign_stages
-from models.tiers import assign_tiers, score_cutoffs, value_score
+from models.tiers import Cutoffs, assign_tiers, score_cutoffs, value_score
 from pipelines.data_end import export_data_end
 from pipelines.ingest import input_mapping, validate_tables
 from pipelines.mapping import SourceMapping
@@ -139,7 +139,7 @@ def shard_outputs_for(
     settings: Settings,
     plan: NightlyPlan,
     part: ShardFeatures,
-    cutoffs: tuple[float, float],
+    cutoffs: Cutoffs,
     model: ModelRef,
     run_id: str,
     previous_stages: Path | None,
@@ -265,7 +265,7 @@ def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFe
     return ShardFeatures(shard, folder / "features.parquet", folder / "keys.parquet", scores, checked.reports)
 
 
-def tier_cutoffs(settings: Settings, parts: list[ShardFeatures]) -> tuple[float, float]:
+def tier_cutoffs(settings: Settings, parts: list[ShardFeatures]) -> Cutoffs:
     """Return the (high_min, mid_min) value-score cut-offs over the whole base."""
     scores = np.concatenate([part.value_scores for part in parts]) if parts else np.empty(0)
     return score_cutoffs(pd.Series(scores, dtype="float64"), settings.tiers.cutoffs)
@@ -289,7 +289,7 @@ def shard_outputs(
     settings: Settings,
     plan: NightlyPlan,
     part: ShardFeatures,
-    cutoffs: tuple[float, float],
+    cutoffs: Cutoffs,
     model: Any,
     model_version: str,
     run_id: str,

@@ -26,8 +26,6 @@ from pipelines.run_summary import NightlySummary, previous_summary
 from pipelines.staging import read_export_facts
 from tiercast.settings import Settings
 
-STAGES_KEPT = 14  # nightly lifecycle-stage files kept in state/ (two weeks of hysteresis history)
-
 
 def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFrame:
     """Return today's retention list from the shards' candidates: per desk the top value at risk, up to capacity.
@@ -39,7 +37,8 @@ def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFra
     if merged.empty:
         return validate_output(frames[0] if frames else merged, "retention_list", examples=0)
     chosen = rank_by_desk(merged, settings.retention)
-    return validate_output(rounded_for_output(chosen).reset_index(drop=True), "retention_list", examples=0)
+    listed = rounded_for_output(chosen, settings.retention)
+    return validate_output(listed.reset_index(drop=True), "retention_list", examples=0)
 
 
 def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:
@@ -97,7 +96,7 @@ def save_stages(settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs]
     partial = path.with_name(f".{path.name}.partial")
     stages.sort_values("subscriber_id").to_parquet(partial, index=False)
     partial.replace(path)
-    for old in sorted(folder.glob("*.parquet"))[:-STAGES_KEPT]:
+    for old in sorted(folder.glob("*.parquet"))[: -settings.flows.lifecycle_states_kept]:
         old.unlink()
     return path
 

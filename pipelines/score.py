@@ -21,7 +21,7 @@ import pandas as pd
 
 from data_contracts.loader import load_contract, validate_output
 from models.churn import reason_codes
-from models.lifecycle import assign_stages
+from models.lifecycle import assign_stages, new_customer_months
 from models.retention import capacity_used, retention_list, rounded_for_output
 from models.routing import route
 from pipelines.privacy import privacy_key, subscriber_key
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 # Settings sections whose values shape the published content; their fingerprint is part of run_id.
 RUN_SECTIONS = ("features", "tiers", "lifecycle", "churn", "routing", "retention")
-SCORE_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,9 @@ def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) 
     return f"{as_of:%Y%m%d}-m{model_version}-{fingerprint}"
 
 
-def published_score(probability: Any) -> np.ndarray:
-    """Return churn probabilities clipped to [0, 1] and rounded to SCORE_DECIMALS (round before routing).
-
-    Six decimals are far finer than any calibration, keep reruns byte-identical across platforms,
-    and keep a score's text from ever looking like an 11-digit phone number.
-    """
-    return np.round(np.clip(np.asarray(probability, dtype="float64"), 0.0, 1.0), SCORE_DECIMALS)
+def published_score(probability: Any, decimals: int) -> np.ndarray:
+    """Return churn probabilities clipped to [0, 1], rounded to `decimals` (publish.score_decimals) before routing."""
+    return np.round(np.clip(np.asarray(probability, dtype="float64"), 0.0, 1.0), decimals)
 
 
 def score_features(
@@ -91,18 +86,20 @@ def score_features(
     churn_reasons stays empty here: reason codes need per-feature contributions, which cost far
     more than a score, so `with_reasons` computes them only for the customers on the retention list.
     """
-    churn = published_score(np.asarray(model.predict_proba(features))[:, 1])
+    churn = published_score(np.asarray(model.predict_proba(features))[:, 1], settings.publish.score_decimals)
     scored = features.assign(churn_score=churn, churn_reasons="", model_version=model_version)
     by_id = pd.Series(churn, index=features["subscriber_id"].to_numpy())
     return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
 
 
-def with_reasons(listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, top_k: int) -> pd.DataFrame:
+def with_reasons(
+    listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, top_k: int, new_customer_months: float | None = None
+) -> pd.DataFrame:
     """Return the retention list with the top `top_k` reasons in plain words for each listed customer."""
     if listed.empty:
         return listed
     chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
-    reasons = reason_codes(model, chosen, top_k=top_k)
+    reasons = reason_codes(model, chosen, top_k=top_k, new_customer_months=new_customer_months)
     return listed.assign(reasons=pd.Series(reasons.to_numpy(), index=listed.index, dtype="str"))
 
 
@@ -115,14 +112,17 @@ def key_subscribers(scored: pd.DataFrame, subscribers: pd.DataFrame, key: bytes)
     return keyed.drop(columns=[c for c in ("msisdn",) if c in keyed.columns])
 
 
-def tier_table(routed: pd.DataFrame, as_of: date, run_id: str) -> pd.DataFrame:
-    """Return the contract-checked tier table (data_contracts/tier_table.yaml), ordered by subscriber_key."""
+def tier_table(routed: pd.DataFrame, as_of: date, run_id: str, decimals: int) -> pd.DataFrame:
+    """Return the contract-checked tier table (data_contracts/tier_table.yaml), ordered by subscriber_key.
+
+    Churn scores rounded to `decimals` (publish.score_decimals).
+    """
     text = ["subscriber_key", "tier", "lifecycle_stage", "risk_band", "queue", "reason", "model_version"]
     table = routed.astype(dict.fromkeys(text, "str")).assign(
         is_red_list=routed["is_red_list"].astype(bool),
         is_black_list=routed["is_black_list"].astype(bool),
         flea_flag=routed["flea_flag"].astype(bool),
-        churn_score=published_score(routed["churn_score"]),
+        churn_score=published_score(routed["churn_score"], decimals),
         as_of=pd.Timestamp(as_of),
         run_id=pd.Series(run_id, index=routed.index, dtype="str"),
     )
@@ -147,9 +147,9 @@ def build_outputs(
     keyed = key_subscribers(scored, subscribers, key)
     routed = route(keyed, settings.routing)
     listed = retention_list(keyed, settings.retention, as_of, run_id)
-    listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k)
+    listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
     return ScoreResult(
-        tier_table=tier_table(routed, as_of, run_id),
+        tier_table=tier_table(routed, as_of, run_id, settings.publish.score_decimals),
         retention=validate_output(listed, "retention_list", examples=0),
         as_of=as_of,
         run_id=run_id,
@@ -201,7 +201,8 @@ def score_publish(
     from pipelines.retention_files import write_retention_files
 
     result = score(settings, data_dir, as_of, previous_stages, model)
-    result = replace(result, retention=validate_output(rounded_for_output(result.retention), "retention_list"))
+    listed = rounded_for_output(result.retention, settings.retention)
+    result = replace(result, retention=validate_output(listed, "retention_list"))
     engine = engine_for(settings, url)
     try:
         publication = publish(engine, settings.publish, result.tier_table, result.retention)

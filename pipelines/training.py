@@ -24,7 +24,7 @@ from features.build import feature_table
 from features.labels import churn_labels
 from models.churn import ChurnModel
 from models.evaluation import classification_metrics, oracle_comparison, roc_auc, sliced_metrics
-from models.lifecycle import assign_stages
+from models.lifecycle import assign_stages, new_customer_months
 from models.tiers import assign_tiers
 from pipelines.shards import id_numbers
 from tiercast.errors import ModelError
@@ -311,12 +311,12 @@ def _log_plots(fitted: FittedBacktest, settings: Settings) -> None:
         tracking.log_figure(figure, f"plots/{name}")
 
 
-def _log_reasons(fitted: FittedBacktest, top_k: int) -> None:
+def _log_reasons(fitted: FittedBacktest, top_k: int, new_customers: float | None) -> None:
     from models.reasons import reason_codes
     from pipelines import tracking
 
     riskiest = fitted.holdout.nlargest(25, SCORE)
-    reasons = reason_codes(fitted.model, riskiest[fitted.columns], top_k)
+    reasons = reason_codes(fitted.model, riskiest[fitted.columns], top_k, new_customers)
     table = riskiest[["subscriber_id", SCORE, LABEL]].assign(churn_reasons=reasons.to_numpy())
     tracking.log_table(table, "riskiest_holdout_customers.json")
 
@@ -337,7 +337,7 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
         tracking.log_dict({"unavailable_features": list(fitted.unavailable)}, "unavailable_features.json")
         if settings.tracking.log_plots:
             _log_plots(fitted, settings)
-        _log_reasons(fitted, settings.churn.reasons_top_k)
+        _log_reasons(fitted, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
         model_uri = tracking.log_model(settings, fitted.model, fitted.holdout[fitted.columns].head(5))
         tags = {
             "validation_as_of": fitted.backtest.validation_date,

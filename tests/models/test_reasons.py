@@ -7,7 +7,9 @@ import math
 import pandas as pd
 import pytest
 
+from models.lifecycle import new_customer_months
 from models.reasons import describe, reason_codes
+from tiercast.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -19,7 +21,6 @@ from models.reasons import describe, reason_codes
         ("complaints_30d", 1, "1 complaint in 30 days"),
         ("arpu_trend", -0.4, "spend down 40%"),
         ("usage_trend", 0.25, "usage up 25%"),
-        ("tenure_months", 2.2, "new customer (2 months)"),
         ("tenure_months", 40.0, "tenure 40 months"),
         ("arrears_amount", 1234.0, "owes 1,234 CNY"),
         ("days_since_retention_call", math.nan, "never had a retention call"),
@@ -30,6 +31,16 @@ from models.reasons import describe, reason_codes
 )
 def test_describe(feature: str, value: object, expected: str) -> None:
     assert describe(feature, value) == expected
+
+
+def test_new_customer_wording_follows_the_identification_stage_setting() -> None:
+    """ "New customer" means the identification stage's tenure limit, read from the lifecycle settings."""
+    lifecycle = load_settings(environ={}).lifecycle
+    limit = new_customer_months(lifecycle)
+    assert limit == 6  # tiercast/defaults/lifecycle.yaml: identification while tenure_months < 6
+    assert describe("tenure_months", 2.2, limit) == "new customer (2 months)"
+    assert describe("tenure_months", 7.0, limit) == "tenure 7 months"
+    assert describe("tenure_months", 7.0, 9) == "new customer (7 months)"
 
 
 class FixedContributions:
@@ -60,7 +71,7 @@ def test_reason_codes_rank_only_risk_raising_features() -> None:
             "arpu_trend": [0.1, 0.2],
         }
     )
-    reasons = reason_codes(FixedContributions(contrib), x, top_k=3)
+    reasons = reason_codes(FixedContributions(contrib), x, top_k=3, new_customer_months=6)
     assert reasons.name == "churn_reasons"
     assert reasons.tolist() == [
         "arrears 2 months; new customer (2 months); 3 complaints in 30 days",

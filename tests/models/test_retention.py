@@ -32,6 +32,8 @@ def settings(**changes: Any) -> RetentionSettings:
         "min_value_at_risk": 0.0,
         "recent_retention_call_days": 30,
         "run_date_offset_days": 1,
+        "value_decimals": 2,
+        "score_decimals": 4,
         "desks": {
             "account_manager": {"tiers": ["high"], "daily_capacity": 2},
             "product": {"tiers": ["mid"], "daily_capacity": 2},
@@ -187,7 +189,7 @@ def test_near_ties_pick_the_same_customer_ranked_whole_or_shard_by_shard() -> No
     merged = rank_by_desk(pd.concat([shard_a, shard_b], ignore_index=True), config)
 
     assert whole["subscriber_key"].tolist() == merged["subscriber_key"].tolist() == ["f" * 64]
-    assert rounded_for_output(merged)["value_at_risk"].tolist() == [360.0]
+    assert rounded_for_output(merged, config)["value_at_risk"].tolist() == [360.0]
 
 
 @pytest.mark.parametrize("rows", [scored(0), scored(2, do_not_contact=[True, True])], ids=["empty", "none-callable"])

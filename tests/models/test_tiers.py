@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from models.tiers import assign_tiers, flea_flag, score_cutoffs, value_score
+from models.tiers import Cutoffs, assign_tiers, flea_flag, score_cutoffs, value_score
 from tiercast.settings.tiers import CutoffSettings, FleaSettings, TiersSettings, ValueScoreSettings
 
 NAN = np.nan
@@ -125,14 +125,26 @@ def test_absolute_cutoffs_compare_value_score_with_cny() -> None:
 
 def test_quantile_cutoffs_are_read_off_the_scores() -> None:
     scores = pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    assert score_cutoffs(scores, tiers_settings().cutoffs) == (9.0, 6.0)
-    assert score_cutoffs(scores, tiers_settings(high_share=0.04, mid_share=0.46).cutoffs) == (np.inf, 6.0)
+    quantiles = score_cutoffs(scores, tiers_settings().cutoffs)
+    small_top = score_cutoffs(scores, tiers_settings(high_share=0.04, mid_share=0.46).cutoffs)
+    assert (quantiles.high_min, quantiles.mid_min) == (9.0, 6.0)
+    assert (small_top.high_min, small_top.mid_min) == (np.inf, 6.0)
 
 
 def test_given_cutoffs_replace_the_configured_ones() -> None:
     # shard by shard: cut-offs computed over the whole base are passed in
-    out = assign_tiers(frame([10.0, 20, 30]), tiers_settings(), cutoffs=(39.0, 26.0))
+    rows = frame([10.0, 20, 30])
+    given = Cutoffs.given(39.0, 26.0, value_score(rows, tiers_settings().value_score))
+    out = assign_tiers(rows, tiers_settings(), cutoffs=given)
     assert out["tier"].tolist() == ["low", "mid", "high"]
+
+
+def test_cutoffs_are_a_declared_type_not_a_tuple() -> None:
+    """A plain (high, mid) tuple once changed what "top k%" meant in the reasons without a word."""
+    cutoffs = score_cutoffs(pd.Series([1.0, 2, 3]), tiers_settings().cutoffs)
+    assert not isinstance(cutoffs, tuple)
+    with pytest.raises(AttributeError):
+        assign_tiers(frame([10.0]), tiers_settings(), cutoffs=(39.0, 26.0))  # type: ignore[arg-type]
 
 
 def test_cutoffs_of_the_whole_base_give_a_shard_the_same_tiers_and_reasons() -> None:

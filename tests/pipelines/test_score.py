@@ -220,4 +220,4 @@ def cli_rows(settings: Any, day: str) -> int:
 def test_published_scores_are_rounded_to_six_decimals() -> None:
     from pipelines.score import published_score
 
-    assert published_score([0.13812345678, -0.1, 1.2, 0.5]).tolist() == [0.138123, 0.0, 1.0, 0.5]
+    assert published_score([0.13812345678, -0.1, 1.2, 0.5], 6).tolist() == [0.138123, 0.0, 1.0, 0.5]

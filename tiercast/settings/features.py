@@ -31,5 +31,4 @@ class FeaturesSettings(Section):
     credit_window_months: int = Field(ge=1, le=120)
     settled_tolerance_cny: float = Field(ge=0)
     repeat_contact_days: int = Field(ge=1)
-    label_horizon_days: int = Field(ge=1)
     credit_score: CreditScoreSettings

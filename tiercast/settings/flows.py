@@ -14,6 +14,7 @@ class FlowsSettings(Section):
     nightly_cron: str
     training_cron: str
     shard_size: int = Field(gt=0)
+    lifecycle_states_kept: int = Field(ge=1)
     batch_rows: int = Field(gt=0)
     task_runner: Literal["threads", "dask"]
     thread_workers: int = Field(gt=0)

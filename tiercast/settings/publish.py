@@ -32,6 +32,7 @@ class PublishSettings(Section):
     publications_table: Identifier
     reader_role: Identifier
     keep_versions: int = Field(ge=2)
+    score_decimals: int = Field(ge=1, le=10)
     lock_timeout_ms: int = Field(ge=1)
     switch_attempts: int = Field(ge=1)
     retry_backoff_seconds: float = Field(ge=0.0)

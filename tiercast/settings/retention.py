@@ -39,6 +39,8 @@ class RetentionSettings(Section):
     min_value_at_risk: float = Field(ge=0.0)
     recent_retention_call_days: float = Field(ge=0.0)
     run_date_offset_days: int = Field(ge=0)
+    value_decimals: int = Field(ge=0)
+    score_decimals: int = Field(ge=1)
     desks: dict[str, Desk] = Field(min_length=1)
     offers: list[Offer] = Field(min_length=1)
 

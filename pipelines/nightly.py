@@ -159,15 +159,18 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
-def plan_nightly(settings: Settings, data_dir: Path | None = None, as_of: date | None = None) -> NightlyPlan:
-    """Return the plan of a nightly run: as_of defaults to the last day the data covers."""
+def plan_nightly(
+    settings: Settings, data_dir: Path | None = None, as_of: date | None = None, shards: int | None = None
+) -> NightlyPlan:
+    """Return the plan of a nightly run: as_of defaults to the last day the data covers; `shards` (default:
+    as many as flows.shard_size makes) the number of shards."""
     paths = settings.paths
     data_dir = data_dir or paths.resolve(paths.raw)
     mapping = input_mapping(settings)
     n_subscribers = count_rows(table_path(data_dir, "subscribers", mapping))
     end = export_data_end(data_dir, mapping, settings.validation.data_end_min_share)
     as_of = as_of or end
-    n_shards = max(1, math.ceil(n_subscribers / settings.flows.shard_size))
+    n_shards = shards or max(1, math.ceil(n_subscribers / settings.flows.shard_size))
     work_dir = paths.resolve(paths.work) / "nightly" / f"{as_of:%Y-%m-%d}"
     log.info("nightly run as of %s: %d subscriber rows in %s, %d shard(s)", as_of, n_subscribers, data_dir, n_shards)
     return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers, end)

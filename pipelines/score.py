@@ -10,10 +10,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,10 +20,9 @@ import pandas as pd
 from data_contracts.loader import load_contract, validate_output
 from models.churn import reason_codes
 from models.lifecycle import assign_stages, new_customer_months
-from models.retention import capacity_used, retention_list, rounded_for_output
+from models.retention import retention_list
 from models.routing import route
-from pipelines.privacy import privacy_key, subscriber_key
-from pipelines.publish import Publication, publish
+from pipelines.privacy import subscriber_key
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,17 +41,6 @@ class ScoreResult:
     run_id: str
     model_version: str
     stages: pd.DataFrame  # subscriber_id, lifecycle_stage: kept for tomorrow's hysteresis
-
-
-@dataclass(frozen=True)
-class ScorePublishResult:
-    """A scoring run and where its outputs went."""
-
-    score: ScoreResult
-    publication: Publication
-    database: str
-    files: list[Path]
-    desks: dict[str, tuple[int, int]]
 
 
 def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
@@ -156,60 +142,3 @@ def build_outputs(
         model_version=str(model_version),
         stages=scored[["subscriber_id", "lifecycle_stage"]].reset_index(drop=True),
     )
-
-
-def score(
-    settings: Settings,
-    data_dir: Path | None = None,
-    as_of: date | None = None,
-    previous_stages: pd.DataFrame | None = None,
-    model: tuple[Any, str] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> ScoreResult:
-    """Return the outputs of scoring the inputs in `data_dir` as of D (default: the data's last day).
-
-    `model` is (model, version); by default the registered champion is loaded once, by alias.
-    """
-    from pipelines.features import data_end_date, decide
-    from pipelines.ingest import validate_inputs
-
-    inputs = validate_inputs(settings, data_dir)
-    tables = inputs.tables
-    as_of = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
-    features = decide(tables, as_of, settings, previous_stages, absent=inputs.absent)
-    if model is None:
-        from pipelines.registry import load_champion
-
-        model = load_champion(settings)
-    key = privacy_key(settings.privacy, environ)
-    result = build_outputs(features, tables["subscribers"], model[0], model[1], as_of, settings, key, previous_stages)
-    log.info("scored %d subscribers as of %s with model v%s (run %s)", len(result.tier_table), as_of, model[1],
-             result.run_id)  # fmt: skip
-    return result
-
-
-def score_publish(
-    settings: Settings,
-    data_dir: Path | None = None,
-    as_of: date | None = None,
-    previous_stages: pd.DataFrame | None = None,
-    model: tuple[Any, str] | None = None,
-    url: str | None = None,
-) -> ScorePublishResult:
-    """Score, publish the tier table and retention list to the database atomically, then write the list files."""
-    from pipelines.database import display_url, engine_for
-    from pipelines.retention_files import write_retention_files
-
-    result = score(settings, data_dir, as_of, previous_stages, model)
-    listed = rounded_for_output(result.retention, settings.retention)
-    result = replace(result, retention=validate_output(listed, "retention_list"))
-    engine = engine_for(settings, url)
-    try:
-        publication = publish(engine, settings.publish, result.tier_table, result.retention)
-        database = display_url(engine)
-    finally:
-        engine.dispose()
-    folder = settings.paths.resolve(settings.paths.retention)
-    files = write_retention_files(result.retention, folder, result.as_of, settings.retention)
-    desks = capacity_used(result.retention, settings.retention)
-    return ScorePublishResult(result, publication, database, files, desks)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,16 @@ from data_contracts.loader import ContractError
 from flows.nightly import nightly
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
+from pipelines.database import engine_for
 from pipelines.ingest import validate_inputs
+from pipelines.nightly_run import Inline, run_nightly
 from pipelines.registry import RegistryError
 from pipelines.shards import shard_of
 from tests.cli.cli_app import app_with
 from tests.flows.conftest import World
+from tests.pipelines.publish_db import postgres_target
 from tiercast.cli import flows as run_cli
+from tiercast.cli.flows import scoped_environ
 from tiercast.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -314,3 +319,31 @@ def test_a_phone_number_held_twice_gets_the_same_verdict_from_validate_and_the_n
     assert validated.reports["subscribers"].rules["msisdn:unique"] == 2
     assert state.is_completed(), state.message
     assert state.result()["validation"]["subscribers"]["rules"]["msisdn:unique"] == 2
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_score_publish_and_the_nightly_flow_publish_identical_rows(
+    world: World, published: dict[str, Any], tmp_path: Path, database: str
+) -> None:
+    """One composition: `tiercast score-publish` (inline, one shard) and the flow (four shards) agree row for row."""
+    with ExitStack() as stack:
+        if database == "postgres":
+            url = stack.enter_context(postgres_target()).url.render_as_string(hide_password=False)
+        else:
+            url = f"sqlite:///{tmp_path / 'published.db'}"
+        base = load_settings(world.config, environ={})
+        settings = base.model_copy(update={"publish": base.publish.model_copy(update={"url": url})})
+        as_of = pd.Timestamp(published["summary"]["as_of"]).date()
+
+        inline = run_nightly(settings, world.data_dir, as_of, Inline(), shards=1)
+        engine = engine_for(settings)
+        stack.callback(engine.dispose)
+        by_score_publish = pd.read_sql("SELECT * FROM tier_table ORDER BY subscriber_key", engine)
+        with scoped_environ({"TIERCAST__PUBLISH__URL": url}):
+            flow = run(world)
+        by_flow = pd.read_sql("SELECT * FROM tier_table ORDER BY subscriber_key", engine)
+
+    assert flow.is_completed(), flow.message
+    assert (inline.shards, flow.result()["shards"]) == (1, 4)
+    assert len(by_flow) == published["summary"]["publication"]["rows"]
+    pd.testing.assert_frame_equal(by_score_publish, by_flow)

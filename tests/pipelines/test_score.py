@@ -166,38 +166,40 @@ def trained(settings: Any, data: Path, as_of: date) -> Any:
 
 @pytest.mark.slow
 def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.registry
+    from pipelines import nightly
     from pipelines.database import engine_for
-    from pipelines.score import score_publish
+    from pipelines.nightly_run import Inline, run_nightly
     from tests.cli.cli_app import publishing_app
     from tests.pipelines.publish_db import msisdn_leaks, read_view
     from tiercast.cli import score_publish as score_publish_cli
 
     monkeypatch.delenv("TIERCAST_PRIVACY_KEY", raising=False)
-    model = (trained(settings, generated, date(2026, 8, 31)), "3")
-    # the CLI, with the registry's champion stood in for by the model just fitted
-    monkeypatch.setattr(pipelines.registry, "load_champion", lambda s: model)
+    fitted = trained(settings, generated, date(2026, 8, 31))
+    # the registry's champion stood in for by the model just fitted
+    monkeypatch.setattr(nightly, "resolve_model", lambda s: nightly.ModelRef("tiercast-churn", "3", "r3", "run r3"))
+    monkeypatch.setattr(nightly, "_load_model", lambda s, version: fitted)
     app = publishing_app()
     score_publish_cli.register(app)
     env = {"TIERCAST__PATHS__ROOT": str(settings.paths.root), "COLUMNS": "120"}
     cli = CliRunner().invoke(app, ["score-publish", "--data", str(generated), "--as-of", "2026-09-30"], env=env)
     assert cli.exit_code == 0, cli.output
     assert "published tier_table v1" in cli.output
-    second = score_publish(settings, generated, date(2026, 10, 31), model=model)
+    second = run_nightly(settings, generated, date(2026, 10, 31), Inline(), shards=1)
     engine = engine_for(settings)
     view = read_view(engine)
-    rerun = score_publish(settings, generated, date(2026, 10, 31), model=model)
+    rerun = run_nightly(settings, generated, date(2026, 10, 31), Inline(), shards=1)
     try:
         subscribers = pd.read_parquet(generated / "subscribers.parquet")
         day = pd.Timestamp("2026-10-31")
         activated, left = pd.to_datetime(subscribers.activation_date), pd.to_datetime(subscribers.deactivation_date)
         active = subscribers[(activated <= day) & ~(left <= day)]
-        assert second.publication.rows == len(active) == len(view)
-        assert (rerun.publication.version, rerun.score.run_id) == (3, second.score.run_id)
+        assert second.publication["rows"] == len(active) == len(view)
+        assert (rerun.publication["version"], rerun.run_id) == (3, second.run_id)
         assert read_view(engine).equals(view)  # same as_of, same content
         with engine.connect() as conn:
             per_day = pd.read_sql("SELECT as_of, count(*) AS n FROM retention_list GROUP BY as_of ORDER BY as_of", conn)
-        assert per_day["n"].tolist() == [cli_rows(settings, "2026-09-30"), len(rerun.score.retention)]
+        listed = sum(used for used, _ in rerun.retention.values())
+        assert per_day["n"].tolist() == [cli_rows(settings, "2026-09-30"), listed]
         folder = settings.paths.resolve(settings.paths.retention)
         assert sorted(p.name for p in (folder / "2026-10-31").iterdir()) == sorted(
             f"{desk}{suffix}" for desk in settings.retention.desks for suffix in (".csv", ".parquet")

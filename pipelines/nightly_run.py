@@ -1,0 +1,103 @@
+"""The nightly run as one list of steps, whoever executes them.
+
+`run_nightly(settings, data_dir, as_of, executor)` is the only place the steps of a scoring run are
+put together: plan -> stage inputs -> per shard: validate, features, value scores -> quarantine
+limits -> tier cut-offs over the whole base -> per shard: tiers, score, stages, routing, retention
+candidates -> merge the lists -> publish (the switch) -> write the files and tomorrow's state ->
+summary. The Prefect flow (flows/nightly.py) executes each step as a task, with retries and a task
+runner for the shards; `tiercast score-publish` executes the same steps inline with one shard.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from pipelines import nightly as steps
+from pipelines import nightly_results as results
+from pipelines.run_lock import exclusive_run
+from pipelines.run_summary import NightlySummary
+from tiercast.settings import Settings
+
+T = TypeVar("T")
+
+
+class Executor(Protocol):
+    """How the steps run: `step` once, `per_shard` once per item (each item is the step's last argument)."""
+
+    def step(self, name: str, function: Callable[..., T], *args: Any) -> T:
+        """Run one step and return its result."""
+        ...
+
+    def per_shard(self, name: str, function: Callable[..., T], items: Sequence[Any], *args: Any) -> list[T]:
+        """Run `function(*args, item)` for each item (possibly in parallel) and return the results in order."""
+        ...
+
+
+class Inline:
+    """Run every step here and now, one after the other (no Prefect)."""
+
+    def step(self, name: str, function: Callable[..., T], *args: Any) -> T:
+        """Run one step."""
+        return function(*args)
+
+    def per_shard(self, name: str, function: Callable[..., T], items: Sequence[Any], *args: Any) -> list[T]:
+        """Run the step for each shard in turn."""
+        return [function(*args, item) for item in items]
+
+
+def run_nightly(
+    settings: Settings,
+    data_dir: Path | None,
+    as_of: date | None,
+    executor: Executor,
+    shards: int | None = None,
+) -> NightlySummary:
+    """Score every active subscriber as of `as_of` (default: the data's end), publish, return the summary.
+
+    `shards` overrides the number of shards the plan derives from flows.shard_size.
+    """
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 2)
+        clock = now
+
+    plan = executor.step("plan", steps.plan_nightly, settings, data_dir, as_of, shards)
+    with exclusive_run(plan.work_dir):  # one run per date; its scratch (raw MSISDNs) removed however it ends
+        executor.step("stage-inputs", steps.stage_inputs, settings, plan)
+        lap("stage")
+        model = executor.step("resolve-champion", steps.resolve_model, settings)
+        run_id = steps.run_identity(settings, plan, model)
+        previous = steps.previous_stages_file(settings, plan.as_of)
+        parts = executor.per_shard("shard-features", steps.shard_features, range(plan.n_shards), settings, plan)
+        reports = executor.step("check-quarantine", results.check_quarantine, settings, plan, parts)
+        cutoffs = executor.step("tier-cutoffs", steps.tier_cutoffs, settings, parts)
+        outputs = executor.per_shard(
+            "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous
+        )
+        lap("shards")
+        retention = executor.step("merge-retention", results.merge_retention, settings, outputs)
+        switched = executor.step("publish", results.publish_tables, settings, outputs, retention)
+        published = executor.step("write-outputs", results.write_outputs, settings, plan, outputs, retention, switched)
+        lap("publish")
+    return results.summarize(settings, plan, reports, outputs, retention, published, model.run_link, seconds)
+
+
+def _shard_outputs(
+    settings: Settings,
+    plan: steps.NightlyPlan,
+    cutoffs: Any,
+    model: steps.ModelRef,
+    run_id: str,
+    previous: Path | None,
+    part: steps.ShardFeatures,
+) -> steps.ShardOutputs:
+    """`steps.shard_outputs_for` with the shard last (the executor's convention)."""
+    return steps.shard_outputs_for(settings, plan, part, cutoffs, model, run_id, previous)

@@ -31,7 +31,7 @@ def read_inputs(settings: Settings, data_dir: Path) -> ValidationResult:
     """Read and validate the input tables (bad rows quarantined)."""
     from pipelines.ingest import validate_inputs
 
-    return validate_inputs(settings, data_dir)
+    return validate_inputs(settings, data_dir, kind="training-flow")
 
 
 @task(name="plan-backtest", cache_policy=NO_CACHE)

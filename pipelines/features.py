@@ -69,7 +69,7 @@ def build_feature_table(
     `subscriber_ids`, only those subscribers are built; quantile tier cut-offs are then taken over
     that subset unless `cutoffs` (high_min, mid_min) computed over the whole base are given.
     """
-    inputs = validate_inputs(settings, data_dir)
+    inputs = validate_inputs(settings, data_dir, kind="features")
     tables = inputs.tables
     as_of = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     if subscriber_ids is not None:

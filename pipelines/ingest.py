@@ -38,6 +38,7 @@ from data_contracts.loader import Contract, ContractError, load_contract
 from pipelines import quarantine
 from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, repeats, settle_ids, to_pandas
 from pipelines.data_end import export_data_end
+from pipelines.evidence import evidence_for
 from pipelines.mapping import MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
 from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
@@ -82,19 +83,26 @@ def validate_inputs(
     data_dir: Path | None = None,
     quarantine_dir: Path | None = None,
     report_file: Path | None = None,
+    kind: str = "validate",
 ) -> ValidationResult:
-    """Return `validate_tables` on `data_dir` (default paths.raw) through `inputs.mapping`, folders from `paths`."""
+    """Return `validate_tables` on `data_dir` (default paths.raw) through `inputs.mapping`.
+
+    Quarantine files and the report go where given, else to this run's dated folders
+    (`pipelines.evidence`, `kind` names the run: validate, features, train, ...).
+    """
     paths = settings.paths
     folder = data_dir or paths.resolve(paths.raw)
-    report = report_file or paths.resolve(paths.reports) / settings.validation.report_file
+    if quarantine_dir is None or report_file is None:
+        evidence = evidence_for(settings, kind)
+        quarantine_dir = quarantine_dir or evidence.quarantine
+        report_file = report_file or evidence.report
+    report = report_file
     try:
         mapping = input_mapping(settings)
     except MappingError as exc:  # the report must not keep saying the last run was fine
         write_report(report, folder, datetime.now(UTC), {}, error=str(exc), mapping=settings.inputs.mapping)
         raise
-    return validate_tables(
-        folder, settings.validation, quarantine_dir or paths.resolve(paths.quarantine), report, mapping=mapping
-    )
+    return validate_tables(folder, settings.validation, quarantine_dir, report, mapping=mapping)
 
 
 def input_mapping(settings: Settings) -> SourceMapping:

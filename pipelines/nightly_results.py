@@ -17,6 +17,7 @@ from data_contracts.loader import ContractError, validate_output
 from features.availability import unavailable_features
 from models.retention import capacity_used, rank_by_desk, rounded_for_output
 from pipelines.database import display_url, engine_for
+from pipelines.evidence import LATEST, evidence_for
 from pipelines.ingest import check_volumes, input_mapping, table_path
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, live_publication, publish
@@ -74,10 +75,9 @@ def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: Night
 
 
 def write_quarantine_files(
-    settings: Settings, plan: NightlyPlan, reports: dict[str, TableReport]
+    settings: Settings, plan: NightlyPlan, reports: dict[str, TableReport], folder: Path
 ) -> dict[str, TableReport]:
-    """Gather the shards' quarantined rows into one file per table under paths.quarantine; return updated reports."""
-    folder = settings.paths.resolve(settings.paths.quarantine)
+    """Gather the shards' quarantined rows into one file per table in `folder`; return updated reports."""
     updated = {}
     for table, report in reports.items():
         shards = sorted((plan.work_dir / "quarantine").glob(f"shard-*/{table}.parquet"))
@@ -114,8 +114,9 @@ class PublishedRun:
 def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFeatures]) -> dict[str, TableReport]:
     """Gather the shards' validation into one report and quarantine file per table; raise over the limits
     (quarantine share, minimum rows, drop against the previous run)."""
-    reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan))
-    report_file = settings.paths.resolve(settings.paths.reports) / settings.validation.report_file
+    evidence = evidence_for(settings, f"nightly-{plan.as_of:%Y-%m-%d}")
+    reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan), evidence.quarantine)
+    report_file = evidence.report
     previous = previous_summary(settings.paths.resolve(settings.paths.state), plan.as_of) or {}
     before = {table: int(info.get("rows_read", 0)) for table, info in (previous.get("validation") or {}).items()}
     try:
@@ -211,8 +212,8 @@ def summarize(
         outputs={
             "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
             "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",
-            "quarantined rows": str(settings.paths.resolve(settings.paths.quarantine)),
-            "validation report": str(settings.paths.resolve(settings.paths.reports) / settings.validation.report_file),
+            "quarantined rows": str(reports_folder(reports)),
+            "validation report": str(report_location(settings, reports)),
             "lifecycle stages kept for tomorrow": str(published.stages_file),
         },
         publication={
@@ -238,3 +239,16 @@ def export_facts(settings: Settings, reports: dict[str, TableReport]) -> dict[st
         "unavailable_features": unavailable_features(absent),
         "unmapped_codes": {t: r.unmapped_codes for t, r in reports.items() if r.unmapped_codes},
     }
+
+
+def reports_folder(reports: dict[str, TableReport]) -> Path | str:
+    """Return the folder this run's quarantine files went to."""
+    files = [path for report in reports.values() for path in report.quarantine_files]
+    return files[0].parent if files else "-"
+
+
+def report_location(settings: Settings, reports: dict[str, TableReport]) -> Path:
+    """Return this run's validation report: `paths.reports/<stamp>/<report_file>` (the quarantine folder's stamp)."""
+    folder = reports_folder(reports)
+    stamp = folder.name if isinstance(folder, Path) else LATEST
+    return settings.paths.resolve(settings.paths.reports) / stamp / settings.validation.report_file

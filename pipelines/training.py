@@ -375,7 +375,7 @@ def train(settings: Settings, data_dir: Path | None = None, as_of: date | None =
     from pipelines.ingest import validate_inputs
 
     folder = data_dir or settings.paths.resolve(settings.paths.raw)
-    inputs = validate_inputs(settings, folder)
+    inputs = validate_inputs(settings, folder, kind="train")
     tables = inputs.tables
     end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)

@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 import flows.nightly
 import flows.training
+import pipelines.nightly
+import pipelines.nightly_run
 import pipelines.registry
-import pipelines.score
 import pipelines.training
 from pipelines.publish_checks import GuardrailError
 from pipelines.registry import RegistryError
@@ -69,8 +70,8 @@ def test_each_failure_ends_with_its_code_and_one_clear_line(
     patches = {
         "leakage": (pipelines.training, "train", LeakageError("feature(s) almost equal to the label: arpu_3m")),
         "training-leakage": (flows.training, "training", LeakageError("feature(s) almost equal to the label")),
-        "no-champion": (pipelines.score, "score_publish", RegistryError("tiercast-churn has no champion yet")),
-        "guardrail": (pipelines.score, "score_publish", GuardrailError("tier mix moved by 0.40 (limit 0.15)")),
+        "no-champion": (pipelines.nightly, "resolve_model", RegistryError("tiercast-churn has no champion yet")),
+        "guardrail": (pipelines.nightly_run, "run_nightly", GuardrailError("tier mix moved by 0.40 (limit 0.15)")),
         "no-previous": (pipelines.registry, "rollback", RegistryError("no previous champion to roll back to")),
         "busy": (flows.nightly, "nightly", RunInProgressError("another nightly run as of 2026-10-31 is in progress")),
     }

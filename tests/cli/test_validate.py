@@ -33,10 +33,12 @@ def test_clean_data_in_the_default_folder_exits_0_and_writes_the_report(tmp_path
 
     assert result.exit_code == 0, result.output
     assert "nothing quarantined" in result.output
-    report = json.loads((tmp_path / "data" / "reports" / "validation.json").read_text())
+    report = json.loads((tmp_path / "data" / "reports" / "latest" / "validation.json").read_text())
     assert report["ok"] is True
     assert report["tables"]["bills"]["clean"] == 5
-    assert (tmp_path / "data" / "quarantine" / "bills.parquet").is_file()
+    assert (tmp_path / "data" / "quarantine" / "latest" / "bills.parquet").is_file()
+    (run_folder,) = [p.name for p in (tmp_path / "data" / "quarantine").iterdir() if p.name != "latest"]
+    assert run_folder.endswith("-validate")
 
 
 def test_too_many_quarantined_rows_exit_4_naming_table_and_limit(tmp_path: Path) -> None:

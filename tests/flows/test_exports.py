@@ -115,8 +115,8 @@ def test_nightly_on_the_minimal_export_publishes_and_says_what_was_unavailable(
         "handle_seconds",
         "abandoned",
     ]
-    settings = load_settings(minimal["config"], environ={})
-    report = json.loads((settings.paths.resolve(settings.paths.reports) / "validation.json").read_text())
+    report = json.loads(Path(summary["outputs"]["validation report"]).read_text())
+    assert Path(summary["outputs"]["validation report"]).parent.name.endswith(f"-nightly-{summary['as_of']}")
     assert "abandoned_30d" in report["unavailable_features"]
 
 

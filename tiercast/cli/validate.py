@@ -52,12 +52,20 @@ def validate(
     quarantine: Annotated[
         Path | None,
         typer.Option(
-            "--quarantine", "-q", help="Folder for quarantined rows, one file per table (default: paths.quarantine)."
+            "--quarantine",
+            "-q",
+            help="Folder for quarantined rows, one file per table (default: this run's dated folder under "
+            "paths.quarantine; paths.quarantine/latest points at it).",
         ),
     ] = None,
     report: Annotated[
         Path | None,
-        typer.Option("--report", "-r", help="JSON report to write (default: paths.reports / validation.report_file)."),
+        typer.Option(
+            "--report",
+            "-r",
+            help="JSON report to write (default: this run's dated folder under paths.reports, also reached as "
+            "paths.reports/latest/validation.json).",
+        ),
     ] = None,
     mapping: MappingFile = None,
 ) -> None:

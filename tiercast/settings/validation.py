@@ -21,6 +21,7 @@ class ValidationSettings(Section):
     examples: int = Field(ge=1)
     data_end_min_share: Share
     min_rows: dict[str, int]
+    keep_days: int = Field(ge=1)
     max_row_drop_share: Share
 
     @model_validator(mode="after")

@@ -35,6 +35,20 @@ def test_list_shows_versions_newest_first(settings, tmp_path: Path) -> None:
     assert "high 10.0%" in result.output
 
 
+def test_list_keeps_each_run_id_on_one_line_in_an_80_column_terminal(settings, tmp_path: Path) -> None:
+    engine = engine_for(settings)
+    run_id = "20250601-m12-3f9a2c1d"  # the shape of a real run id
+    frame = tier_frame(100, date(2025, 6, 1), run_id)
+    publish(engine, settings.publish, frame, retention_frame(frame))
+    engine.dispose()
+    env = {"TIERCAST__PATHS__ROOT": str(tmp_path), "COLUMNS": "80"}
+
+    result = CliRunner().invoke(publishing_app(), ["publish", "list"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert run_id in result.output  # not folded over two lines
+
+
 def test_rollback_then_nothing_left_to_roll_back(settings, tmp_path: Path) -> None:
     publish_days(settings, 2)
     env = {"TIERCAST__PATHS__ROOT": str(tmp_path)}

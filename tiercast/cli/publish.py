@@ -45,7 +45,14 @@ def list_versions(
     table = Table(title=f"{settings.publish.tier_view} publications in {display_url(engine)}")
     for column in ("version", "as_of", "run_id", "model", "rows", "retention", "tier mix", "status"):
         right = column in ("version", "rows", "retention")
-        table.add_column(column, justify="right" if right else "left", no_wrap=column != "run_id")
+        # every column keeps its values on one line (a run_id squeezed into a narrow terminal is unreadable);
+        # the tier mix, one tier a line already, takes what width is left
+        table.add_column(
+            column,
+            justify="right" if right else "left",
+            no_wrap=column != "tier mix",
+            min_width=max((len(p.run_id) for p in history), default=6) if column == "run_id" else None,
+        )
     style = {"live": "bold green", "rejected": "red", "failed": "red", "dropped": "dim"}
     for p in history:
         order = sorted(p.tier_mix, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER), t))

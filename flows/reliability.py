@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
+from prefect.utilities.timeout import timeout
 
 from data_contracts.loader import ContractError
 from pipelines.publish_checks import GuardrailError
 from pipelines.quarantine import QuarantineLimitError
+from tiercast.errors import RunTimeoutError
 from tiercast.settings import load_settings
 from tiercast.settings.flows import FlowsSettings
 
@@ -55,6 +58,25 @@ def retry_transient_db(_task: Any, _task_run: Any, state: Any) -> bool:
     return isinstance(exc, OperationalError | PoolTimeout | PublishError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+class _ExpiredError(TimeoutError):
+    """The time limit of `time_limit` ran out (and not some socket's timeout inside the run)."""
+
+
+@contextmanager
+def time_limit(run: str, seconds: float, setting: str) -> Iterator[None]:
+    """Stop the block after `seconds` with a RunTimeoutError naming `run` and the `setting` that set the limit.
+
+    The flows read their limit from the settings at run time (a decorator's timeout is fixed at import).
+    """
+    try:
+        with timeout(seconds=seconds, timeout_exc_type=_ExpiredError):
+            yield
+    except _ExpiredError:
+        raise RunTimeoutError(
+            f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped"
+        ) from None
 
 
 def retry_options(settings: FlowsSettings, retries: int, condition: Callable[..., bool]) -> dict[str, Any]:

@@ -11,42 +11,18 @@ runner for the shards; `tiercast score-publish` executes the same steps inline w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
+from pipelines.executor import Executor, Inline
 from pipelines.run_lock import exclusive_run
 from pipelines.run_summary import NightlySummary
 from tiercast.settings import Settings
 
-T = TypeVar("T")
-
-
-class Executor(Protocol):
-    """How the steps run: `step` once, `per_shard` once per item (each item is the step's last argument)."""
-
-    def step(self, name: str, function: Callable[..., T], *args: Any) -> T:
-        """Run one step and return its result."""
-        ...
-
-    def per_shard(self, name: str, function: Callable[..., T], items: Sequence[Any], *args: Any) -> list[T]:
-        """Run `function(*args, item)` for each item (possibly in parallel) and return the results in order."""
-        ...
-
-
-class Inline:
-    """Run every step here and now, one after the other (no Prefect)."""
-
-    def step(self, name: str, function: Callable[..., T], *args: Any) -> T:
-        """Run one step."""
-        return function(*args)
-
-    def per_shard(self, name: str, function: Callable[..., T], items: Sequence[Any], *args: Any) -> list[T]:
-        """Run the step for each shard in turn."""
-        return [function(*args, item) for item in items]
+__all__ = ["Executor", "Inline", "run_nightly"]
 
 
 def run_nightly(

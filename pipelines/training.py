@@ -26,6 +26,7 @@ from models.churn import ChurnModel
 from models.evaluation import classification_metrics, oracle_comparison, roc_auc, sliced_metrics
 from models.lifecycle import assign_stages, new_customer_months
 from models.tiers import assign_tiers
+from pipelines.executor import Executor, Inline
 from pipelines.shards import id_numbers
 from tiercast.errors import ModelError
 from tiercast.settings import Settings
@@ -369,21 +370,36 @@ def version_description(fitted: FittedBacktest, decision: Any, run_id: str) -> s
     )
 
 
-def train(settings: Settings, data_dir: Path | None = None, as_of: date | None = None) -> TrainingResult:
-    """Validate the inputs in `data_dir`, run the backtest as of `as_of` (default: data end), log, register, gate."""
+def plan_backtest(settings: Settings, tables: dict[str, pd.DataFrame], as_of: date | None) -> Backtest:
+    """Return the training and validation snapshot dates up to `as_of` (default: the data's last day)."""
     from pipelines.features import data_end_date
-    from pipelines.ingest import validate_inputs
 
-    folder = data_dir or settings.paths.resolve(settings.paths.raw)
-    inputs = validate_inputs(settings, folder, kind="train")
-    tables = inputs.tables
     end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
     backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
     log.info(
         "backtest: train %s, validate %s (data end %s)",
-        [str(d) for d in backtest.train_dates],
+        list(map(str, backtest.train_dates)),
         backtest.validation_date,
         end,
     )
-    fitted = fit_backtest(tables, backtest, settings, folder, inputs.absent)
-    return log_and_gate(settings, fitted)
+    return backtest
+
+
+def run_training(
+    settings: Settings, data_dir: Path | None, as_of: date | None, executor: Executor, kind: str = "train"
+) -> TrainingResult:
+    """The training run, the one composition of its steps (the flow runs them as Prefect tasks, `train` inline):
+    validate the inputs in `data_dir`, plan the backtest as of `as_of` (default: data end), fit and evaluate,
+    then log to MLflow, register and gate."""
+    from pipelines.ingest import validate_inputs
+
+    folder = data_dir or settings.paths.resolve(settings.paths.raw)
+    inputs = executor.step("read-inputs", validate_inputs, settings, folder, None, None, kind)
+    backtest = executor.step("plan-backtest", plan_backtest, settings, inputs.tables, as_of)
+    fitted = executor.step("fit-and-evaluate", fit_backtest, inputs.tables, backtest, settings, folder, inputs.absent)
+    return executor.step("log-register-gate", log_and_gate, settings, fitted)
+
+
+def train(settings: Settings, data_dir: Path | None = None, as_of: date | None = None) -> TrainingResult:
+    """Run the training (`run_training`) in this process, without Prefect."""
+    return run_training(settings, data_dir, as_of, Inline())

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-import pandas as pd
-
-from pipelines.features import data_end_date
-from pipelines.training import Backtest, TrainingResult, backtest_dates
+from pipelines.training import TrainingResult
 from tiercast.settings import Settings
 
 HEADLINE = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top10", "emp", "mp_share")
-
-
-def plan_backtest(settings: Settings, tables: dict[str, pd.DataFrame], as_of: date | None) -> Backtest:
-    """Return the training and validation snapshot dates up to `as_of` (default: the data's last day)."""
-    end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
-    return backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
 
 
 def summary_dict(result: TrainingResult) -> dict[str, Any]:

@@ -71,3 +71,9 @@ class ConcurrentRunError(TiercastError):
 
     exit_code = 7
     kind = "busy"
+
+
+class RunTimeoutError(TiercastError):
+    """A flow that ran past its time limit (flows.*_timeout_seconds) and was stopped."""
+
+    kind = "timed out"

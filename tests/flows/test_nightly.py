@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,30 @@ def test_a_failure_in_any_stage_leaves_published_tables_intact_and_is_reported(
     report = world.webhook.received[posted]
     assert report["flow"] == "tiercast-nightly"
     assert f"injected failure in {stage}" in report["error"]
+
+
+def test_a_nightly_past_its_time_limit_stops_reports_it_and_leaves_yesterday_live(
+    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before_version, before_table = world.live_version(), world.tier_table()
+    posted = len(world.webhook.received)
+    real = steps.tier_cutoffs
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "tier_cutoffs", slow)
+    config = world.with_overrides("one-second", {"flows": {"nightly_timeout_seconds": 1.5}})
+    started = time.monotonic()
+    state = run(world, config)
+    assert state.is_failed()
+    assert time.monotonic() - started < 25  # stopped by the limit, not by the sleep ending
+    assert world.live_version() == before_version
+    assert world.tier_table() == before_table
+    assert raw_numbers_left(world) == []
+    error = world.webhook.received[posted]["error"]
+    assert "the nightly did not finish within 1.5 s (flows.nightly_timeout_seconds)" in error
 
 
 def test_a_transient_publish_error_is_retried_and_succeeds(

@@ -25,6 +25,8 @@ class FlowsSettings(Section):
     publish_retries: int = Field(ge=0)
     retry_backoff_seconds: float = Field(ge=0)
     task_timeout_seconds: float = Field(gt=0)
+    nightly_timeout_seconds: float = Field(gt=0)
+    training_timeout_seconds: float = Field(gt=0)
     failure_webhook_url: str | None
     server_host: str
     server_port: int = Field(gt=0, lt=65536)

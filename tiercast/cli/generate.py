@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -28,7 +28,13 @@ HELP = (
     "(CSV files with that system's names, ids, codes, date formats, units and text encoding) and the "
     "source mapping OUT/mapping.yaml that reads it back: try "
     "tiercast validate --data OUT --mapping OUT/mapping.yaml. The truth's subscriber ids are then in "
-    "the export's format, so it still joins."
+    "the export's format, so it still joins.\n\n"
+    "--scenario adds a test scenario to monitor against (repeat it for several): price_rise (concept drift: "
+    "individual postpaid fees rise and from then on paying more drives churn), competitor_promo (covariate and "
+    "concept drift: for two months one region's lines call to cancel, use less and leave more), broken_export "
+    "(export fault: bills issued from the start day on carry a charge column, data_amount by default, as 0; "
+    "the truth is unchanged). "
+    "Magnitudes are in generator.scenarios; what each changed and from when goes to OUT/_truth/scenarios.json."
 )
 
 
@@ -37,6 +43,14 @@ class ExportStyle(StrEnum):
 
     crm_b = "crm-b"
     bss_a = "bss-a"
+
+
+class ScenarioChoice(StrEnum):
+    """The scenarios of tiercast/synthetic/scenarios.py (SCENARIO_NAMES)."""
+
+    price_rise = "price_rise"
+    competitor_promo = "competitor_promo"
+    broken_export = "broken_export"
 
 
 def register(app: typer.Typer) -> None:
@@ -84,6 +98,23 @@ def generate(
             ),
         ),
     ] = None,
+    scenario: Annotated[
+        list[ScenarioChoice] | None,
+        typer.Option(
+            "--scenario",
+            help=(
+                "Add a test scenario (repeatable): price_rise, competitor_promo or broken_export. Default start: "
+                "generator.scenarios.<name>.start_months_before_end (3, 3 and 0 months before the last month)."
+            ),
+        ),
+    ] = None,
+    scenario_start: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario-start",
+            help="Start of the one --scenario: YYYY-MM (broken_export also YYYY-MM-DD), within the window.",
+        ),
+    ] = None,
 ) -> None:
     """Generate the synthetic tables (see HELP)."""
     import logging
@@ -98,6 +129,7 @@ def generate(
     from tiercast.cli import state
     from tiercast.settings.generator import GeneratorSettings
     from tiercast.synthetic import generate as run
+    from tiercast.synthetic.scenarios import ScenarioName, ScenarioRequest, scenario_records
 
     settings = state(ctx).settings
     cfg = settings.generator
@@ -108,6 +140,14 @@ def generate(
             raise typer.BadParameter(f"--end-month must be YYYY-MM: {exc}") from exc
     target = out or settings.paths.resolve(settings.paths.raw)
     n, m, s = subscribers or cfg.subscribers, months or cfg.months, cfg.seed if seed is None else seed
+    names = [name.value for name in scenario or []]
+    if scenario_start is not None and len(names) != 1:
+        raise typer.BadParameter("--scenario-start needs exactly one --scenario")
+    requests = tuple(ScenarioRequest(cast(ScenarioName, name), scenario_start) for name in names)
+    try:
+        scenarios = scenario_records(requests, cfg, m)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenario / --scenario-start") from exc
     log = logging.getLogger("tiercast.generate")
     log.info(
         "generating %s subscribers x %s months (seed %s, ending %s) into %s", f"{n:,}", m, s, cfg.end_month, target
@@ -117,10 +157,16 @@ def generate(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         if export_style is None:
-            paths = run(target, n, m, s, cfg, progress=progress)
-            rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in paths.items()}
+            paths = run(target, n, m, s, cfg, progress=progress, scenarios=requests)
+            rows = {
+                name: pq.ParquetFile(path).metadata.num_rows
+                for name, path in paths.items()
+                if path.suffix == ".parquet"
+            }
         else:
-            simulate = partial(run, subscribers=n, months=m, seed=s, settings=cfg, progress=progress)
+            simulate = partial(
+                run, subscribers=n, months=m, seed=s, settings=cfg, progress=progress, scenarios=requests
+            )
             paths, rows = _generate_export(target, export_style.value, simulate, progress)
     summary = Table(title=f"tiercast generate: {time.perf_counter() - started:.1f} s")
     summary.add_column("table")
@@ -133,6 +179,8 @@ def generate(
     console.print(summary)
     if export_style is not None:
         _print_next_steps(console, export_style.value, target, paths["mapping"])
+    for record in scenarios:
+        console.print(_scenario_line(record), soft_wrap=True)
     log.info("wrote %d files to %s (truth in %s)", len(paths), target, target / "_truth")
 
 
@@ -151,7 +199,11 @@ def _generate_export(
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-canonical-") as folder:
         canonical = simulate(Path(folder))
-        rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in canonical.items()}
+        rows = {
+            name: pq.ParquetFile(path).metadata.num_rows
+            for name, path in canonical.items()
+            if path.suffix == ".parquet"
+        }
         started = time.perf_counter()
         progress.add_task(f"writing the {style} export", total=None)
         paths = write_export(Path(folder), target, style)
@@ -163,3 +215,16 @@ def _print_next_steps(console: Console, style: str, target: Path, mapping: Path)
     """Print where the mapping is and the command that reads the export through it."""
     console.print(f"{style} export in {target}; source mapping: {mapping}", soft_wrap=True)
     console.print(f"next: tiercast validate --data {target} --mapping {mapping}", soft_wrap=True)
+
+
+def _scenario_line(record: dict[str, Any]) -> str:
+    """Return one line saying which scenario was applied, from when, and to what (a _truth/scenarios.json record)."""
+    when = f"from {record['start']}" if record["end"] is None else f"{record['start']} .. {record['end']}"
+    if "region" in record:
+        what = f"region {record['region']}"
+    elif "column" in record:
+        what = f"{record['table']}.{record['column']} exported as 0 from the bill of {record['first_bill_month'][:7]}"
+    else:
+        what = f"plans {', '.join(record['plans'])}"
+    magnitude = ", ".join(f"{key} {value}" for key, value in record["magnitude"].items())
+    return f"scenario {record['name']} ({record['kind']}): {when}; {what}; {magnitude}"

@@ -256,6 +256,46 @@ class ListSettings(Section):
     do_not_contact_senior: float = Field(ge=0, le=1)
 
 
+ChargeColumn = Literal["data_amount", "long_distance_amount", "roaming_amount", "value_added_amount"]
+
+
+class PriceRiseScenario(Section):
+    """`--scenario price_rise` (concept drift): plan fees rise and from then on paying more drives churn more."""
+
+    start_months_before_end: int = Field(ge=0, description="Default start: this many months before end_month")
+    plans: tuple[str, ...] = Field(min_length=1, description="Plans whose fee rises")
+    fee_increase: float = Field(gt=0, description="Relative fee rise, 0.15 = +15%")
+    price_sensitivity: float = Field(
+        description="Voluntary logit per log(arpu_3m / hazard reference_arpu), clipped to [0, 2.5], from the start"
+    )
+
+
+class CompetitorPromoScenario(Section):
+    """`--scenario competitor_promo` (covariate and concept drift): a rival's promotion in one region."""
+
+    start_months_before_end: int = Field(ge=0, description="Default start: this many months before end_month")
+    months: int = Field(ge=1, description="How long the promotion runs")
+    region: str = Field(description="The region it runs in")
+    hazard: float = Field(description="Voluntary logit added for the region's lines while it runs")
+    cancel_intent_rate: float = Field(ge=0, description="Extra cancel-intent contacts a line and full month")
+    usage_multiplier: float = Field(gt=0, description="Voice and data use of the region's lines while it runs")
+
+
+class BrokenExportScenario(Section):
+    """`--scenario broken_export` (export fault): one charge column of the bills is exported as 0."""
+
+    start_months_before_end: int = Field(ge=0, description="Default start: first day of the month this many before")
+    column: ChargeColumn
+
+
+class ScenarioSettings(Section):
+    """Magnitudes of the test scenarios of `tiercast generate --scenario` (not domain data)."""
+
+    price_rise: PriceRiseScenario
+    competitor_promo: CompetitorPromoScenario
+    broken_export: BrokenExportScenario
+
+
 class GeneratorSettings(Section):
     """How `tiercast generate` simulates a subscriber base: sizes, seeds, and the behaviour mix."""
 
@@ -286,6 +326,7 @@ class GeneratorSettings(Section):
     contacts: ContactSettings
     hazard: HazardSettings
     lists: ListSettings
+    scenarios: ScenarioSettings
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -296,4 +337,9 @@ class GeneratorSettings(Section):
         if unknown:
             raise ValueError(f"flea.plans names unknown plans {sorted(unknown)}")
         _normalised(self.regions, "regions")
+        unknown = set(self.scenarios.price_rise.plans) - set(self.plans)
+        if unknown:
+            raise ValueError(f"scenarios.price_rise.plans names unknown plans {sorted(unknown)}")
+        if self.scenarios.competitor_promo.region not in self.regions:
+            raise ValueError(f"scenarios.competitor_promo.region {self.scenarios.competitor_promo.region!r} is unknown")
         return self

@@ -45,11 +45,13 @@ def month_contacts(
     in_arrears: np.ndarray,
     proactive: np.ndarray,
     cfg: GeneratorSettings,
+    extra_cancel_intents: np.ndarray | None = None,
 ) -> Contacts:
     """Return the month's contacts of lines `idx`, each active on days [start_day, stop_day).
 
     `in_arrears`: the line had an overdue bill at the end of last month (more billing contacts);
-    `proactive`: the retention desk may call it this month because its high spend is falling.
+    `proactive`: the retention desk may call it this month because its high spend is falling;
+    `extra_cancel_intents`: cancel-intent contacts a full month on top of the usual (a scenario's).
     """
     cc = cfg.contacts
     fraction = (stop_day - start_day) / 30.4
@@ -57,6 +59,8 @@ def month_contacts(
     rates = np.stack([np.asarray(cc.rates[r])[state] for r in c.INBOUND_REASONS], axis=1)
     rates[:, c.BILLING] += cc.billing_in_arrears * in_arrears
     rates[:, c.COMPLAINT] *= np.where(pop.list_flag[idx] == c.BLACK, cc.black_list_complaint_multiplier, 1.0)
+    if extra_cancel_intents is not None:
+        rates[:, c.CANCEL_INTENT] += extra_cancel_intents
     rates *= fraction[:, None]
     total = rates.sum(axis=1)
     line = np.repeat(np.arange(len(idx)), rng.poisson(total))

@@ -32,6 +32,7 @@ from tiercast.synthetic.export_csv import (
     write_csv,
 )
 from tiercast.synthetic.export_mapping import ExportStyle, TableExport, mapping_text
+from tiercast.synthetic.writer import TRUTH_DOCUMENTS
 
 
 def _write_text(path: Path, text: str) -> Path:
@@ -66,7 +67,7 @@ def convert_truth(source: Path, target: Path, ids: Formatter) -> Path:
 def write_export(canonical_dir: Path, out_dir: Path, style: str) -> dict[str, Path]:
     """Write the canonical tables of `canonical_dir` as export `style` into `out_dir`; return the paths written.
 
-    Keys: the four table names (CSV files), the truth tables (`_truth/*.parquet`) and `mapping`.
+    Keys: the four table names (CSV files), the truth tables (`_truth/*.parquet`, `_truth/*.json`) and `mapping`.
     """
     if style not in STYLES:
         raise ValueError(f"unknown export style {style!r}; choose one of {sorted(STYLES)}")
@@ -81,6 +82,12 @@ def write_export(canonical_dir: Path, out_dir: Path, style: str) -> dict[str, Pa
         write_csv(canonical_dir / f"{name}.parquet", paths[name], table.columns, export.encoding, export.bom)
     for truth in sorted((canonical_dir / "_truth").glob("*.parquet")):
         paths[truth.stem] = convert_truth(truth, out_dir / "_truth" / truth.name, export.ids)
+    for name in TRUTH_DOCUMENTS:  # scenarios.json: no subscriber ids in it; a stale one is removed
+        document, copy = canonical_dir / "_truth" / f"{name}.json", out_dir / "_truth" / f"{name}.json"
+        if document.is_file():
+            paths[name] = _write_text(copy, document.read_text(encoding="utf-8"))
+        else:
+            copy.unlink(missing_ok=True)
     paths["mapping"] = _write_text(out_dir / "mapping.yaml", mapping_text(export))
     return paths
 

@@ -9,6 +9,7 @@ a pure function of (settings, subscribers, months, seed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tiercast.synthetic.hazard import Observables, non_payment_probabilities, ob
 from tiercast.synthetic.history import History
 from tiercast.synthetic.payments import BILL_SLOTS, NEVER, PaymentBook, draw_paid_days
 from tiercast.synthetic.population import empty_population, initial_activations, new_lines
+from tiercast.synthetic.scenarios import ScenarioRequest, Scenarios
 from tiercast.synthetic.writer import Output, dates, labels, nullable_ints, numbers_as_text
 
 FLEA_INITIAL_MAX_TENURE_DAYS = 75  # flea users of the initial base joined within the last ~2 months
@@ -36,10 +38,18 @@ EMPTY = np.zeros(0, dtype=np.int64)
 class Simulation:
     """State of one run: the lines, their bill book and history, and decisions pending for next month."""
 
-    def __init__(self, cfg: GeneratorSettings, subscribers: int, months: int, seed: int) -> None:
+    def __init__(
+        self,
+        cfg: GeneratorSettings,
+        subscribers: int,
+        months: int,
+        seed: int,
+        scenarios: Sequence[ScenarioRequest] = (),
+    ) -> None:
         self.cfg, self.months = cfg, months
         self.window = make_window(cfg.end_month, months, cfg.due_day)
         self.catalog = c.Catalog.from_settings(cfg)
+        self.scenarios = Scenarios(tuple(scenarios), self.window, cfg, self.catalog)
         self.rng = np.random.default_rng(seed)
         capacity = int(subscribers * (1.0 + 0.04 * months)) + 1000
         self.pop = empty_population(capacity)
@@ -81,16 +91,17 @@ class Simulation:
         step_latent(
             rng, pop, idx, self._mask(self.triggered_idx, idx), self._mask(self.called_idx, idx), cfg, self.catalog
         )
-        usage = draw_usage(rng, pop, idx, fraction, cfg)
-        bill = bill_columns(rng, pop, idx, fraction, usage, cfg, self.catalog)
+        usage = self.scenarios.usage(t, pop.region[idx], draw_usage(rng, pop, idx, fraction, cfg))
+        bill = bill_columns(rng, pop, idx, fraction, usage, cfg, self.scenarios.catalog(t))
         paid = draw_paid_days(rng, pop.payer[idx], last, window.due(t), cfg)
         paid[self._mask(self.withhold_idx, idx)] = NEVER
         self.book.record(t, idx, bill["amount"], paid)
-        contacts = month_contacts(
-            rng, pop, idx, start, stop, self._mask(self.arrears_idx, idx), self._mask(self.proactive_idx, idx), cfg
-        )
+        arrears, proactive = self._mask(self.arrears_idx, idx), self._mask(self.proactive_idx, idx)
+        extra = self.scenarios.cancel_intent_rate(t, pop.region[idx])
+        contacts = month_contacts(rng, pop, idx, start, stop, arrears, proactive, cfg, extra_cancel_intents=extra)
         self._remember(t, idx, usage.data_mb + usage.voice_minutes, contacts)
-        out["bills"].write({"subscriber_id": idx + 1, "bill_month": dates(np.full(len(idx), first)), **bill})
+        exported = self.scenarios.exported_bills(t, bill)
+        out["bills"].write({"subscriber_id": idx + 1, "bill_month": dates(np.full(len(idx), first)), **exported})
         left = np.flatnonzero((pop.deactivation[:n] >= window.start(t - 1)) & (pop.deactivation[:n] <= first))
         former = after_leaving(rng, pop, left, first, last + 1, cfg)
         moved = replace(former, line=former.line + len(idx))
@@ -140,6 +151,10 @@ class Simulation:
         noise = np.zeros(self.pop.n)
         noise[alive] = self.rng.standard_normal(len(alive))
         logit_now, logit_later = voluntary_logits(obs, self.cfg, noise)
+        # Scenarios in force at the end of month t; the 60-day figure keeps them for its second month too.
+        shift = self.scenarios.voluntary_shift(t, obs.arpu, self.pop.region[: self.pop.n])
+        if shift is not None:
+            logit_now, logit_later = logit_now + shift, logit_later + shift
         suspend_now, suspend_within_two = non_payment_probabilities(obs, self.cfg)
         p_voluntary, p_non_payment = sigmoid(logit_now[alive]), suspend_now[alive]
         p_next = 1.0 - (1.0 - p_voluntary) * (1.0 - p_non_payment)
@@ -216,7 +231,9 @@ class Simulation:
         )
 
     def finish(self, out: Output) -> None:
-        """Write the payments still in the book, the subscribers table and the subscriber truth."""
+        """Write the payments still in the book, the subscribers table and the truth (scenarios.json with scenarios)."""
+        if self.scenarios.placed:
+            out.document("scenarios", {"scenarios": self.scenarios.records()})
         for u in range(max(0, self.months - BILL_SLOTS + 1), self.months):
             self._write_payments(u, out)
         pop, n = self.pop, self.pop.n
@@ -265,15 +282,18 @@ def generate(
     seed: int,
     settings: GeneratorSettings,
     progress: Progress | None = None,
+    scenarios: Sequence[ScenarioRequest] = (),
 ) -> dict[str, Path]:
     """Simulate `subscribers` active lines over `months` months and write the tables; return their paths.
 
     Writes `subscribers`, `bills`, `payments`, `contacts` (`<out_dir>/<name>.parquet`, matching
-    data_contracts/) and the truth `_truth/churn_probability.parquet`, `_truth/subscriber_types.parquet`.
+    data_contracts/) and the truth `_truth/churn_probability.parquet`, `_truth/subscriber_types.parquet`;
+    with `scenarios` (tiercast/synthetic/scenarios.py) also `_truth/scenarios.json`.
     """
     out_dir = Path(out_dir)
-    metadata = {"subscribers": subscribers, "months": months, "seed": seed, "end_month": settings.end_month}
-    sim = Simulation(settings, subscribers, months, seed)
+    sim = Simulation(settings, subscribers, months, seed, scenarios)
+    tagged = {"scenarios": sim.scenarios.metadata()} if sim.scenarios.placed else {}
+    metadata = {"subscribers": subscribers, "months": months, "seed": seed, "end_month": settings.end_month, **tagged}
     task = progress.add_task("simulating", total=months + 1) if progress is not None else None
     with Output(out_dir, metadata) as out:
         for t in range(months):

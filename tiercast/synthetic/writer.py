@@ -51,6 +51,7 @@ TRUTH_SCHEMAS = {
     ),
 }
 INPUT_TABLES = ("subscribers", "bills", "payments", "contacts")
+TRUTH_DOCUMENTS = ("scenarios",)  # _truth/<name>.json, written only when there is something to say
 
 
 def _contract_columns(table: str) -> dict[str, Any]:
@@ -157,12 +158,20 @@ class Output:
         }
         for name, schema in TRUTH_SCHEMAS.items():
             self.writers[name] = TableWriter(truth / f"{name}.parquet", schema, metadata, self)
+        self.truth = truth
+        self.documents: dict[str, Any] = {}
 
     def submit(self, write: Callable[[pa.Table], None], table: pa.Table) -> None:
         """Queue a row group for the writer thread; wait while too many are queued."""
         self._pending.append(self._pool.submit(write, table))
         while len(self._pending) > self.MAX_PENDING:
             self._pending.popleft().result()
+
+    def document(self, name: str, content: Any) -> None:
+        """Write `content` as `_truth/<name>.json` (a TRUTH_DOCUMENTS name) when the output closes without error."""
+        if name not in TRUTH_DOCUMENTS:
+            raise ValueError(f"unknown truth document {name!r}; known: {TRUTH_DOCUMENTS}")
+        self.documents[name] = content
 
     def __getitem__(self, name: str) -> TableWriter:
         return self.writers[name]
@@ -187,8 +196,22 @@ class Output:
                     writer.close()
                 else:
                     writer.abort()
+            if kind is None:
+                self._write_documents()
+
+    def _write_documents(self) -> None:
+        """Write the truth documents, and remove those an earlier run left that this one does not write."""
+        for name in TRUTH_DOCUMENTS:
+            path = self.truth / f"{name}.json"
+            if name not in self.documents:
+                path.unlink(missing_ok=True)
+                continue
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(self.documents[name], indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
 
     @property
     def paths(self) -> dict[str, Path]:
-        """Return the final path of every table."""
-        return {name: writer.path for name, writer in self.writers.items()}
+        """Return the final path of every table and truth document."""
+        paths = {name: writer.path for name, writer in self.writers.items()}
+        return paths | {name: self.truth / f"{name}.json" for name in self.documents}

@@ -1,8 +1,9 @@
 """Type inference for `tiercast evaluate-table`: any customer table -> model-ready features and a 0/1 target.
 
 Pure and dataset-agnostic: numeric strings ("29.85", with " " blanks) become numbers with NaN, yes/no
-style columns become 0/1, low-cardinality text becomes a category, and id-like or free-text columns
-and constant columns are dropped with the reason recorded.
+style columns become 0/1, text whose values repeat becomes a category (the rare levels of a wide one
+pooled into "(other)"), and id-like or free-text columns (values that barely repeat) and constant
+columns are dropped with the reason recorded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ TRUE_WORDS = frozenset({"yes", "y", "true", "t"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f"})
 # Below this many rows every column looks unique: id-like detection needs some rows to mean anything.
 MIN_ROWS_FOR_ID = 20
+OTHER_LEVEL = "(other)"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class PreparedTable:
     kinds: dict[str, str] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
     dropped_rows: int = 0
+    pooled: dict[str, int] = field(default_factory=dict)
 
 
 def _clean_text(series: pd.Series) -> pd.Series:
@@ -52,6 +55,34 @@ def target_vector(series: pd.Series, positive: str) -> pd.Series:
     return flags.astype("Int8").where(known)
 
 
+def text_category(text: pd.Series, settings: TableSettings) -> tuple[str, pd.Series | None]:
+    """Return ("category", column with rare levels pooled) when the text values repeat, else (reason, None).
+
+    Up to `max_categories` levels is always a category; above it, only when values repeat
+    (`min_rows_per_level` rows per value on average), and levels under `rare_level_rows` rows are pooled.
+    """
+    known = text.dropna()
+    counts = known.value_counts()
+    if len(counts) <= 1:
+        return "constant", None
+    if len(counts) >= settings.id_unique_share * len(text) and len(text) > MIN_ROWS_FOR_ID:
+        return "text id (every value distinct)", None
+    if len(counts) <= settings.max_categories:
+        return "category", text.astype(pd.CategoricalDtype(sorted(counts.index)))
+    rows_per_level = len(known) / len(counts)
+    if rows_per_level < settings.min_rows_per_level:
+        return (
+            f"text with {len(counts)} distinct values in {len(known)} rows ({rows_per_level:.1f} rows per value, "
+            f"< {settings.min_rows_per_level:g}): id or free text"
+        ), None
+    rare = counts.index[counts < settings.rare_level_rows]
+    levels = sorted(set(counts.index.difference(rare)) | ({OTHER_LEVEL} if len(rare) else set()))
+    if len(levels) < 2:
+        return f"category with {len(counts)} levels, fewer than 2 seen in {settings.rare_level_rows}+ rows", None
+    pooled = text.where(~text.isin(rare) | text.isna(), OTHER_LEVEL)
+    return "category", pooled.astype(pd.CategoricalDtype(levels))
+
+
 def infer_column(series: pd.Series, settings: TableSettings) -> tuple[str, pd.Series | None]:
     """Return (kind, converted column) or (reason for exclusion, None) for one input column."""
     if pd.api.types.is_bool_dtype(series):
@@ -64,20 +95,12 @@ def infer_column(series: pd.Series, settings: TableSettings) -> tuple[str, pd.Se
         if known.empty:
             return "empty", None
         numbers = pd.to_numeric(known, errors="coerce")
-        if numbers.notna().mean() >= settings.numeric_share:
-            converted = pd.to_numeric(text, errors="coerce").astype("float64")
-        else:
+        if numbers.notna().mean() < settings.numeric_share:
             lowered = set(known.str.lower().unique())
             if lowered <= TRUE_WORDS | FALSE_WORDS and lowered & TRUE_WORDS and lowered & FALSE_WORDS:
                 return "boolean", text.str.lower().isin(TRUE_WORDS).astype("float64").where(text.notna())
-            n_unique = known.nunique()
-            if n_unique <= 1:
-                return "constant", None
-            if n_unique >= settings.id_unique_share * len(series) and len(series) > MIN_ROWS_FOR_ID:
-                return "text id (every value distinct)", None
-            if n_unique > settings.max_categories:
-                return f"text with {n_unique} distinct values (id or free text)", None
-            return "category", text.astype(pd.CategoricalDtype(sorted(known.unique())))
+            return text_category(text, settings)
+        converted = pd.to_numeric(text, errors="coerce").astype("float64")
     known_numbers = converted.dropna()
     if known_numbers.empty or (known_numbers == known_numbers.iloc[0]).all():
         return "constant", None
@@ -104,7 +127,7 @@ def prepare_table(
     if int(y[keep].sum()) == 0:
         raise ValueError(f"no row has {target} == {positive!r}: check --positive")
     rows = frame.loc[keep]
-    kinds, excluded, columns = {}, {}, {}
+    kinds, excluded, columns, pooled = {}, {}, {}, {}
     for name in rows.columns:
         if name == target:
             continue
@@ -116,5 +139,7 @@ def prepare_table(
             excluded[name] = kind
         else:
             kinds[name], columns[name] = kind, converted
+            if kind == "category" and OTHER_LEVEL in converted.cat.categories:
+                pooled[name] = int(_clean_text(rows[name]).nunique()) - len(converted.cat.categories) + 1
     features = pd.DataFrame(columns, index=rows.index)
-    return PreparedTable(features, y[keep].astype("int64"), kinds, excluded, int((~keep).sum()))
+    return PreparedTable(features, y[keep].astype("int64"), kinds, excluded, int((~keep).sum()), pooled)

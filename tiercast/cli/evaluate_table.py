@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,31 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+# Per-fold table on stderr: column of `folds` -> header. roc_auc etc. are the chosen model's.
+HEADERS = {
+    "fold": "fold",
+    "chosen": "chosen",
+    "inner_roc_auc_lightgbm": "inner lgbm",
+    "inner_roc_auc_linear": "inner linear",
+    "roc_auc": "roc_auc",
+    "lightgbm_roc_auc": "lgbm auc",
+    "linear_roc_auc": "linear auc",
+    "pr_auc": "pr_auc",
+    "brier": "brier",
+    "ece": "ece",
+    "trees": "trees",
+}
+
+
+def _cell(value: object, column: str = "") -> str:
+    """Return a table cell: 4 decimals for scores, whole trees, "-" for a candidate that did not run."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.0f}" if column == "trees" else f"{value:.4f}"
+    return str(value)
+
+
 def register(app: typer.Typer) -> None:
     """Add `evaluate-table` to the CLI."""
 
@@ -45,10 +71,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--id", help="Customer id column (dropped; id-like columns are dropped anyway).")
         ] = None,
         folds: Annotated[
-            int | None, typer.Option("--folds", min=2, help="Stratified folds [default: evaluation.table.folds, 5].")
+            int | None, typer.Option("--folds", min=2, help="Stratified folds (default: evaluation.table.folds, 5).")
         ] = None,
         seed: Annotated[
-            int | None, typer.Option("--seed", help="Seed of the fold split and the model [default: 42].")
+            int | None,
+            typer.Option("--seed", help="Seed of the fold split and the models (default: evaluation.table.seed, 42)."),
         ] = None,
         track: Annotated[
             bool, typer.Option("--track/--no-track", help="Log the run to the MLflow evaluate-table experiment.")
@@ -56,9 +83,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cross-validate the churn model on FILE: ONE JSON line on stdout (roc_auc_mean, ...), a table on stderr.
 
-        Types are inferred: numeric text (blanks -> missing), yes/no columns, low-cardinality text ->
-        category; id-like, free-text and constant columns are excluded and listed. Each fold trains the
-        same LightGBM + calibration model as `tiercast train`, early-stopped on an inner split.
+        Types are inferred: numeric text (blanks -> missing), yes/no columns, text whose values repeat ->
+        category (rare levels pooled); id-like, free-text and constant columns are excluded and listed.
+        Each fold chooses between the LightGBM + calibration model of `tiercast train` and a regularised
+        spline logistic regression by an inner cross-validation on its training part
+        (evaluation.table.candidates, inner_folds); the JSON reports the choice (chosen_model,
+        model_choice) and both candidates' scores (inner_roc_auc_lightgbm, inner_roc_auc_linear,
+        lightgbm_roc_auc_mean, linear_roc_auc_mean, chosen_roc_auc_mean).
         """
         from rich.console import Console
         from rich.table import Table
@@ -86,24 +117,28 @@ def register(app: typer.Typer) -> None:
             summary = dict(result.summary)
             if track:
                 summary["mlflow_run_id"] = log_run(settings, result)
-        grid = Table(title=f"{file.name}: {summary['folds']}-fold cross-validation", show_lines=False)
-        columns = ("fold", "roc_auc", "pr_auc", "brier", "log_loss", "ece", "trees", "calibration")
-        for column in columns:
-            grid.add_column(column, justify="right")
+        grid = Table(title=f"{file.name}: {summary['folds']}-fold cross-validation, model chosen per fold")
+        for header in HEADERS.values():
+            grid.add_column(header, justify="right")
         for row in result.folds.to_dict("records"):
-            grid.add_row(*[f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns])
+            grid.add_row(*[_cell(row[c], c) for c in HEADERS])
         grid.add_row(
-            "mean ± sd",
-            f"{summary['roc_auc_mean']:.4f} ± {summary['roc_auc_std']:.4f}",
-            f"{summary['pr_auc_mean']:.4f}",
-            f"{summary['brier_mean']:.4f}",
-            f"{summary['log_loss_mean']:.4f}",
-            f"{summary['ece_mean']:.4f}",
-            f"{summary['trees_mean']:.0f}",
-            "",
+            "mean",
+            f"{summary['chosen_model']} {summary['model_choice'][summary['chosen_model']]}/{summary['folds']}",
+            _cell(summary["inner_roc_auc_lightgbm"]),
+            _cell(summary["inner_roc_auc_linear"]),
+            _cell(summary["roc_auc_mean"]),
+            _cell(summary["lightgbm_roc_auc_mean"]),
+            _cell(summary["linear_roc_auc_mean"]),
+            _cell(summary["pr_auc_mean"]),
+            _cell(summary["brier_mean"]),
+            _cell(summary["ece_mean"]),
+            _cell(summary["trees_mean"], "trees"),
         )
         console.print(grid)
         console.print(
+            f"ROC AUC {summary['roc_auc_mean']:.4f} ± {summary['roc_auc_std']:.4f} (chosen per fold; folds won: "
+            f"{summary['model_choice']}); "
             f"{summary['n_rows']} rows ({summary['positive_rate']:.1%} positive), {summary['n_features']} features; "
             f"excluded: {summary['excluded_columns'] or 'none'}; dropped rows (blank target): {summary['dropped_rows']}"
         )

@@ -1,0 +1,311 @@
+"""Input, score and mix drift: reference profiles, additive bin counts, PSI, broken-export guardrails.
+
+A profile holds, per column, a fixed bin layout and the row counts per bin (the last bin is
+"missing", so a column that is suddenly all missing shows in PSI), plus the sum, zero count and
+range of its present values. Counts add up across shards: count each shard with `bin_counts`,
+`merge_counts` the parts, and compare the sum with `drift_table`. The reference layout comes from
+the champion's validation snapshot (`reference_profile`); yesterday's counts on that same layout
+give the "against yesterday" comparison.
+
+Numeric bins are right-closed, (-inf, e1], (e1, e2], ..., (ek, +inf), with the inner edges at the
+quantiles of the reference taken as observed values (duplicates merged), so each value of a discrete
+feature gets its own bin. A non-finite number (inf) counts as missing: the input contracts
+quarantine it, and a profile must stay plain JSON. Categories under `rare_share` of the reference
+are pooled into `__other__`, as is any category first seen after the reference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tiercast.settings.monitoring import AlertSettings, MonitoringSettings, ProfileSettings
+
+MISSING = "__missing__"
+OTHER = "__other__"
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+FEATURE, SCORE, MIX = "feature", "score", "mix"
+LEVELS = ("ok", "moderate", "significant", "guardrail")
+GUARDRAIL = "guardrail"
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column's bin layout and counts: `counts` has one entry per bin, then one for missing."""
+
+    name: str
+    role: str  # feature, score (the churn probability) or mix (tier, lifecycle stage)
+    kind: str  # numeric or categorical
+    counts: tuple[int, ...]
+    edges: tuple[float, ...] = ()  # numeric: inner bin edges; bins are right-closed
+    categories: tuple[str, ...] = ()  # categorical: kept categories; OTHER is the last bin
+    value_sum: float = 0.0  # numeric: sum, zero count and range of the present values
+    zeros: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def rows(self) -> int:
+        """Return the number of rows counted."""
+        return sum(self.counts)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Return a readable name per bin, missing last."""
+        if self.kind == CATEGORICAL:
+            return (*self.categories, OTHER, MISSING)
+        bounds = (-math.inf, *self.edges, math.inf)
+        return (*(f"({lo:g}, {hi:g}]" for lo, hi in pairwise(bounds)), MISSING)
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Return the share of rows per bin (missing last); NaN when nothing was counted."""
+        counts = np.asarray(self.counts, dtype="float64")
+        return counts / self.rows if self.rows else np.full(len(counts), math.nan)
+
+    @property
+    def missing_share(self) -> float:
+        """Return the share of rows with no value."""
+        return self.counts[-1] / self.rows if self.rows else math.nan
+
+    @property
+    def mean(self) -> float:
+        """Return the mean of the present values (NaN for a categorical column or none present)."""
+        present = self.rows - self.counts[-1]
+        return self.value_sum / present if self.kind == NUMERIC and present else math.nan
+
+    @property
+    def zero_share(self) -> float:
+        """Return the share of present values equal to zero (NaN for a categorical column or none present)."""
+        present = self.rows - self.counts[-1]
+        return self.zeros / present if self.kind == NUMERIC and present else math.nan
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """Column profiles on one layout, plus the metrics of the model they describe (JSON via to_dict)."""
+
+    columns: tuple[ColumnProfile, ...]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    def column(self, name: str) -> ColumnProfile:
+        """Return the profile of column `name`."""
+        return next(c for c in self.columns if c.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a plain JSON dict (lists, str, int, float, None; a NaN metric is written as None)."""
+        columns = [
+            {**c.__dict__, "counts": list(c.counts), "edges": list(c.edges), "categories": list(c.categories)}
+            for c in self.columns
+        ]
+        metrics = {k: float(v) if math.isfinite(v) else None for k, v in self.metrics.items()}
+        return {"columns": columns, "metrics": metrics}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
+        """Return the profile written by `to_dict`."""
+        columns = tuple(
+            ColumnProfile(
+                **{**c, "counts": tuple(c["counts"]), "edges": tuple(c["edges"]), "categories": tuple(c["categories"])}
+            )
+            for c in data["columns"]
+        )
+        metrics = {k: math.nan if v is None else float(v) for k, v in data.get("metrics", {}).items()}
+        return cls(columns=columns, metrics=metrics)
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _numeric_counts(values: np.ndarray, layout: ColumnProfile) -> ColumnProfile:
+    present = np.isfinite(values)
+    x = values[present]
+    bins = np.bincount(np.searchsorted(np.asarray(layout.edges), x, side="left"), minlength=len(layout.edges) + 1)
+    return replace(
+        layout,
+        counts=(*(int(n) for n in bins), int(len(values) - x.size)),
+        value_sum=float(x.sum()),
+        zeros=int(np.count_nonzero(x == 0)),
+        minimum=float(x.min()) if x.size else None,
+        maximum=float(x.max()) if x.size else None,
+    )
+
+
+def _categorical_counts(series: pd.Series, layout: ColumnProfile) -> ColumnProfile:
+    position = {name: i for i, name in enumerate(layout.categories)}
+    bins = [0] * (len(layout.categories) + 1)
+    for value, n in series.value_counts(dropna=True, sort=False).items():
+        bins[position.get(str(value), len(layout.categories))] += int(n)
+    return replace(layout, counts=(*bins, int(series.isna().sum())))
+
+
+def column_counts(frame: pd.DataFrame, layout: ColumnProfile) -> ColumnProfile:
+    """Return `layout` with the counts of its column in `frame` (a column absent from `frame` is all missing)."""
+    if layout.name not in frame.columns:
+        missing = (0,) * (len(layout.counts) - 1) + (len(frame),)
+        return replace(layout, counts=missing, value_sum=0.0, zeros=0, minimum=None, maximum=None)
+    series = frame[layout.name]
+    if layout.kind == NUMERIC:
+        return _numeric_counts(_numbers(series), layout)
+    return _categorical_counts(series, layout)
+
+
+def _layout(name: str, series: pd.Series, role: str, settings: ProfileSettings) -> ColumnProfile:
+    """Return an empty layout for one column: quantile edges, or the categories kept (in category order)."""
+    if role != MIX and _is_numeric(series):
+        values = _numbers(series)
+        values = values[np.isfinite(values)]
+        quantiles = np.arange(1, settings.bins) / settings.bins
+        edges = np.unique(np.quantile(values, quantiles, method="inverted_cdf")) if values.size else np.array([])
+        return ColumnProfile(name, role, NUMERIC, (0,) * (edges.size + 2), edges=tuple(map(float, edges)))
+    shares = series.value_counts(dropna=True, sort=False) / max(len(series), 1)
+    floor = 0.0 if role == MIX else settings.rare_share
+    kept = [str(v) for v, s in shares.items() if s >= floor and s > 0]
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        kept.sort()
+    return ColumnProfile(name, role, CATEGORICAL, (0,) * (len(kept) + 2), categories=tuple(kept))
+
+
+def reference_profile(
+    frame: pd.DataFrame,
+    settings: ProfileSettings,
+    features: Sequence[str],
+    score: str | None = None,
+    mixes: Sequence[str] = (),
+    metrics: Mapping[str, float] | None = None,
+) -> ReferenceProfile:
+    """Return the reference profile of `frame` (the champion's validation snapshot) with its counts."""
+    roles = [(name, FEATURE) for name in features] + ([(score, SCORE)] if score else []) + [(m, MIX) for m in mixes]
+    layouts = tuple(_layout(name, frame[name], role, settings) for name, role in roles)
+    return replace(bin_counts(frame, ReferenceProfile(layouts)), metrics=dict(metrics or {}))
+
+
+def bin_counts(frame: pd.DataFrame, reference: ReferenceProfile) -> ReferenceProfile:
+    """Return the counts of `frame` (e.g. one shard) on the reference's layout, without metrics."""
+    return ReferenceProfile(tuple(column_counts(frame, layout) for layout in reference.columns))
+
+
+def _same_layout(a: ColumnProfile, b: ColumnProfile) -> bool:
+    return (a.name, a.role, a.kind, a.edges, a.categories) == (b.name, b.role, b.kind, b.edges, b.categories)
+
+
+def same_layout(a: ReferenceProfile, b: ReferenceProfile) -> bool:
+    """Return whether two profiles have the same columns and bins (so their counts can be added or compared)."""
+    return len(a.columns) == len(b.columns) and all(map(_same_layout, a.columns, b.columns))
+
+
+def _merge_column(parts: Sequence[ColumnProfile]) -> ColumnProfile:
+    lows = [p.minimum for p in parts if p.minimum is not None]
+    highs = [p.maximum for p in parts if p.maximum is not None]
+    return replace(
+        parts[0],
+        counts=tuple(int(n) for n in np.sum([p.counts for p in parts], axis=0)),
+        value_sum=float(math.fsum(p.value_sum for p in parts)),
+        zeros=sum(p.zeros for p in parts),
+        minimum=min(lows) if lows else None,
+        maximum=max(highs) if highs else None,
+    )
+
+
+def merge_counts(parts: Sequence[ReferenceProfile]) -> ReferenceProfile:
+    """Return the sum of per-shard counts on one layout (the metrics of the first part are kept)."""
+    if not parts or not all(same_layout(parts[0], p) for p in parts):
+        raise ValueError("merge_counts needs at least one profile, all on the same layout")
+    columns = tuple(_merge_column(column) for column in zip(*(p.columns for p in parts), strict=True))
+    return ReferenceProfile(columns, metrics=parts[0].metrics)
+
+
+def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray, epsilon: float) -> float:
+    """Return the population stability index sum((a - e) * ln(a / e)) over bins.
+
+    Both shares are floored at `epsilon` (not renormalised), so a bin empty on one side adds a finite
+    (a - epsilon) * ln(a / epsilon) instead of infinity, and a bin empty on both sides adds nothing.
+    """
+    e = np.maximum(np.asarray(expected, dtype="float64"), epsilon)
+    a = np.maximum(np.asarray(actual, dtype="float64"), epsilon)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _pct(share: float) -> str:
+    return f"{share:.1%}".replace(".0%", "%")
+
+
+def _jumped(now: float, before: float, share: float, jump: float) -> bool:
+    return bool(now >= share and (math.isnan(before) or now - before >= jump))
+
+
+def _rows(now: ColumnProfile, base: ColumnProfile, settings: MonitoringSettings, baseline: str) -> list[tuple]:
+    """Return (metric, value, reference, level, message) rows for one column."""
+    name, guard, levels = now.name, settings.guardrail, settings.psi
+    value = psi(base.shares, now.shares, levels.epsilon)
+    level = "significant" if value >= levels.significant else "moderate" if value >= levels.moderate else "ok"
+    message = f"{name}: PSI {value:.3f} against {baseline} ({level})" if level != "ok" else ""
+    rows: list[tuple] = [("psi", value, math.nan, level, message)]
+    m_now, m_base = now.missing_share, base.missing_share
+    broken = _jumped(m_now, m_base, guard.all_missing_share, guard.missing_jump)
+    message = f"{name}: {_pct(m_now)} missing tonight ({baseline} {_pct(m_base)})" if broken else ""
+    rows.append(("missing_share", m_now, m_base, GUARDRAIL if broken else "ok", message))
+    if now.kind != NUMERIC:
+        return rows
+    z_now, z_base = now.zero_share, base.zero_share
+    broken = _jumped(z_now, z_base, guard.all_zero_share, guard.zero_jump)
+    message = f"{name}: {_pct(z_now)} zero tonight ({baseline} {_pct(z_base)})" if broken else ""
+    rows.append(("zero_share", z_now, z_base, GUARDRAIL if broken else "ok", message))
+    mean, base_mean = now.mean, base.mean
+    # An order of magnitude is only meaningful for a non-negative measure (an amount, a count, a share).
+    scaled = base.minimum is not None and base.minimum >= 0 and base_mean > 0 and not math.isnan(mean)
+    ratio = mean / base_mean if scaled else math.nan
+    broken = scaled and not 1 / guard.mean_ratio <= ratio <= guard.mean_ratio
+    message = f"{name}: mean {mean:.4g} tonight, {ratio:.3g}x the {baseline} mean {base_mean:.4g}" if broken else ""
+    rows.append(("mean", mean, base_mean, GUARDRAIL if broken else "ok", message))
+    return rows
+
+
+def drift_table(
+    current: ReferenceProfile, baseline: ReferenceProfile, settings: MonitoringSettings, against: str = "reference"
+) -> pd.DataFrame:
+    """Return one row per column x metric: feature, role, metric, against, value, reference, level, message.
+
+    Metrics: psi (reference NaN), missing_share, and for numeric columns zero_share (of present
+    values) and mean, each with the baseline's value in `reference`. Levels: psi is ok / moderate /
+    significant by `settings.psi`; missing_share, zero_share and mean are `guardrail` when they look
+    like a broken export (`settings.guardrail`), else ok; `message` names the column when not ok.
+    """
+    if not same_layout(current, baseline):
+        raise ValueError("drift_table compares counts on one layout: count both with bin_counts(frame, reference)")
+    rows = [
+        (now.name, now.role, metric, against, value, reference, level, message)
+        for now, base in zip(current.columns, baseline.columns, strict=True)
+        for metric, value, reference, level, message in _rows(now, base, settings, against)
+    ]
+    columns = ["feature", "role", "metric", "against", "value", "reference", "level", "message"]
+    return pd.DataFrame(rows, columns=columns).astype({"value": "float64", "reference": "float64"})
+
+
+def frame_drift(
+    frame: pd.DataFrame, reference: ReferenceProfile, settings: MonitoringSettings, against: str = "reference"
+) -> pd.DataFrame:
+    """Return `drift_table` of `frame` (counted on the reference's layout) against the reference."""
+    return drift_table(bin_counts(frame, reference), reference, settings, against)
+
+
+def alert_rows(table: pd.DataFrame, settings: AlertSettings) -> pd.DataFrame:
+    """Return the rows of a drift or performance table whose level alerts (`settings.levels`)."""
+    return table.loc[table["level"].isin(settings.levels)]
+
+
+def blocks_publish(table: pd.DataFrame, settings: AlertSettings) -> bool:
+    """Return whether tonight must not publish: any guardrail, or any alert when model drift blocks."""
+    levels = set(table["level"])
+    return GUARDRAIL in levels or (settings.model_drift == "block" and bool(levels & set(settings.levels)))

@@ -1,0 +1,75 @@
+"""Production monitoring: reference profiles, drift levels, broken-export guardrails, performance estimates, alerts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tiercast.settings.base import Section
+
+Level = Literal["ok", "moderate", "significant", "guardrail"]
+
+
+class ProfileSettings(Section):
+    """How a column is binned in the reference profile."""
+
+    bins: int = Field(ge=2)
+    rare_share: float = Field(ge=0, lt=1)
+
+
+class PsiSettings(Section):
+    """Population stability index: the floor on shares and the moderate / significant levels."""
+
+    epsilon: float = Field(gt=0, lt=1)
+    moderate: float = Field(gt=0)
+    significant: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PsiSettings:
+        if self.significant < self.moderate:
+            raise ValueError("psi.significant must be at least psi.moderate")
+        return self
+
+
+class GuardrailSettings(Section):
+    """A column that looks like a broken export: suddenly all missing, all zero, or an order of magnitude off."""
+
+    all_missing_share: float = Field(gt=0, le=1)
+    missing_jump: float = Field(gt=0, le=1)
+    all_zero_share: float = Field(gt=0, le=1)
+    zero_jump: float = Field(gt=0, le=1)
+    mean_ratio: float = Field(gt=1)
+
+
+class EstimateSettings(Section):
+    """Label-free performance estimates (bands by Monte-Carlo label draws) and realised performance."""
+
+    band_level: float = Field(gt=0, lt=1)
+    draws: int = Field(ge=20)
+    subsample: int = Field(ge=100)
+    seed: int
+    lift_share: float = Field(gt=0, le=1)
+    ece_bins: int = Field(ge=2)
+    auc_drop: float = Field(gt=0, lt=1)
+
+
+class AlertSettings(Section):
+    """Which levels alert, whether model drift blocks the publish, and whether an alert starts training."""
+
+    levels: tuple[Level, ...]
+    model_drift: Literal["alert", "block"]
+    retrain_on_alert: bool
+    training_deployment: str
+
+
+class MonitoringSettings(Section):
+    """Production monitoring: drift against the champion's reference and yesterday, estimates, alerts."""
+
+    enabled: bool
+    experiment: str
+    profile: ProfileSettings
+    psi: PsiSettings
+    guardrail: GuardrailSettings
+    estimate: EstimateSettings
+    alerts: AlertSettings

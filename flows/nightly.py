@@ -20,6 +20,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.executor import TaskExecutor
 from flows.reliability import (
+    live_now,
+    report_alerts,
     report_failure,
     retry_options,
     retry_transient_db,
@@ -63,6 +65,9 @@ def nightly(
     prepare_environment(settings)
     with time_limit("nightly", settings.flows.nightly_timeout_seconds, "nightly_timeout_seconds"):
         summary = run_nightly(settings, Path(data_dir) if data_dir else None, as_of, executor(settings))
+    alerts = list(summary.monitoring.get("alerts") or [])
+    if alerts:
+        report_alerts(settings, summary.as_of, alerts, live_now(config))
     markdown = summary.to_markdown()
     create_markdown_artifact(markdown, key="tiercast-nightly-summary", description=f"nightly run as of {summary.as_of}")
     get_run_logger().info("run summary\n%s", markdown)

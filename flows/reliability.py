@@ -15,16 +15,17 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.timeout import timeout
 
 from data_contracts.loader import ContractError
+from pipelines.monitoring import DriftGuardrailError
 from pipelines.publish_checks import GuardrailError
 from pipelines.quarantine import QuarantineLimitError
 from tiercast.errors import RunTimeoutError
-from tiercast.settings import load_settings
+from tiercast.settings import Settings, load_settings
 from tiercast.settings.flows import FlowsSettings
 
 log = logging.getLogger("tiercast.flows")
 
 # Errors that a retry cannot fix: bad data, a breached guardrail, a refused training set.
-PERMANENT: tuple[type[BaseException], ...] = (ContractError, QuarantineLimitError, GuardrailError)
+PERMANENT: tuple[type[BaseException], ...] = (ContractError, QuarantineLimitError, GuardrailError, DriftGuardrailError)
 
 
 def _exception(state: Any) -> BaseException | None:
@@ -153,8 +154,48 @@ def report_failure(flow: Any, flow_run: Any, state: Any) -> None:
         log.exception("could not read settings to find the failure webhook")
         return
     if url:
-        try:
-            httpx.post(url, content=json.dumps(report), headers={"content-type": "application/json"}, timeout=10)
-            log.info("failure report posted to %s", url)
-        except httpx.HTTPError as exc:
-            log.error("could not post the failure report to %s: %s", url, exc)
+        post_json(url, report, "failure report")
+
+
+def post_json(url: str, payload: dict[str, Any], what: str) -> bool:
+    """POST `payload` as JSON to `url`; log what happened; return whether it was accepted."""
+    try:
+        response = httpx.post(
+            url, content=json.dumps(payload), headers={"content-type": "application/json"}, timeout=10
+        )
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        log.error("could not post the %s to %s: %s", what, url, exc)
+        return False
+    log.info("%s posted to %s", what, url)
+    return True
+
+
+def report_alerts(settings: Settings, as_of: str, alerts: list[str], live: str) -> dict[str, Any]:
+    """Tell people about monitoring alerts (log, webhook) and start retraining when configured; return the report."""
+    report = {
+        "flow": "tiercast-nightly",
+        "kind": "monitoring alert",
+        "as_of": as_of,
+        "alerts": alerts,
+        "published": live,
+        "retraining": "not started (monitoring.alerts.retrain_on_alert is off)",
+    }
+    if settings.monitoring.alerts.retrain_on_alert:
+        report["retraining"] = start_training(settings.monitoring.alerts.training_deployment)
+    log.warning("MONITORING ALERTS for %s: %s | retraining: %s", as_of, "; ".join(alerts), report["retraining"])
+    if settings.flows.failure_webhook_url:
+        post_json(settings.flows.failure_webhook_url, report, "monitoring alert")
+    return report
+
+
+def start_training(deployment: str) -> str:
+    """Start a run of the training deployment without waiting for it; return what happened, in words."""
+    from prefect.deployments import run_deployment
+
+    try:
+        run = run_deployment(name=deployment, timeout=0, as_subflow=False)
+    except Exception as exc:  # the alert must still go out when the deployment cannot be started
+        log.error("could not start the training deployment %s: %s: %s", deployment, type(exc).__name__, exc)
+        return f"could not start {deployment}: {type(exc).__name__}: {exc}"
+    return f"started {deployment}: flow run {getattr(run, 'name', '')} ({getattr(run, 'id', '')})"

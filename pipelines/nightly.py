@@ -27,11 +27,13 @@ import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
+from models.drift import ReferenceProfile
 from models.lifecycle import assign_stages
 from models.tiers import Cutoffs, assign_tiers, score_cutoffs, value_score
 from pipelines.data_end import export_data_end
 from pipelines.ingest import input_mapping, validate_tables
 from pipelines.mapping import SourceMapping
+from pipelines.monitoring import REFERENCE_ARTIFACT, input_counts, recent_inputs, shard_counts
 from pipelines.privacy import privacy_key
 from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
@@ -76,6 +78,8 @@ class ShardFeatures:
     keys_path: Path
     value_scores: np.ndarray
     reports: dict[str, TableReport]
+    leavers_path: Path | None = None  # subscriber_id, deactivation_date of those who left (realised monitoring)
+    input_counts: ReferenceProfile | None = None  # recent input columns on the reference's bins (monitoring)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class ShardOutputs:
     rows: int
     tier_stage_counts: dict[str, dict[str, int]]
     score_histogram: list[int]
+    scores_path: Path | None = None  # subscriber_id, churn_score, tier (monitoring's score history)
+    counts: ReferenceProfile | None = None  # features, score and mixes on the reference's bins (monitoring)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,21 @@ def resolve_model(settings: Settings) -> ModelRef:
     run_id = tracking.version_info(settings, version).run_id
     link = f"MLflow run {run_id} at {tracking.tracking_uri(settings)}"
     return ModelRef(settings.tracking.registered_model, str(version), run_id, link)
+
+
+def load_reference(settings: Settings, model: ModelRef) -> ReferenceProfile | None:
+    """Return the champion's reference profile (logged at its training), None when monitoring is off or it has none."""
+    if not settings.monitoring.enabled:
+        return None
+    from pipelines import tracking
+
+    data = tracking.load_run_dict(settings, model.run_id, REFERENCE_ARTIFACT)
+    if data is None:
+        log.warning(
+            "model v%s has no reference profile (%s): no drift monitoring tonight", model.version, REFERENCE_ARTIFACT
+        )
+        return None
+    return ReferenceProfile.from_dict(data)
 
 
 _MODELS: dict[tuple[str, str], Any] = {}  # one loaded model per process (thread or Dask worker)
@@ -143,12 +164,12 @@ def shard_outputs_for(
     model: ModelRef,
     run_id: str,
     previous_stages: Path | None,
+    reference: ReferenceProfile | None = None,
 ) -> ShardOutputs:
     """`shard_outputs` with the model loaded by version (once per process) and the key read from the environment."""
     loaded = _load_model(settings, model.version)
-    return shard_outputs(
-        settings, plan, part, cutoffs, loaded, model.version, run_id, privacy_key(settings.privacy), previous_stages
-    )
+    key = privacy_key(settings.privacy)
+    return shard_outputs(settings, plan, part, cutoffs, loaded, model.version, run_id, key, previous_stages, reference)
 
 
 def count_rows(path: Path) -> int:
@@ -230,8 +251,11 @@ def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
     return list(range(plan.n_shards))
 
 
-def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFeatures:
+def shard_features(
+    settings: Settings, plan: NightlyPlan, shard: int, reference: ReferenceProfile | None = None
+) -> ShardFeatures:
     """Validate one shard's inputs, build its feature table as of D and its value scores; write them to disk.
+    With the champion's `reference`, count its recent input columns for monitoring.
 
     Quarantine limits are checked over all shards together (`validation_reports`), not per shard.
     """
@@ -264,8 +288,13 @@ def shard_features(settings: Settings, plan: NightlyPlan, shard: int) -> ShardFe
     features.to_parquet(folder / "features.parquet", index=False)
     active = tables["subscribers"][["subscriber_id", "msisdn"]]
     active[active["subscriber_id"].isin(features["subscriber_id"])].to_parquet(folder / "keys.parquet", index=False)
+    subscribers = tables["subscribers"]
+    left = subscribers.loc[subscribers["deactivation_date"].notna(), ["subscriber_id", "deactivation_date"]]
+    left.to_parquet(folder / "leavers.parquet", index=False)
     scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
-    return ShardFeatures(shard, folder / "features.parquet", folder / "keys.parquet", scores, checked.reports)
+    paths = (folder / "features.parquet", folder / "keys.parquet")
+    counted = input_counts(recent_inputs(tables, plan.as_of), reference)
+    return ShardFeatures(shard, *paths, scores, checked.reports, folder / "leavers.parquet", counted)
 
 
 def tier_cutoffs(settings: Settings, parts: list[ShardFeatures]) -> Cutoffs:
@@ -298,8 +327,10 @@ def shard_outputs(
     run_id: str,
     key: bytes,
     previous_stages: Path | None,
+    reference: ReferenceProfile | None = None,
 ) -> ShardOutputs:
-    """Tier, score, stage, route and list one shard; write its tier rows, retention candidates and stages."""
+    """Tier, score, stage, route and list one shard; write its tier rows, retention candidates and stages,
+    its scores for monitoring, and count its features on the reference's bins."""
     features = pd.read_parquet(part.features_path)
     previous = _previous_stages(previous_stages, features["subscriber_id"])
     tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
@@ -315,6 +346,8 @@ def shard_outputs(
     rows.to_parquet(folder / "tier_table.parquet", index=False)
     candidates.to_parquet(folder / "retention.parquet", index=False)
     result.stages.to_parquet(folder / "stages.parquet", index=False)
+    scored = result.scored if result.scored is not None else pd.DataFrame()
+    scored[["subscriber_id", "churn_score", "tier"]].to_parquet(folder / "scores.parquet", index=False)
     counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
     histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
     return ShardOutputs(
@@ -325,4 +358,6 @@ def shard_outputs(
         rows=len(rows),
         tier_stage_counts={str(t): {str(s): int(n) for s, n in row.items()} for t, row in counts.iterrows()},
         score_histogram=[int(n) for n in histogram],
+        scores_path=folder / "scores.parquet",
+        counts=shard_counts(scored, reference),
     )

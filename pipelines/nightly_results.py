@@ -19,6 +19,7 @@ from models.retention import capacity_used, rank_by_desk, rounded_for_output
 from pipelines.database import display_url, engine_for
 from pipelines.evidence import LATEST, evidence_for
 from pipelines.ingest import check_volumes, input_mapping, table_path
+from pipelines.monitoring import NightMonitoring
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, live_publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_quarantine, write_report
@@ -186,6 +187,7 @@ def summarize(
     published: PublishedRun,
     model_run: str,
     seconds: dict[str, float],
+    monitoring: NightMonitoring | None = None,
 ) -> NightlySummary:
     """Return the run summary (and keep it in state/ for tomorrow's comparison)."""
     tier_stage: dict[str, dict[str, int]] = {}
@@ -225,6 +227,7 @@ def summarize(
         seconds=seconds,
         previous=previous_summary(state, plan.as_of),
         export=export_facts(settings, reports),
+        monitoring=monitoring.summary() if monitoring is not None else {"note": "monitoring off (monitoring.enabled)"},
     )
     summary.save(state)
     return summary

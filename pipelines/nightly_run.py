@@ -3,7 +3,8 @@
 `run_nightly(settings, data_dir, as_of, executor)` is the only place the steps of a scoring run are
 put together: plan -> stage inputs -> per shard: validate, features, value scores -> quarantine
 limits -> tier cut-offs over the whole base -> per shard: tiers, score, stages, routing, retention
-candidates -> merge the lists -> publish (the switch) -> write the files and tomorrow's state ->
+candidates, monitoring counts -> merge the lists -> monitoring (drift, estimates, realised
+performance; a broken-export guardrail stops here) -> publish (the switch) -> write the files and tomorrow's state ->
 summary. The Prefect flow (flows/nightly.py) executes each step as a task, with retries and a task
 runner for the shards; `tiercast score-publish` executes the same steps inline with one shard.
 """
@@ -11,18 +12,62 @@ runner for the shards; `tiercast score-publish` executes the same steps inline w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
 from pipelines.executor import Executor, Inline
+from pipelines.monitoring import NightMonitoring
+from pipelines.nightly_monitoring import monitor
 from pipelines.run_lock import exclusive_run
 from pipelines.run_summary import NightlySummary
 from tiercast.settings import Settings
 
-__all__ = ["Executor", "Inline", "run_nightly"]
+__all__ = ["Executor", "Inline", "replay_night", "run_nightly"]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What the steps before publishing produced: the model, validation, shard outputs, lists, monitoring."""
+
+    model: steps.ModelRef
+    reports: dict[str, Any]
+    outputs: list[steps.ShardOutputs]
+    retention: pd.DataFrame
+    night: NightMonitoring | None
+
+
+def _score(
+    settings: Settings,
+    plan: steps.NightlyPlan,
+    executor: Executor,
+    lap: Callable[[str], None],
+    refuse: bool = True,
+) -> Scored:
+    """The steps from staging to monitoring (inside the run's lock); `refuse`: a broken export raises."""
+    executor.step("stage-inputs", steps.stage_inputs, settings, plan)
+    lap("stage")
+    model = executor.step("resolve-champion", steps.resolve_model, settings)
+    reference = executor.step("load-reference", steps.load_reference, settings, model)
+    run_id = steps.run_identity(settings, plan, model)
+    previous = steps.previous_stages_file(settings, plan.as_of)
+    parts = executor.per_shard("shard-features", _shard_features, range(plan.n_shards), settings, plan, reference)
+    reports = executor.step("check-quarantine", results.check_quarantine, settings, plan, parts)
+    cutoffs = executor.step("tier-cutoffs", steps.tier_cutoffs, settings, parts)
+    outputs = executor.per_shard(
+        "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous, reference
+    )
+    lap("shards")
+    retention = executor.step("merge-retention", results.merge_retention, settings, outputs)
+    night = executor.step("monitor", monitor, settings, plan, model, reference, parts, outputs, retention, refuse)
+    lap("monitor")
+    return Scored(model, reports, outputs, retention, night)
 
 
 def run_nightly(
@@ -47,23 +92,26 @@ def run_nightly(
 
     plan = executor.step("plan", steps.plan_nightly, settings, data_dir, as_of, shards)
     with exclusive_run(plan.work_dir):  # one run per date; its scratch (raw MSISDNs) removed however it ends
-        executor.step("stage-inputs", steps.stage_inputs, settings, plan)
-        lap("stage")
-        model = executor.step("resolve-champion", steps.resolve_model, settings)
-        run_id = steps.run_identity(settings, plan, model)
-        previous = steps.previous_stages_file(settings, plan.as_of)
-        parts = executor.per_shard("shard-features", steps.shard_features, range(plan.n_shards), settings, plan)
-        reports = executor.step("check-quarantine", results.check_quarantine, settings, plan, parts)
-        cutoffs = executor.step("tier-cutoffs", steps.tier_cutoffs, settings, parts)
-        outputs = executor.per_shard(
-            "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous
-        )
-        lap("shards")
-        retention = executor.step("merge-retention", results.merge_retention, settings, outputs)
+        scored = _score(settings, plan, executor, lap)
+        outputs, retention = scored.outputs, scored.retention
         switched = executor.step("publish", results.publish_tables, settings, outputs, retention)
         published = executor.step("write-outputs", results.write_outputs, settings, plan, outputs, retention, switched)
         lap("publish")
-    return results.summarize(settings, plan, reports, outputs, retention, published, model.run_link, seconds)
+    link = scored.model.run_link
+    return results.summarize(settings, plan, scored.reports, outputs, retention, published, link, seconds, scored.night)
+
+
+def replay_night(settings: Settings, data_dir: Path | None, as_of: date, executor: Executor) -> NightMonitoring | None:
+    """The nightly's steps up to monitoring for `as_of`, with the champion: nothing published, no state kept,
+    a broken export recorded but not raised (`tiercast monitor backfill`)."""
+    plan = executor.step("plan", steps.plan_nightly, settings, data_dir, as_of, None)
+    with exclusive_run(plan.work_dir):
+        return _score(settings, plan, executor, lambda name: None, refuse=False).night
+
+
+def _shard_features(settings: Settings, plan: steps.NightlyPlan, reference: Any, shard: int) -> steps.ShardFeatures:
+    """`steps.shard_features` with the shard last (the executor's convention)."""
+    return steps.shard_features(settings, plan, shard, reference)
 
 
 def _shard_outputs(
@@ -73,7 +121,8 @@ def _shard_outputs(
     model: steps.ModelRef,
     run_id: str,
     previous: Path | None,
+    reference: Any,
     part: steps.ShardFeatures,
 ) -> steps.ShardOutputs:
     """`steps.shard_outputs_for` with the shard last (the executor's convention)."""
-    return steps.shard_outputs_for(settings, plan, part, cutoffs, model, run_id, previous)
+    return steps.shard_outputs_for(settings, plan, part, cutoffs, model, run_id, previous, reference)

@@ -388,6 +388,21 @@ def prune(engine: Engine, settings: PublishSettings) -> list[int]:
     return [p.version for p in doomed]
 
 
+def record_monitoring(engine: Engine, settings: PublishSettings, rows: pd.DataFrame) -> int:
+    """Write one night's monitoring rows to the monitoring table, replacing that night's earlier rows; return the count.
+
+    Not part of a publication: a night refused by a guardrail records why, and a rerun replaces its rows.
+    """
+    check_contract(rows, "monitoring")
+    table = contract_table("monitoring", settings.monitoring_table, sa.MetaData())
+    nights = sorted({d.date() for d in pd.to_datetime(rows["recorded_on"])})
+    with write_transaction(engine) as conn:
+        table.create(conn, checkfirst=True)
+        conn.execute(table.delete().where(table.c.recorded_on.in_(nights)))
+        insert_frame(conn, table, rows, "monitoring", settings.batch_rows)
+    return len(rows)
+
+
 def rollback(engine: Engine, settings: PublishSettings, to_version: int | None = None) -> Publication:
     """Point the view back at `to_version` (default: the newest retained version older than the live one)."""
     history = publications(engine, settings)

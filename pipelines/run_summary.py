@@ -34,6 +34,7 @@ class NightlySummary:
     seconds: dict[str, float] = field(default_factory=dict)
     previous: dict[str, Any] | None = None
     export: dict[str, Any] = field(default_factory=dict)  # mapping, absent columns, unavailable features, codes
+    monitoring: dict[str, Any] = field(default_factory=dict)  # alerts, top PSI, estimates, realised (issue 12)
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -78,9 +79,32 @@ class NightlySummary:
         lines += ["", "## Churn scores", "", _histogram_text(self.score_histogram), "", "## Retention lists", ""]
         lines += ["| desk | listed | capacity |", "|---|---:|---:|"]
         lines += [f"| {desk} | {used:,} | {cap:,} |" for desk, (used, cap) in self.retention.items()]
+        lines += _monitoring_lines(self.monitoring)
         lines += ["", "## Where everything went", ""]
         lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
         return "\n".join(lines) + "\n"
+
+
+def _monitoring_lines(monitoring: dict[str, Any]) -> list[str]:
+    """Return the monitoring section: alerts first, then the largest shifts, tonight's estimate, matured nights."""
+    if not monitoring:
+        return []
+    lines = ["", "## Monitoring", ""]
+    if monitoring.get("note"):
+        lines.append(f"- {monitoring['note']}")
+    alerts = monitoring.get("alerts") or []
+    lines.append(f"- **{len(alerts)} alert(s)**" + (": " + "; ".join(alerts) if alerts else ""))
+    if monitoring.get("top_psi"):
+        lines.append("- largest PSI: " + ", ".join(f"{k} {v:.3f}" for k, v in monitoring["top_psi"].items()))
+    for metric, (value, low, high) in (monitoring.get("estimate") or {}).items():
+        lines.append(f"- estimated {metric}: {value:.4f} (band {low:.4f} to {high:.4f})")
+    for key, (realised, estimate) in (monitoring.get("realised") or {}).items():
+        lines.append(f"- matured {key}: realised {realised:.4f}, estimated that night {estimate:.4f}")
+    for name, where in (monitoring.get("recorded") or {}).items():
+        lines.append(f"- {name}: {where}")
+    if monitoring.get("history"):
+        lines.append(f"- history: `{monitoring['history']}`")
+    return lines
 
 
 def _export_lines(export: dict[str, Any]) -> list[str]:

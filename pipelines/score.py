@@ -41,6 +41,7 @@ class ScoreResult:
     run_id: str
     model_version: str
     stages: pd.DataFrame  # subscriber_id, lifecycle_stage: kept for tomorrow's hysteresis
+    scored: pd.DataFrame | None = None  # features, churn_score, tier, lifecycle_stage by subscriber_id (monitoring)
 
 
 def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
@@ -141,4 +142,5 @@ def build_outputs(
         run_id=run_id,
         model_version=str(model_version),
         stages=scored[["subscriber_id", "lifecycle_stage"]].reset_index(drop=True),
+        scored=scored,
     )

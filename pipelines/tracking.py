@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ import pandas as pd
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# MLflow 3's UI opens an experiment in its GenAI view unless it is tagged as model development; with
+# this tag it opens the model-training view (runs, metric charts over steps, artifacts).
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def tracking_uri(settings: Settings) -> str:
@@ -57,9 +62,12 @@ def _experiment_id(settings: Settings, name: str) -> str:
     import mlflow
 
     experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return str(experiment.experiment_id)
-    return str(mlflow.create_experiment(name, artifact_location=artifact_location(settings)))
+    if experiment is None:
+        return str(mlflow.create_experiment(name, artifact_location=artifact_location(settings), tags=EXPERIMENT_TAGS))
+    for key, value in EXPERIMENT_TAGS.items():  # experiments made before the tag was set
+        if experiment.tags.get(key) != value:
+            mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, key, value)
+    return str(experiment.experiment_id)
 
 
 @contextlib.contextmanager
@@ -119,11 +127,66 @@ def log_table(frame: pd.DataFrame, path: str) -> None:
     mlflow.log_table(frame.reset_index(drop=True), artifact_file=path)
 
 
+def log_artifact(path: Path, folder: str) -> None:
+    """Store a file (e.g. a PNG chart) under `folder` in the active run's artifacts."""
+    import mlflow
+
+    mlflow.log_artifact(str(path), artifact_path=folder)
+
+
 def log_dict(data: Mapping[str, Any], path: str) -> None:
     """Store a JSON/YAML document as an artifact of the active run."""
     import mlflow
 
     mlflow.log_dict(dict(data), path)
+
+
+def load_run_dict(settings: Settings, run_id: str, path: str) -> dict[str, Any] | None:
+    """Return the JSON artifact `path` of run `run_id`, or None when the run has no such artifact."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    configure(settings)
+    try:
+        return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}"))
+    except (MlflowException, OSError) as exc:
+        log.info("run %s has no artifact %s (%s)", run_id, path, type(exc).__name__)
+        return None
+
+
+def log_series(
+    settings: Settings,
+    experiment: str,
+    run_name: str,
+    metrics: Mapping[str, float],
+    day: date,
+    tags: Mapping[str, Any] | None = None,
+) -> str:
+    """Log `metrics` at step = `day` (days since 1970-01-01, timestamp that midnight) to the run named `run_name`
+    of `experiment` (created on first use), so the MLflow UI draws each metric as a time series; return the run id."""
+    import math
+
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    configure(settings)
+    client = MlflowClient()
+    experiment_id = _experiment_id(settings, experiment)
+    found = client.search_runs([experiment_id], filter_string=f"tags.mlflow.runName = '{run_name}'", max_results=1)
+    run_id = found[0].info.run_id if found else client.create_run(experiment_id, run_name=run_name).info.run_id
+    for key, value in (tags or {}).items():
+        client.set_tag(run_id, key, str(value))
+    step = (day - date(1970, 1, 1)).days
+    stamp = step * 86_400_000
+    batch = [
+        Metric(_metric_name(key), float(value), stamp, step)
+        for key, value in metrics.items()
+        if isinstance(value, (int, float)) and math.isfinite(float(value))
+    ]
+    for start in range(0, len(batch), 900):  # MLflow takes at most 1,000 metrics per batch
+        client.log_batch(run_id, metrics=batch[start : start + 900])
+    client.set_terminated(run_id)
+    return str(run_id)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:

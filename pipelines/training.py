@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from models.evaluation import classification_metrics, oracle_comparison, roc_auc
 from models.lifecycle import assign_stages, new_customer_months
 from models.tiers import assign_tiers
 from pipelines.executor import Executor, Inline
+from pipelines.monitoring import recent_inputs
 from pipelines.shards import id_numbers
 from tiercast.errors import ModelError
 from tiercast.settings import Settings
@@ -214,6 +215,7 @@ class FittedBacktest:
     n_tune: int
     leakage: pd.Series
     unavailable: tuple[str, ...] = ()  # features the export could not feed (not model inputs)
+    recent_inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # at the validation date (monitoring)
 
 
 def fit_backtest(
@@ -255,8 +257,21 @@ def fit_backtest(
         truth = true_probabilities(data_dir, holdout, backtest.validation_date, churn.horizon_days)
     oracle = oracle_comparison(y, scores, truth) if truth is not None else None
     sliced = sliced_metrics(decorated, LABEL, SCORE, settings.evaluation)
+    recent = recent_inputs(tables, backtest.validation_date)
     return FittedBacktest(
-        backtest, model, columns, decorated, metrics, sliced, oracle, truth, len(train), len(tune), leakage, unavailable
+        backtest,
+        model,
+        columns,
+        decorated,
+        metrics,
+        sliced,
+        oracle,
+        truth,
+        len(train),
+        len(tune),
+        leakage,
+        unavailable,
+        recent,
     )
 
 
@@ -325,6 +340,7 @@ def _log_reasons(fitted: FittedBacktest, top_k: int, new_customers: float | None
 def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
     """Log the run (params, metrics, plots, model), register it as challenger and apply the promotion gate."""
     from pipelines import registry, tracking
+    from pipelines.monitoring import REFERENCE_ARTIFACT, training_reference
 
     with tracking.run(
         settings, settings.tracking.experiments.training, run_name=f"churn-{fitted.backtest.validation_date}"
@@ -336,6 +352,9 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
         leakage = pd.DataFrame({"feature": fitted.leakage.index, "single_feature_auc": fitted.leakage.to_numpy()})
         tracking.log_table(leakage, "single_feature_auc.json")
         tracking.log_dict({"unavailable_features": list(fitted.unavailable)}, "unavailable_features.json")
+        # The nightly's drift reference: this model's holdout features, scores and mixes, binned (issue 12).
+        reference = training_reference(fitted.holdout, fitted.columns, fitted.metrics, fitted.recent_inputs, settings)
+        tracking.log_dict(reference.to_dict(), REFERENCE_ARTIFACT)
         if settings.tracking.log_plots:
             _log_plots(fitted, settings)
         _log_reasons(fitted, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))

@@ -31,6 +31,7 @@ from tests.cli.cli_app import app_with
 from tests.flows.conftest import World
 from tests.pipelines.publish_db import postgres_target
 from tiercast.cli import flows as run_cli
+from tiercast.cli import monitor as monitor_cli
 from tiercast.cli.flows import scoped_environ
 from tiercast.settings import load_settings
 
@@ -372,3 +373,83 @@ def test_score_publish_and_the_nightly_flow_publish_identical_rows(
     assert (inline.shards, flow.result()["shards"]) == (1, 4)
     assert len(by_flow) == published["summary"]["publication"]["rows"]
     pd.testing.assert_frame_equal(by_score_publish, by_flow)
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_broken_export_is_refused_by_monitoring_and_the_next_clean_night_publishes(
+    world: World, published: dict[str, Any], tmp_path: Path, database: str
+) -> None:
+    """The latest month's data charges exported as 0: no publication, the column named, yesterday's table live."""
+    data = tmp_path / "raw"
+    shutil.copytree(world.data_dir, data, ignore=shutil.ignore_patterns("_truth"))
+    bills = pd.read_parquet(data / "bills.parquet")
+    latest = bills["bill_month"] == bills["bill_month"].max()
+    bills.loc[latest, "data_amount"] = 0.0
+    bills.to_parquet(data / "bills.parquet", index=False)
+    with ExitStack() as stack:
+        if database == "postgres":
+            url = stack.enter_context(postgres_target()).url.render_as_string(hide_password=False)
+        else:
+            url = f"sqlite:///{tmp_path / 'published.db'}"
+        stack.enter_context(scoped_environ({"TIERCAST__PUBLISH__URL": url}))
+        engine = engine_for(load_settings(world.config, environ={"TIERCAST__PUBLISH__URL": url}))
+        stack.callback(engine.dispose)
+
+        def live() -> tuple[int, pd.DataFrame]:
+            version = pd.read_sql("SELECT version FROM publications WHERE status = 'live'", engine)["version"]
+            return int(version.iloc[0]), pd.read_sql("SELECT * FROM tier_table ORDER BY subscriber_key", engine)
+
+        assert run(world).is_completed()
+        before = live()
+        posted = len(world.webhook.received)
+        broken = nightly(data_dir=str(data), config=str(world.config), return_state=True)
+        after = live()
+        guardrails = pd.read_sql("SELECT subject FROM monitoring WHERE level = 'guardrail'", engine)["subject"]
+        again = run(world)
+        last = live()
+
+    assert broken.is_failed()
+    assert after[0] == before[0]  # nothing switched: yesterday's version and table stay live
+    pd.testing.assert_frame_equal(after[1], before[1])
+    error = world.webhook.received[posted]["error"]
+    assert "DriftGuardrailError" in error and "bills.data_amount: 100% zero tonight" in error
+    assert set(guardrails) == {"bills.data_amount"}  # why the night was refused is in the monitoring table
+    assert again.is_completed(), again.message
+    assert last[0] == before[0] + 1
+
+
+def test_monitoring_alerts_are_posted_and_the_night_still_publishes(world: World, published: dict[str, Any]) -> None:
+    """Model drift only alerts by default: with PSI levels set near zero every feature alerts, and it publishes."""
+    psi = {"epsilon": 1.0e-4, "moderate": 1.0e-6, "significant": 2.0e-6}
+    config = world.with_overrides("touchy", {"monitoring": {"psi": psi}})
+    posted = len(world.webhook.received)
+    state = run(world, config)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    alerts = world.webhook.received[posted:]
+    assert [a["kind"] for a in alerts] == ["monitoring alert"]
+    assert alerts[0]["alerts"] == summary["monitoring"]["alerts"] and len(alerts[0]["alerts"]) > 10
+    assert alerts[0]["retraining"].startswith("not started")
+    assert summary["monitoring"]["estimate"]["roc_auc"][1] <= summary["monitoring"]["estimate"]["roc_auc"][0]
+    assert world.live_version() == summary["publication"]["version"]
+
+
+def test_monitor_backfill_replays_past_nights_with_the_champion_and_publishes_nothing(
+    world: World, published: dict[str, Any]
+) -> None:
+    before_version, before_table = world.live_version(), world.tier_table()
+    last = pd.Timestamp(published["summary"]["as_of"]).date()
+    nights = [last - pd.Timedelta(days=31), last - pd.Timedelta(days=30)]
+    settings = load_settings(world.config, environ={})
+    app = app_with(settings, monitor_cli)
+    args = ["monitor", "backfill", "--data", str(world.data_dir), "--from", str(nights[0]), "--to", str(nights[1])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2 night(s) replayed" in result.output
+    history = settings.paths.resolve(settings.paths.monitoring) / "history"
+    for night in nights:
+        rows = pd.read_parquet(history / f"{night}.parquet")
+        assert {"drift", "estimate"} <= set(rows["kind"])
+        assert set(rows["as_of"].dt.date) >= {night}
+    assert world.live_version() == before_version
+    assert world.tier_table() == before_table

@@ -31,6 +31,7 @@ from tiercast.settings.monitoring import AlertSettings, MonitoringSettings
 SETTINGS = {
     "enabled": True,
     "experiment": "tiercast-monitoring",
+    "score_history_days": 150,
     "profile": {"bins": 10, "rare_share": 0.2},
     "psi": {"epsilon": 1e-4, "moderate": 0.1, "significant": 0.25},
     "guardrail": {

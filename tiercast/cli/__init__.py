@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.serve",
     "tiercast.cli.train",
     "tiercast.cli.model",
+    "tiercast.cli.monitor",
 )
 
 app = App(

@@ -24,6 +24,7 @@ from tiercast.settings.flows import FlowsSettings
 from tiercast.settings.generator import GeneratorSettings
 from tiercast.settings.inputs import InputsSettings
 from tiercast.settings.lifecycle import LifecycleSettings
+from tiercast.settings.monitoring import MonitoringSettings
 from tiercast.settings.paths import PathsSettings
 from tiercast.settings.privacy import PrivacySettings
 from tiercast.settings.publish import PublishSettings
@@ -55,6 +56,7 @@ class Settings(Section):
     publish: PublishSettings
     privacy: PrivacySettings
     flows: FlowsSettings
+    monitoring: MonitoringSettings
 
 
 class SettingsError(ConfigurationError, ValueError):

@@ -68,6 +68,7 @@ class MonitoringSettings(Section):
 
     enabled: bool
     experiment: str
+    score_history_days: int = Field(ge=1)
     profile: ProfileSettings
     psi: PsiSettings
     guardrail: GuardrailSettings

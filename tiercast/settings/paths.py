@@ -19,6 +19,7 @@ class PathsSettings(Section):
     prefect_home: Path
     work: Path
     state: Path
+    monitoring: Path
 
     def resolve(self, path: Path) -> Path:
         """Return `path` made absolute against `root`."""

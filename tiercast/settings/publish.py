@@ -30,6 +30,7 @@ class PublishSettings(Section):
     tier_view: Identifier
     retention_table: Identifier
     publications_table: Identifier
+    monitoring_table: Identifier
     reader_role: Identifier
     keep_versions: int = Field(ge=2)
     score_decimals: int = Field(ge=1, le=10)

@@ -1,0 +1,365 @@
+"""Production monitoring in the nightly run: drift, label-free estimates, realised performance, guardrails.
+
+The champion's reference profile (its validation snapshot, made at training and logged with the
+model as `monitoring/reference.json`) fixes the bins. Each shard counts its features, scores and
+mixes on those bins (`shard_counts`); `monitor_night` adds the shards' counts and compares them
+with the reference and with yesterday (PSI, missing and zero shares, means), estimates tonight's
+performance from the calibrated scores (models/performance_estimate.py), and, for every earlier
+night whose horizon has now passed in the data, joins its kept scores with who actually left.
+
+Everything goes to `<paths.monitoring>/history/<night>.parquet` (contract `monitoring`); a
+broken-export guardrail then stops the night before its publish switch, naming the column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from data_contracts.loader import validate_output
+from models.drift import (
+    ReferenceProfile,
+    alert_rows,
+    bin_counts,
+    blocks_publish,
+    column_counts,
+    drift_table,
+    merge_counts,
+    reference_profile,
+    same_layout,
+)
+from models.performance_estimate import estimated_performance, performance_comparison, realised_performance
+from tiercast.errors import InputError
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REFERENCE_ARTIFACT = "monitoring/reference.json"
+SCORE = "churn_score"
+MIXES = ("tier", "lifecycle_stage")
+INPUT = "input"  # role of an input column (`bills.data_amount`) in a reference profile
+# Payments are left out: what a bill's payment row holds depends on when the export was taken (paid
+# later or not yet), so a training-time reference would see payments made after its own date.
+INPUT_WINDOWS = {"bills": "bill_month", "contacts": "contact_time"}
+GROUP = "tier"
+COLUMNS = [
+    "recorded_on", "as_of", "model_version", "kind", "subject", "role", "metric", "against",
+    "value", "baseline", "low", "high", "n", "level", "message",
+]  # fmt: skip
+
+
+class DriftGuardrailError(InputError):
+    """Tonight's inputs look like a broken export (a column all missing, all zero, or ten times off)."""
+
+
+@dataclass(frozen=True)
+class NightMonitoring:
+    """What tonight's monitoring found: the history rows, the alerts among them, and where they were written."""
+
+    as_of: date
+    model_version: str
+    rows: pd.DataFrame
+    alerts: pd.DataFrame
+    history_path: Path | None
+    note: str = ""
+    blocked: str = ""  # why tonight must not publish (a broken-export guardrail), empty when it may
+    where: dict[str, str] = field(default_factory=dict)  # where the rows were recorded besides the history file
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JSON-ready monitoring part of the run summary."""
+        drift = self.rows[(self.rows["kind"] == "drift") & (self.rows["metric"] == "psi")]
+        top = drift.sort_values("value", ascending=False).head(5)
+        estimate = self.rows[(self.rows["kind"] == "estimate") & (self.rows["subject"] == "all")]
+        realised = self.rows[(self.rows["kind"] == "realised") & (self.rows["subject"] == "all")]
+        return {
+            "note": self.note,
+            "history": str(self.history_path) if self.history_path else "",
+            "recorded": dict(self.where),
+            "alerts": [str(m) for m in self.alerts["message"]],
+            "top_psi": {f"{r['subject']} vs {r['against']}": round(r["value"], 4) for r in _records(top)},
+            "estimate": {
+                r["metric"]: [round(r["value"], 4), round(r["low"], 4), round(r["high"], 4)] for r in _records(estimate)
+            },
+            "realised": {
+                f"{r['as_of']:%Y-%m-%d} {r['metric']}": [round(r["value"], 4), round(r["baseline"], 4)]
+                for r in _records(realised)
+                if r["metric"] == "roc_auc"
+            },
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def recent_inputs(tables: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, pd.DataFrame]:
+    """Return the input rows a broken export shows in first, as `table.column` numbers: the latest bill
+    month's bills up to `as_of` and the last 30 days' contacts (ids left out)."""
+    out = {}
+    end = pd.Timestamp(as_of)
+    for table, column in INPUT_WINDOWS.items():
+        frame = tables.get(table)
+        if frame is None or column not in frame.columns:
+            continue
+        when = pd.to_datetime(frame[column])
+        if column == "bill_month":
+            recent = when == when[when <= end].max()
+        else:
+            recent = (when > end - pd.Timedelta(days=30)) & (when < end + pd.Timedelta(days=1))
+        numbers = [
+            c
+            for c in frame.columns
+            if not c.endswith("_id") and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool
+        ]
+        out[table] = frame.loc[recent, numbers].add_prefix(f"{table}.").reset_index(drop=True)
+    return out
+
+
+def training_reference(
+    holdout: pd.DataFrame,
+    columns: list[str],
+    metrics: dict[str, float],
+    inputs: Mapping[str, pd.DataFrame],
+    settings: Settings,
+) -> ReferenceProfile:
+    """Return the reference profile of a model: its holdout's features, scores and mixes, and the recent
+    input columns at its validation date (`recent_inputs`), with its metrics."""
+    profile = settings.monitoring.profile
+    mixes = [m for m in MIXES if m in holdout.columns]
+    scored = reference_profile(holdout, profile, columns, SCORE, mixes, metrics)
+    raw = [
+        replace(layout, role=INPUT)
+        for frame in inputs.values()
+        for layout in reference_profile(frame, profile, list(frame.columns)).columns
+    ]
+    return replace(scored, columns=(*scored.columns, *raw))
+
+
+def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
+    return ReferenceProfile(tuple(c for c in reference.columns if (c.role == INPUT) == inputs))
+
+
+def input_counts(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile | None) -> ReferenceProfile | None:
+    """Return one shard's recent input columns counted on the reference's bins (None without a reference)."""
+    if reference is None:
+        return None
+    empty = pd.DataFrame()
+    layouts = _part(reference, inputs=True).columns
+    return ReferenceProfile(tuple(column_counts(inputs.get(c.name.split(".")[0], empty), c) for c in layouts))
+
+
+def shard_counts(scored: pd.DataFrame, reference: ReferenceProfile | None) -> ReferenceProfile | None:
+    """Return one shard's features, score and mixes counted on the reference's bins (None without a reference)."""
+    return None if reference is None else bin_counts(scored, _part(reference, inputs=False))
+
+
+def tonight_counts(
+    reference: ReferenceProfile, scored: Sequence[ReferenceProfile], inputs: Sequence[ReferenceProfile]
+) -> ReferenceProfile:
+    """Return the shards' counts added up, in the reference's column order."""
+    merged = {c.name: c for part in (scored, inputs) if part for c in merge_counts(part).columns}
+    return ReferenceProfile(tuple(merged[c.name] for c in reference.columns))
+
+
+def folder(settings: Settings, kind: str) -> Path:
+    """Return `<paths.monitoring>/<kind>` (history, counts, scores, realised)."""
+    return settings.paths.resolve(settings.paths.monitoring) / kind
+
+
+def _drift_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": "drift",
+            "subject": table["feature"],
+            "role": table["role"],
+            "metric": table["metric"],
+            "against": table["against"],
+            "value": table["value"],
+            "baseline": table["reference"],
+            "level": table["level"],
+            "message": table["message"],
+        }
+    )
+
+
+def _estimate_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": "estimate",
+            "subject": table["group"],
+            "role": "performance",
+            "metric": table["metric"],
+            "against": "calibrated scores",
+            "value": table["estimate"],
+            "low": table["low"],
+            "high": table["high"],
+            "n": table["n"],
+            "level": "ok",
+            "message": "",
+        }
+    )
+
+
+def _realised_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": "realised",
+            "subject": table["group"],
+            "role": "performance",
+            "metric": table["metric"],
+            "against": "labels",
+            "value": table["realised"],
+            "baseline": table["estimate"],
+            "low": table["low"],
+            "high": table["high"],
+            "n": table["n"],
+            "level": table["level"],
+            "message": table["message"],
+        }
+    )
+
+
+def history_frame(parts: list[pd.DataFrame], recorded_on: date) -> pd.DataFrame:
+    """Return the monitoring rows in contract order and types (contract `monitoring`)."""
+    frame = pd.concat([p for p in parts if len(p)], ignore_index=True).reindex(columns=COLUMNS)
+    frame["recorded_on"] = pd.Timestamp(recorded_on)
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    for column in ("value", "baseline", "low", "high"):
+        frame[column] = frame[column].astype("float64")
+    frame["n"] = frame["n"].astype("Int64")
+    for column in ("model_version", "kind", "subject", "role", "metric", "against", "level", "message"):
+        frame[column] = frame[column].fillna("").astype("str")
+    return validate_output(frame, "monitoring", examples=3)
+
+
+def _save_counts(settings: Settings, as_of: date, version: str, counts: ReferenceProfile) -> None:
+    path = folder(settings, "counts") / f"{as_of}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"model_version": version, "counts": counts.to_dict()}))
+
+
+def yesterday_counts(settings: Settings, as_of: date, version: str) -> tuple[date, ReferenceProfile] | None:
+    """Return the latest earlier night's counts (within a week) made with the same model version, if any."""
+    for days in range(1, 8):
+        day = as_of - timedelta(days=days)
+        path = folder(settings, "counts") / f"{day}.json"
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if str(data.get("model_version")) != version:
+                return None
+            return day, ReferenceProfile.from_dict(data["counts"])
+    return None
+
+
+def _save_scores(settings: Settings, as_of: date, scores: pd.DataFrame) -> None:
+    target = folder(settings, "scores")
+    target.mkdir(parents=True, exist_ok=True)
+    scores.to_parquet(target / f"{as_of}.parquet", index=False)
+    for old in sorted(target.glob("*.parquet")):
+        if date.fromisoformat(old.stem) < as_of - timedelta(days=settings.monitoring.score_history_days):
+            old.unlink()
+
+
+def _estimate(settings: Settings, as_of: date, version: str, scores: pd.DataFrame, k: int) -> pd.DataFrame:
+    groups = scores[GROUP] if GROUP in scores.columns else None
+    table = estimated_performance(scores[SCORE].to_numpy(), settings.monitoring.estimate, k, groups)
+    path = folder(settings, "estimates") / f"{as_of}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.assign(k=k, model_version=version).to_parquet(path, index=False)
+    return _estimate_rows(table).assign(as_of=pd.Timestamp(as_of), model_version=version)
+
+
+def matured_nights(settings: Settings, data_end: date | None) -> list[date]:
+    """Return the nights with kept scores whose horizon has passed in the data and that are not evaluated yet."""
+    if data_end is None:
+        return []
+    horizon = timedelta(days=settings.churn.horizon_days)
+    done = {p.stem for p in folder(settings, "realised").glob("*.parquet")}
+    nights = [date.fromisoformat(p.stem) for p in sorted(folder(settings, "scores").glob("*.parquet"))]
+    return [night for night in nights if night + horizon <= data_end and str(night) not in done]
+
+
+def realised_for(settings: Settings, night: date, leavers: pd.DataFrame) -> pd.DataFrame:
+    """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon."""
+    scores = pd.read_parquet(folder(settings, "scores") / f"{night}.parquet")
+    estimates = pd.read_parquet(folder(settings, "estimates") / f"{night}.parquet")
+    left = leavers.set_index("subscriber_id")["deactivation_date"]
+    day = pd.to_datetime(scores["subscriber_id"].map(left))
+    start, end = pd.Timestamp(night), pd.Timestamp(night + timedelta(days=settings.churn.horizon_days))
+    labels = ((day > start) & (day <= end)).to_numpy()
+    k = int(estimates["k"].iloc[0]) if len(estimates) else 0
+    groups = scores[GROUP] if GROUP in scores.columns else None
+    realised = realised_performance(labels, scores[SCORE].to_numpy(), settings.monitoring.estimate, k, groups)
+    estimated = estimates.drop(columns=["k", "model_version"])
+    compared = performance_comparison(estimated, realised, settings.monitoring.estimate)
+    version = str(estimates["model_version"].iloc[0]) if len(estimates) else ""
+    rows = _realised_rows(compared).assign(as_of=pd.Timestamp(night), model_version=version)
+    path = folder(settings, "realised") / f"{night}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(path, index=False)
+    log.info("realised performance of %s: %d churners among %d scored", night, labels.sum(), len(labels))
+    return rows
+
+
+def guardrail_message(table: pd.DataFrame) -> str:
+    """Return one line naming every column that looks like a broken export."""
+    broken = table.loc[table["level"] == "guardrail", "message"]
+    return "inputs look like a broken export, not publishing: " + "; ".join(dict.fromkeys(broken))
+
+
+def monitor_night(
+    settings: Settings,
+    as_of: date,
+    data_end: date | None,
+    model_version: str,
+    reference: ReferenceProfile | None,
+    counts: list[ReferenceProfile | None],
+    inputs: list[ReferenceProfile | None],
+    scores: pd.DataFrame,
+    leavers: pd.DataFrame,
+    listed: int,
+) -> NightMonitoring:
+    """Compare tonight with the reference and yesterday, estimate, evaluate matured nights; write the history.
+
+    `blocked` is set when an input looks like a broken export, or when model drift is set to block
+    (`monitoring.alerts.model_drift: block`) and an alert fires; the caller records, then refuses.
+    """
+    monitoring = settings.monitoring
+    parts: list[pd.DataFrame] = []
+    note = ""
+    stamp = pd.Timestamp(as_of)
+    if reference is None or any(c is None for c in [*counts, *inputs]):
+        note = f"no reference profile logged with model v{model_version}: drift not computed (retrain to get one)"
+    else:
+        tonight = tonight_counts(reference, [c for c in counts if c], [c for c in inputs if c])
+        parts.append(_drift_rows(drift_table(tonight, reference, monitoring, "reference")).assign(as_of=stamp))
+        before = yesterday_counts(settings, as_of, model_version)
+        if before is not None and same_layout(before[1], tonight):
+            parts.append(_drift_rows(drift_table(tonight, before[1], monitoring, "yesterday")).assign(as_of=stamp))
+        _save_counts(settings, as_of, model_version, tonight)
+    parts.append(_estimate(settings, as_of, model_version, scores, listed))
+    _save_scores(settings, as_of, scores)
+    for night in matured_nights(settings, data_end):
+        parts.append(realised_for(settings, night, leavers))
+    rows = history_frame([part.assign(model_version=part.get("model_version", model_version)) for part in parts], as_of)
+    path = folder(settings, "history") / f"{as_of}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(path, index=False)
+    alerts = alert_rows(rows, monitoring.alerts)
+    for message in alerts["message"]:
+        log.warning("monitoring alert: %s", message)
+    blocked = ""
+    if blocks_publish(rows, monitoring.alerts):
+        blocked = guardrail_message(rows)
+        if not (rows["level"] == "guardrail").any():
+            blocked = "model drift alert (monitoring.alerts.model_drift: block), not publishing: " + "; ".join(
+                alerts["message"]
+            )
+    return NightMonitoring(as_of, model_version, rows, alerts, path, note, blocked)

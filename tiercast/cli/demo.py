@@ -76,6 +76,8 @@ def _report(
 ) -> None:
     from rich.table import Table
 
+    from tiercast.cli.score_publish import show_monitoring
+
     paths = settings.paths
     table = Table(title=f"subscribers by tier and lifecycle stage, as of {summary['as_of']}")
     stages = ("identification", "growth", "stable", "warning")
@@ -87,6 +89,7 @@ def _report(
         row = summary["tier_stage"].get(tier, {})
         table.add_row(tier, *(f"{row.get(s, 0):,}" for s in stages), f"{sum(row.values()):,}")
     console.print(table)
+    show_monitoring(console, summary.get("monitoring") or {})
     mlflow_db = paths.resolve(paths.mlflow) / "mlflow.db"
     prefect_home = paths.resolve(paths.prefect_home)
     ratio = trained.get("oracle", {}).get("auc_ratio")
@@ -102,7 +105,8 @@ def _report(
         f"  retention lists  {summary['outputs'].get('retention lists')} ({desks})\n"
         f"  input data       {raw}\n"
         f"  MLflow data      {paths.resolve(paths.mlflow)}\n\n"
-        "Open the MLflow UI (training runs, plots, registered model):\n"
+        "Open the MLflow UI (training runs, plots, registered model; monitoring time series in "
+        "the experiment tiercast-monitoring):\n"
         f"  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui --backend-store-uri sqlite:///{mlflow_db} "
         "--workers 1 --port 5000   # then http://127.0.0.1:5000\n"
         "Open the Prefect UI (the demo's flow runs and their summaries):\n"

@@ -73,3 +73,24 @@ def show(console: Console, summary: NightlySummary) -> None:
     console.print(desks)
     for name, where in summary.outputs.items():
         console.print(f"  {name}: {where}", highlight=False)
+    show_monitoring(console, summary.monitoring)
+
+
+def show_monitoring(console: Console, monitoring: dict) -> None:
+    """Print tonight's monitoring: alerts first, then the estimate and where the history went."""
+    from rich.markup import escape
+
+    if not monitoring:
+        return
+    if monitoring.get("note"):
+        console.print(f"monitoring: {escape(monitoring['note'])}")
+    alerts = monitoring.get("alerts") or []
+    colour = "yellow" if alerts else "green"
+    console.print(f"[{colour}]monitoring: {len(alerts)} alert(s)[/{colour}]")
+    for alert in alerts[:10]:
+        console.print(f"  {escape(alert)}", highlight=False)
+    auc = (monitoring.get("estimate") or {}).get("roc_auc")
+    if auc:
+        console.print(f"  estimated ROC AUC {auc[0]:.3f} (band {auc[1]:.3f} to {auc[2]:.3f})")
+    if monitoring.get("history"):
+        console.print(f"  monitoring history: {monitoring['history']}", highlight=False)

@@ -11,6 +11,10 @@ and reports: wall time of the flow call, the flow's own step timings, the flow p
 (getrusage), and the peak RSS summed over the process tree (sampled every 0.2 s with psutil,
 which includes the temporary Prefect server). Shards have `flows.shard_size` subscribers, so the
 peak RSS should stay flat from one size to the next: that is the memory bound being checked.
+
+`--monitoring on off` runs each size with monitoring on and off (TIERCAST__MONITORING__ENABLED),
+interleaved, and prints the ratio of the medians: what monitoring adds to the night (issue 12: at
+most 10%). The champion is trained with monitoring on, so its reference profile exists.
 """
 
 from __future__ import annotations
@@ -92,10 +96,11 @@ def child(config: Path) -> dict[str, Any]:
     }
 
 
-def run_once(config: Path) -> dict[str, Any]:
+def run_once(config: Path, monitoring: str = "on") -> dict[str, Any]:
     """Run `child` in a fresh process, sampling the RSS of its whole process tree."""
     command = [sys.executable, "-m", "benchmarks.bench_nightly", "--child", str(config)]
-    env = dict(os.environ, PREFECT_HOME=str(config.parent / "prefect"))
+    enabled = "true" if monitoring == "on" else "false"
+    env = dict(os.environ, PREFECT_HOME=str(config.parent / "prefect"), TIERCAST__MONITORING__ENABLED=enabled)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     tree_peak = 0.0
     watched = psutil.Process(process.pid)
@@ -122,6 +127,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=OUT)
+    parser.add_argument("--monitoring", nargs="+", choices=["on", "off"], default=["on"])
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.update({"DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"})
@@ -132,24 +138,30 @@ def main() -> None:
         return
     configs = prepare(args.workdir.resolve(), args.sizes, args.months, args.seed)
     print(f"load average at start: {os.getloadavg()}", flush=True)
-    results: dict[int, list[dict[str, Any]]] = {size: [] for size in args.sizes}
+    results: dict[tuple[int, str], list[dict[str, Any]]] = {(n, m): [] for n in args.sizes for m in args.monitoring}
     for repeat in range(args.repeats):
-        for size in args.sizes:  # sizes interleaved, so machine load hits both alike
-            run = run_once(configs[size])
-            results[size].append(run)
-            print(f"run {repeat + 1} n={size:,}: {json.dumps(run)}", flush=True)
+        for size, mode in results:  # sizes and modes interleaved, so machine load hits them alike
+            run = run_once(configs[size], mode)
+            results[(size, mode)].append(run)
+            print(f"run {repeat + 1} n={size:,} monitoring {mode}: {json.dumps(run)}", flush=True)
     print("\nmedians over", args.repeats, "runs")
     print(
-        f"{'subscribers':>12} {'rows':>10} {'shards':>6} {'wall s':>8} {'flow RSS MB':>12} {'tree RSS MB':>12}  steps s"
+        f"{'subscribers':>12} {'monitor':>7} {'rows':>10} {'shards':>6} {'wall s':>8} {'flow RSS MB':>12} "
+        f"{'tree RSS MB':>12}  steps s"
     )
-    for size, runs in results.items():
+    walls = {}
+    for (size, mode), runs in results.items():
         steps = {k: statistics.median(r["steps_s"][k] for r in runs) for k in runs[0]["steps_s"]}
+        walls[(size, mode)] = statistics.median(r["wall_s"] for r in runs)
         print(
-            f"{size:>12,} {runs[0]['rows']:>10,} {runs[0]['shards']:>6} "
-            f"{statistics.median(r['wall_s'] for r in runs):>8.1f} "
+            f"{size:>12,} {mode:>7} {runs[0]['rows']:>10,} {runs[0]['shards']:>6} {walls[(size, mode)]:>8.1f} "
             f"{statistics.median(r['peak_rss_mb'] for r in runs):>12.0f} "
             f"{statistics.median(r['tree_peak_rss_mb'] for r in runs):>12.0f}  {steps}"
         )
+    for size in args.sizes:
+        if (size, "on") in walls and (size, "off") in walls:
+            ratio = walls[(size, "on")] / walls[(size, "off")]
+            print(f"n={size:,}: monitoring on / off = {ratio:.3f} (median wall times)")
 
 
 if __name__ == "__main__":

@@ -453,3 +453,46 @@ def test_monitor_backfill_replays_past_nights_with_the_champion_and_publishes_no
         assert set(rows["as_of"].dt.date) >= {night}
     assert world.live_version() == before_version
     assert world.tier_table() == before_table
+
+
+FAILURES = {
+    "contract": "ContractError",
+    "quarantine_limit": "QuarantineLimitError",
+    "publish_guardrail": "GuardrailError",
+    "broken_export": "DriftGuardrailError",
+}
+
+
+@pytest.mark.parametrize("kind", list(FAILURES))
+def test_after_a_failed_night_of_each_kind_no_phone_number_is_left_outside_quarantine_or_in_the_report(
+    world: World, published: dict[str, Any], tmp_path: Path, kind: str
+) -> None:
+    data = tmp_path / "raw"
+    shutil.copytree(world.data_dir, data, ignore=shutil.ignore_patterns("_truth"))
+    bills = pd.read_parquet(data / "bills.parquet")
+    if kind == "contract":  # a required column gone: the run aborts on the contract
+        bills = bills.drop(columns=["amount"])
+    elif kind == "quarantine_limit":  # 5% of bills below zero: over validation.max_quarantined_share
+        bills.loc[bills.sample(frac=0.05, random_state=1).index, "amount"] = -1.0
+    elif kind == "publish_guardrail":  # a fifth of the base gone: the table is under 90% of the live one, refused
+        subscribers = pd.read_parquet(data / "subscribers.parquet")
+        gone = subscribers["subscriber_id"].sample(frac=0.2, random_state=1)
+        for table in ("subscribers", "payments", "contacts"):
+            frame = pd.read_parquet(data / f"{table}.parquet")
+            frame[~frame["subscriber_id"].isin(gone)].to_parquet(data / f"{table}.parquet", index=False)
+        bills = bills[~bills["subscriber_id"].isin(gone)]
+    else:  # the latest month's data charges exported as 0: refused by monitoring
+        bills.loc[bills["bill_month"] == bills["bill_month"].max(), "data_amount"] = 0.0
+    bills.to_parquet(data / "bills.parquet", index=False)
+    before, posted = world.live_version(), len(world.webhook.received)
+
+    state = nightly(data_dir=str(data), config=str(world.config), return_state=True)
+
+    assert state.is_failed()
+    assert world.webhook.received[posted]["error"].startswith(FAILURES[kind] + "(")
+    assert world.live_version() == before
+    assert raw_numbers_left(world) == []
+    numbers = set(pd.read_parquet(world.data_dir / "subscribers.parquet")["msisdn"].astype(str))
+    reported = json.dumps(world.webhook.received[posted:]) + str(state.message)
+    assert world.webhook.received[posted:], "the failure was reported"
+    assert not numbers & {m.group(1) for m in CANDIDATE.finditer(reported)}

@@ -1,0 +1,164 @@
+"""Fewest agents per group and interval that meet every tier's service-level target, by simulation.
+
+Targets (domain.md, "Routing priorities"): high 90% of calls answered within 20 s, mid and low 85%.
+A tier meets its target in an interval when the share of its calls arriving in that interval that are
+answered within the target's seconds (see `call_simulation.service_levels`) reaches the share; an
+interval where a tier has no calls meets it trivially.
+
+The search, interval by interval:
+1. start each group at the Erlang A answer (Erlang C if patience is infinite) for the load of the calls
+   requesting it, at the strictest target among the tiers in its queue;
+2. simulate the interval's calls together with the previous interval's (at the staffing already chosen
+   for it), which carries the previous interval's queue and busy agents over; only the interval's own
+   calls are judged;
+3. while a tier misses, add one agent to the group its calls request (the worst shortfall first); then
+   take agents away one at a time, group by group, while every tier still meets its target.
+Finally the whole day is simulated with the result and any (interval, tier) that still misses gets one
+more agent in its group, until the day meets every target.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.call_simulation import Roster, interval_of, service_levels, simulate_calls
+from models.erlang import agents_for_service_level
+
+MAX_ROUNDS = 200  # guard against a target no staffing can meet (e.g. patience shorter than any answer)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A service-level target: `share` of calls answered within `within_s` seconds."""
+
+    share: float
+    within_s: float = 20.0
+
+
+def targets_met(
+    calls: pd.DataFrame, outcomes: pd.DataFrame, interval_s: float, targets: Mapping[str, Target]
+) -> pd.DataFrame:
+    """Return per tier and interval: offered, service_level, target and met (calls need a `tier` column)."""
+    tables = []
+    for tier, target in targets.items():
+        mine = (calls["tier"] == tier).to_numpy()
+        if not mine.any():
+            continue
+        table = service_levels(calls[mine], outcomes[mine], interval_s, by="tier", within_s=target.within_s)
+        tables.append(table.assign(target=target.share, met=table["service_level"] >= target.share))
+    columns = ["tier", "interval", "offered", "service_level", "target", "met"]
+    return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
+
+
+def seats_meet_targets(calls: pd.DataFrame, roster: Roster, targets: Mapping[str, Target]) -> pd.DataFrame:
+    """Return per tier, with the given seats: the day's service level, the target, met, and intervals missed."""
+    table = targets_met(calls, simulate_calls(calls, roster), roster.interval_s, targets)
+    table = table.assign(answered_within=table["service_level"] * table["offered"], missed=~table["met"])
+    day = table.groupby("tier", sort=False).agg(
+        offered=("offered", "sum"),
+        answered_within=("answered_within", "sum"),
+        target=("target", "first"),
+        intervals_missed=("missed", "sum"),
+    )
+    day = day.assign(service_level=day["answered_within"] / day["offered"])
+    day = day.assign(met=(day["service_level"] >= day["target"]) & (day["intervals_missed"] == 0))
+    return day.reset_index()[["tier", "offered", "service_level", "target", "met", "intervals_missed"]]
+
+
+def erlang_agents(
+    calls: pd.DataFrame, groups: tuple[str, ...], interval_s: float, targets: Mapping[str, Target]
+) -> np.ndarray:
+    """Return per group the Erlang A (or C) agents for one interval's calls at its queue's strictest target."""
+    agents = np.zeros(len(groups), dtype="int64")
+    for g, name in enumerate(groups):
+        mine = calls[calls["group"] == name]
+        if mine.empty:
+            continue
+        strictest = max((targets[tier] for tier in mine["tier"].unique()), key=lambda target: target.share)
+        handle_s = float(mine["handle_s"].mean())
+        patience = float(mine["patience_s"].mean())
+        agents[g] = agents_for_service_level(
+            load=float(mine["handle_s"].sum()) / interval_s,
+            handle_s=handle_s,
+            target=strictest.share,
+            within_s=strictest.within_s,
+            patience_s=None if math.isinf(patience) else patience,
+        )
+    return agents
+
+
+def _shortfalls(
+    calls: pd.DataFrame, roster: Roster, judged: np.ndarray, targets: Mapping[str, Target], interval: int
+) -> pd.DataFrame:
+    """Return the tiers missing their target among the judged calls, worst first, with their group."""
+    table = targets_met(calls[judged], simulate_calls(calls, roster)[judged], roster.interval_s, targets)
+    missing = table[(~table["met"]) & (table["interval"] == interval)]
+    missing = missing.assign(shortfall=missing["target"] - missing["service_level"]).sort_values(
+        "shortfall", ascending=False
+    )
+    tier_group = calls[judged].groupby("tier")["group"].agg(lambda groups: groups.mode().iloc[0])
+    return missing.assign(group=missing["tier"].map(tier_group))
+
+
+def _interval_agents(
+    calls: pd.DataFrame, start: np.ndarray, previous: np.ndarray | None, template: Roster, targets: Mapping[str, Target]
+) -> np.ndarray:
+    """Return the fewest agents per group meeting every target in one interval (the window's last)."""
+    interval = 0 if previous is None else 1
+    judged = interval_of(calls["arrival_s"], template.interval_s) == interval
+    index = {name: g for g, name in enumerate(template.groups)}
+
+    def misses(agents: np.ndarray) -> pd.DataFrame:
+        matrix = agents[:, None] if previous is None else np.column_stack([previous, agents])
+        return _shortfalls(calls, template.with_agents(matrix), judged, targets, interval)
+
+    agents = start.copy()
+    for _ in range(MAX_ROUNDS):
+        missing = misses(agents)
+        if missing.empty:
+            break
+        agents[index[missing["group"].iloc[0]]] += 1
+    for g in range(len(agents)):
+        while agents[g] > 0:
+            fewer = agents.copy()
+            fewer[g] -= 1
+            if not misses(fewer).empty:
+                break
+            agents = fewer
+    return agents
+
+
+def required_agents(calls: pd.DataFrame, template: Roster, n_intervals: int, targets: Mapping[str, Target]) -> Roster:
+    """Return `template` (groups, interval length, overflow) with the fewest agents meeting every target."""
+    interval = interval_of(calls["arrival_s"], template.interval_s)
+    chosen = np.zeros((len(template.groups), n_intervals), dtype="int64")
+    for k in range(n_intervals):
+        window = calls[(interval >= k - 1) & (interval <= k)]
+        window = window.assign(arrival_s=window["arrival_s"] - max(k - 1, 0) * template.interval_s)
+        own = window[interval_of(window["arrival_s"], template.interval_s) == min(k, 1)]
+        start = erlang_agents(own, template.groups, template.interval_s, targets)
+        previous = chosen[:, k - 1] if k > 0 else None
+        chosen[:, k] = _interval_agents(window, start, previous, template, targets)
+    return _fill_day(calls, template.with_agents(chosen), targets)
+
+
+def _fill_day(calls: pd.DataFrame, roster: Roster, targets: Mapping[str, Target]) -> Roster:
+    """Return the roster with one more agent per (interval, tier) that misses in the whole-day simulation."""
+    index = {name: g for g, name in enumerate(roster.groups)}
+    interval = interval_of(calls["arrival_s"], roster.interval_s)
+    for _ in range(MAX_ROUNDS):
+        table = targets_met(calls, simulate_calls(calls, roster), roster.interval_s, targets)
+        missing = table[~table["met"]]
+        if missing.empty:
+            break
+        agents = roster.agents.copy()
+        for tier, k in zip(missing["tier"], missing["interval"].astype(int), strict=True):
+            mine = calls[(calls["tier"] == tier).to_numpy() & (interval == k)]
+            agents[index[mine["group"].mode().iloc[0]], k] += 1
+        roster = roster.with_agents(agents)
+    return roster

@@ -97,3 +97,26 @@ def test_prefect_yaml_matches_the_settings() -> None:
     assert schedules["weekly-training"] == {"cron": flows.training_cron, "timezone": flows.timezone}
     entrypoints = {d["name"]: d["entrypoint"] for d in spec["deployments"]}
     assert entrypoints == {"nightly": "flows/nightly.py:nightly", "weekly-training": "flows/training.py:training"}
+
+
+def test_a_monitoring_alert_starts_the_training_deployment_when_asked(server: str) -> None:
+    """monitoring.alerts.retrain_on_alert: `start_training` creates a run of the applied training deployment."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    flows = load_settings(environ={}).flows
+    deployment_name = load_settings(environ={}).monitoring.alerts.training_deployment
+    with temporary_settings(updates={PREFECT_API_URL: server}):
+        from flows.deployments import deployments
+        from flows.reliability import start_training
+
+        training = deployments(flows)[1]
+        training.schedules = []  # only the run the alert starts
+        deployment_id = training.apply()
+        said = start_training(deployment_name)
+        missing = start_training("tiercast-training/no-such-deployment")
+        runs = asyncio.run(_scheduled_runs(deployment_id, 1))
+
+    assert deployment_name == "tiercast-training/weekly-training"
+    assert said.startswith(f"started {deployment_name}: flow run ")
+    assert len(runs) == 1 and str(runs[0].id) in said
+    assert missing.startswith("could not start tiercast-training/no-such-deployment: ")

@@ -9,9 +9,11 @@ intervals), groups vip / retention / standard (6% / 14% / 80% of calls, vip over
 retention into standard), priorities 1-9 with 1% black-listed, log-normal handle times with mean
 150 s (domain.md: average talk time <= 150 s), exponential patience with mean 120 s, and --seats
 agents at the peak interval shared in proportion to each group's load. Prints the median wall time
-of --repeats runs of the simulation alone, the process's peak RSS, and the day's service level,
-abandonment and longest priority-9 wait, so the two engines can be compared on the same calls.
-SimPy is not a project dependency: install it in a throw-away venv and put it on PYTHONPATH.
+of --repeats runs of the simulation alone, the process's peak RSS (and its growth during the runs),
+and the day's service level, abandonment and longest priority-9 wait, so the two engines can be
+compared on the same calls. SimPy is not a project dependency: install it in a throw-away venv
+(python3 -m venv /tmp/simpyenv && /tmp/simpyenv/bin/pip install simpy) and put it on PYTHONPATH.
+--staffing also times one staffing search (models.staffing.required_agents) on the same day.
 """
 
 from __future__ import annotations
@@ -27,19 +29,22 @@ import numpy as np
 import pandas as pd
 
 from models.call_simulation import Roster, simulate_calls
+from models.staffing import Target, required_agents, seats_meet_targets
 
 GROUPS = ("vip", "retention", "standard")
 OVERFLOW = {"vip": ("retention", "standard"), "retention": ("standard",)}
 INTERVAL_S = 1800.0
+TIERS = {"vip": "high", "retention": "mid", "standard": "low"}
+TARGETS = {"high": Target(0.90), "mid": Target(0.85), "low": Target(0.85)}  # domain.md, "Routing priorities"
 
 
 def day_profile() -> np.ndarray:
     """Return the relative arrival rate of each minute of the day: 10:00 and 20:00 peaks, night at a third of them.
 
-    Peak / mean = 1.47, so 430,000 calls of 150 s peak near 1,095 Erlangs, inside the 1,240 seats.
+    Peak / mean = 1.65, so 430,000 calls of 150 s peak near 1,231 Erlangs, just inside the 1,240 seats.
     """
     hour = np.arange(1440) / 60.0
-    return 0.45 + np.exp(-(((hour - 10.0) / 4.0) ** 2)) + 0.9 * np.exp(-(((hour - 20.0) / 4.0) ** 2))
+    return 0.45 + np.exp(-(((hour - 10.0) / 3.2) ** 2)) + 0.85 * np.exp(-(((hour - 20.0) / 3.2) ** 2))
 
 
 def day_calls(n_calls: int, seed: int) -> pd.DataFrame:
@@ -63,7 +68,7 @@ def day_calls(n_calls: int, seed: int) -> pd.DataFrame:
 
 
 def day_roster(calls: pd.DataFrame, seats: int) -> Roster:
-    """Return agents per group and interval: load plus a square-root margin, scaled so the peak uses `seats`."""
+    """Return agents per group and interval: load plus one square root of it, scaled so the peak uses `seats`."""
     interval = (calls["arrival_s"] // INTERVAL_S).astype("int64")
     load = (
         calls.assign(interval=interval)
@@ -71,7 +76,7 @@ def day_roster(calls: pd.DataFrame, seats: int) -> Roster:
         .reindex(index=list(GROUPS), columns=range(48), fill_value=0.0)
         / INTERVAL_S
     )
-    wanted = load.to_numpy() + 2.0 * np.sqrt(load.to_numpy())
+    wanted = load.to_numpy() + np.sqrt(load.to_numpy())
     scale = seats / wanted.sum(axis=0).max()
     return Roster(GROUPS, np.ceil(wanted * scale).astype("int64"), INTERVAL_S, OVERFLOW)
 
@@ -156,15 +161,32 @@ def simpy_day(calls: pd.DataFrame, roster: Roster) -> tuple[list[float], list[in
     return start, served
 
 
+def staffing_search(calls: pd.DataFrame, roster: Roster) -> None:
+    """Time `required_agents` on the day (tiers by group, black list without a target) and print its answer."""
+    tiered = calls.assign(tier=np.where(calls["priority"] == 9, "black", calls["group"].map(TIERS)))
+    began = time.perf_counter()
+    needed = required_agents(tiered, roster, roster.agents.shape[1], TARGETS)
+    print(
+        f"staffing search: {time.perf_counter() - began:.1f} s; peak agents needed "
+        f"{int(needed.agents.sum(axis=0).max())} vs {int(roster.agents.sum(axis=0).max())} rostered; "
+        f"agent-hours {needed.agents.sum() / 2:.0f} vs {roster.agents.sum() / 2:.0f}"
+    )
+    print(seats_meet_targets(tiered, needed, TARGETS).to_string(index=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=430_000)
     parser.add_argument("--seats", type=int, default=1240)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engine", choices=("own", "simpy"), default="own")
+    parser.add_argument("--staffing", action="store_true", help="also time one staffing search (own engine)")
     args = parser.parse_args()
     calls = day_calls(args.calls, seed=13)
     roster = day_roster(calls, args.seats)
+    if args.staffing:
+        staffing_search(calls, roster)
+    rss_before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds, answered, within, p9_wait = [], 0.0, 0.0, 0.0
     for _ in range(args.repeats):
         began = time.perf_counter()
@@ -183,7 +205,7 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"engine={args.engine} calls={len(calls)} peak seats={int(roster.agents.sum(axis=0).max())}")
     print(f"wall s: median {statistics.median(seconds):.2f} of {[round(s, 2) for s in seconds]}")
-    print(f"peak RSS {peak_mib:.0f} MiB")
+    print(f"peak RSS {peak_mib:.0f} MiB ({peak_mib - rss_before_mib:.0f} MiB above the peak before the runs)")
     print(
         f"answered {answered:.4f}  within 20 s {within:.4f}  abandoned {1 - answered:.4f}  "
         f"longest priority-9 wait {p9_wait:.0f} s"

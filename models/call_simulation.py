@@ -11,7 +11,9 @@ leaving agents finish the call in hand (non-preemptive). After the last interval
 until the queue is empty, so every call ends answered or abandoned.
 
 Own event loop (heapq of call completions + one priority heap per queue + the arrivals in time
-order), not SimPy: at one day of the seeds' size it is about 10x faster (benchmarks/bench_call_simulation.py).
+order), not SimPy: on one day at the seeds' size (430,000 calls, 1,240 seats) it takes about 1 s
+against 12 s for the same model written as SimPy processes, with identical outcomes
+(benchmarks/bench_call_simulation.py), and it adds no dependency.
 Abandonments are resolved lazily: a caller whose deadline has passed when an agent reaches them in
 the queue is recorded as abandoned at that deadline, which gives the same outcomes as scheduling
 an abandonment event per caller, at no cost for callers who are answered.
@@ -57,6 +59,11 @@ def interval_of(seconds: pd.Series | np.ndarray, interval_s: float) -> np.ndarra
 
 def simulate_calls(calls: pd.DataFrame, roster: Roster) -> pd.DataFrame:
     """Return per call (same index): answered, wait_s, served_by, start_s, end_s, abandon_s (NaN if answered)."""
+    unknown = set(calls["group"].unique()) - set(roster.groups)
+    if unknown:
+        raise ValueError(f"calls request groups missing from the roster: {sorted(unknown)}")
+    if roster.agents.shape[0] != len(roster.groups):
+        raise ValueError("roster.agents needs one row per group")
     order = np.argsort(calls["arrival_s"].to_numpy(dtype="float64"), kind="stable")
     arrival = calls["arrival_s"].to_numpy(dtype="float64")[order]
     group_index = {name: g for g, name in enumerate(roster.groups)}

@@ -64,8 +64,13 @@ def _log_series(shape: float, x: float) -> float:
     """Return log of S(s, x) = sum_k x^k / (s (s+1) ... (s+k)), so that gamma_lower(s, x) = x^s e^-x S(s, x)."""
     if x <= 0.0:
         return -math.log(shape)
-    # terms grow while s + k < x, then fall at least geometrically; sum well past the peak
-    n_terms = int(max(0.0, x - shape) + 40.0 * math.sqrt(x + 1.0) + 200.0)
+    # terms grow while s + k < x, then fall at least geometrically (ratio x / (s + k)); sum well past the peak
+    if x < shape:
+        n_terms = int(min(40.0 * math.sqrt(x + 1.0), 40.0 / (1.0 - x / shape)) + 200.0)
+    else:
+        n_terms = int(x - shape + 40.0 * math.sqrt(x + 1.0) + 200.0)
+    if n_terms > 50_000_000:
+        raise ValueError("patience too long for an overloaded group: the Erlang A series does not fit in memory")
     k = np.arange(1, n_terms + 1, dtype="float64")
     log_terms = np.concatenate(([0.0], np.cumsum(np.log(x / (shape + k))))) - math.log(shape)
     peak = float(log_terms.max())

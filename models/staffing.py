@@ -15,6 +15,8 @@ The search, interval by interval:
    take agents away one at a time, group by group, while every tier still meets its target.
 Finally the whole day is simulated with the result and any (interval, tier) that still misses gets one
 more agent in its group, until the day meets every target.
+Tiers without a target (the black list: "always at the lowest priority", no service level) do not
+drive staffing; their calls still take agents' time in the simulation.
 """
 
 from __future__ import annotations
@@ -77,9 +79,10 @@ def erlang_agents(
     agents = np.zeros(len(groups), dtype="int64")
     for g, name in enumerate(groups):
         mine = calls[calls["group"] == name]
-        if mine.empty:
+        tiers = [tier for tier in mine["tier"].unique() if tier in targets]
+        if not tiers:
             continue
-        strictest = max((targets[tier] for tier in mine["tier"].unique()), key=lambda target: target.share)
+        strictest = max((targets[tier] for tier in tiers), key=lambda target: target.share)
         handle_s = float(mine["handle_s"].mean())
         patience = float(mine["patience_s"].mean())
         agents[g] = agents_for_service_level(
@@ -134,7 +137,11 @@ def _interval_agents(
 
 
 def required_agents(calls: pd.DataFrame, template: Roster, n_intervals: int, targets: Mapping[str, Target]) -> Roster:
-    """Return `template` (groups, interval length, overflow) with the fewest agents meeting every target."""
+    """Return `template` (groups, interval length, overflow) with the fewest agents meeting every target.
+
+    Calls arriving after the last of the `n_intervals` intervals are left out.
+    """
+    calls = calls[interval_of(calls["arrival_s"], template.interval_s) < n_intervals]
     interval = interval_of(calls["arrival_s"], template.interval_s)
     chosen = np.zeros((len(template.groups), n_intervals), dtype="int64")
     for k in range(n_intervals):

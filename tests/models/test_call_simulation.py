@@ -182,3 +182,9 @@ def test_two_priority_classes_match_cobham_within_five_percent() -> None:
     for priority, wait in zip((1, 2), expected, strict=True):
         simulated = out["wait_s"].to_numpy()[keep & (calls["priority"] == priority).to_numpy()].mean()
         assert simulated == pytest.approx(wait, rel=0.05)
+
+
+def test_a_call_for_a_group_missing_from_the_roster_is_refused() -> None:
+    calls = calls_frame([(0, 5, "english", 10, INF)])
+    with pytest.raises(ValueError, match="english"):
+        simulate_calls(calls, one_queue(1))

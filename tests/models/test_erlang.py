@@ -77,6 +77,9 @@ def test_erlang_a_with_endless_patience_approaches_erlang_c() -> None:
     assert shares["p_wait"] == pytest.approx(erlang_c(12, 10.0), abs=1e-6)
     assert shares["service_level"] == pytest.approx(erlang_c_service_level(12, 10.0, 180.0, 20.0), abs=1e-6)
     assert shares["p_abandon"] < 1e-6
+    # at 2000 agents the gap closes like 1 / patience: 1.3e-4 at 1e5 s, 1.6e-6 at 1e9 s
+    at_scale = erlang_a(2000, 1990.0, 150.0, 1e9, 20.0)
+    assert at_scale["service_level"] == pytest.approx(erlang_c_service_level(2000, 1990.0, 150.0, 20.0), abs=5e-6)
 
 
 def test_erlang_a_service_level_limits() -> None:

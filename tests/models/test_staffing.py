@@ -71,6 +71,8 @@ def test_erlang_start_uses_the_queue_load_and_strictest_target() -> None:
         }
     )
     assert erlang_agents(calls, ("vip", "standard"), 600.0, TARGETS).tolist() == [0, 14]
+    # the black list has no service-level target, so its calls alone ask for no agents
+    assert erlang_agents(calls.assign(tier="black"), ("vip", "standard"), 600.0, TARGETS).tolist() == [0, 0]
 
 
 @pytest.fixture(scope="module")

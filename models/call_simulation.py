@@ -59,6 +59,35 @@ def interval_of(seconds: pd.Series | np.ndarray, interval_s: float) -> np.ndarra
 
 def simulate_calls(calls: pd.DataFrame, roster: Roster) -> pd.DataFrame:
     """Return per call (same index): answered, wait_s, served_by, start_s, end_s, abandon_s (NaN if answered)."""
+    start_s, served_code = _simulate(calls, roster)
+    answered = served_code >= 0
+    arrival_s = calls["arrival_s"].to_numpy(dtype="float64")
+    deadline = arrival_s + calls["patience_s"].to_numpy(dtype="float64")
+    names = np.array([*roster.groups, ""], dtype=object)
+    return pd.DataFrame(
+        {
+            "answered": answered,
+            "wait_s": np.where(answered, start_s - arrival_s, deadline - arrival_s),
+            "served_by": names[served_code],
+            "start_s": np.where(answered, start_s, np.nan),
+            "end_s": np.where(answered, start_s + calls["handle_s"].to_numpy(dtype="float64"), np.nan),
+            "abandon_s": np.where(answered, np.nan, deadline),
+        },
+        index=calls.index,
+    )
+
+
+def answered_waits(calls: pd.DataFrame, roster: Roster) -> tuple[np.ndarray, np.ndarray]:
+    """Return (answered, wait_s) arrays in the calls' order: `simulate_calls` without the frame, for searches."""
+    start_s, served_code = _simulate(calls, roster)
+    answered = served_code >= 0
+    arrival_s = calls["arrival_s"].to_numpy(dtype="float64")
+    deadline = arrival_s + calls["patience_s"].to_numpy(dtype="float64")
+    return answered, np.where(answered, start_s - arrival_s, deadline - arrival_s)
+
+
+def _simulate(calls: pd.DataFrame, roster: Roster) -> tuple[np.ndarray, np.ndarray]:
+    """Return per call (in the calls' order) the service start (NaN if abandoned) and serving group code (-1)."""
     unknown = set(calls["group"].unique()) - set(roster.groups)
     if unknown:
         raise ValueError(f"calls request groups missing from the roster: {sorted(unknown)}")
@@ -78,27 +107,11 @@ def simulate_calls(calls: pd.DataFrame, roster: Roster) -> pd.DataFrame:
         roster.interval_s,
         roster.served_queues(),
     )
-    start_sorted = np.array(start, dtype="float64")
-    served_sorted = np.array(served, dtype="int64")
     start_s = np.empty(len(order))
-    start_s[order] = start_sorted
+    start_s[order] = np.array(start, dtype="float64")
     served_code = np.empty(len(order), dtype="int64")
-    served_code[order] = served_sorted
-    answered = served_code >= 0
-    arrival_s = calls["arrival_s"].to_numpy(dtype="float64")
-    deadline = arrival_s + calls["patience_s"].to_numpy(dtype="float64")
-    names = np.array([*roster.groups, ""], dtype=object)
-    return pd.DataFrame(
-        {
-            "answered": answered,
-            "wait_s": np.where(answered, start_s - arrival_s, deadline - arrival_s),
-            "served_by": names[served_code],
-            "start_s": np.where(answered, start_s, np.nan),
-            "end_s": np.where(answered, start_s + calls["handle_s"].to_numpy(dtype="float64"), np.nan),
-            "abandon_s": np.where(answered, np.nan, deadline),
-        },
-        index=calls.index,
-    )
+    served_code[order] = np.array(served, dtype="int64")
+    return start_s, served_code
 
 
 def _run_queue(

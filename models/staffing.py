@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.call_simulation import Roster, interval_of, service_levels, simulate_calls
+from models.call_simulation import Roster, answered_waits, interval_of, service_levels, simulate_calls
 from models.erlang import agents_for_service_level
 
 MAX_ROUNDS = 200  # guard against a target no staffing can meet (e.g. patience shorter than any answer)
@@ -95,42 +95,44 @@ def erlang_agents(
     return agents
 
 
-def _shortfalls(
-    calls: pd.DataFrame, roster: Roster, judged: np.ndarray, targets: Mapping[str, Target], interval: int
-) -> pd.DataFrame:
-    """Return the tiers missing their target among the judged calls, worst first, with their group."""
-    table = targets_met(calls[judged], simulate_calls(calls, roster)[judged], roster.interval_s, targets)
-    missing = table[(~table["met"]) & (table["interval"] == interval)]
-    missing = missing.assign(shortfall=missing["target"] - missing["service_level"]).sort_values(
-        "shortfall", ascending=False
-    )
-    tier_group = calls[judged].groupby("tier")["group"].agg(lambda groups: groups.mode().iloc[0])
-    return missing.assign(group=missing["tier"].map(tier_group))
+def _worst_miss(
+    answered: np.ndarray, wait_s: np.ndarray, judged_tiers: Mapping[str, np.ndarray], targets: Mapping[str, Target]
+) -> str | None:
+    """Return the tier furthest below its target among the judged calls, or None when every tier meets it."""
+    worst, worst_gap = None, 0.0
+    for tier, mine in judged_tiers.items():
+        level = float((answered[mine] & (wait_s[mine] <= targets[tier].within_s)).mean())
+        if targets[tier].share - level > worst_gap:
+            worst, worst_gap = tier, targets[tier].share - level
+    return worst
 
 
 def _interval_agents(
     calls: pd.DataFrame, start: np.ndarray, previous: np.ndarray | None, template: Roster, targets: Mapping[str, Target]
 ) -> np.ndarray:
     """Return the fewest agents per group meeting every target in one interval (the window's last)."""
-    interval = 0 if previous is None else 1
-    judged = interval_of(calls["arrival_s"], template.interval_s) == interval
+    judged = interval_of(calls["arrival_s"], template.interval_s) == (0 if previous is None else 1)
+    tiers = calls["tier"].to_numpy()
+    judged_tiers = {tier: judged & (tiers == tier) for tier in targets if (judged & (tiers == tier)).any()}
     index = {name: g for g, name in enumerate(template.groups)}
+    group_of = {tier: index[calls.loc[mine, "group"].mode().iloc[0]] for tier, mine in judged_tiers.items()}
 
-    def misses(agents: np.ndarray) -> pd.DataFrame:
+    def worst_miss(agents: np.ndarray) -> str | None:
         matrix = agents[:, None] if previous is None else np.column_stack([previous, agents])
-        return _shortfalls(calls, template.with_agents(matrix), judged, targets, interval)
+        answered, wait_s = answered_waits(calls, template.with_agents(matrix))
+        return _worst_miss(answered, wait_s, judged_tiers, targets)
 
     agents = start.copy()
     for _ in range(MAX_ROUNDS):
-        missing = misses(agents)
-        if missing.empty:
+        tier = worst_miss(agents)
+        if tier is None:
             break
-        agents[index[missing["group"].iloc[0]]] += 1
+        agents[group_of[tier]] += 1
     for g in range(len(agents)):
         while agents[g] > 0:
             fewer = agents.copy()
             fewer[g] -= 1
-            if not misses(fewer).empty:
+            if worst_miss(fewer) is not None:
                 break
             agents = fewer
     return agents

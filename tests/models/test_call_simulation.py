@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.call_simulation import Roster, longest_waits, occupancy, service_levels, simulate_calls
+from models.call_simulation import Roster, answered_waits, longest_waits, occupancy, service_levels, simulate_calls
 from models.erlang import erlang_a, erlang_c_service_level, priority_mean_waits
 
 INF = np.inf
@@ -75,6 +75,9 @@ def test_caller_abandons_when_wait_exceeds_patience() -> None:
     assert out["abandon_s"].iloc[1] == 60.0
     assert np.isnan(out["abandon_s"].iloc[2])
     assert out["served_by"].tolist() == ["standard", "", "standard"]
+    answered, wait_s = answered_waits(calls, one_queue(1))
+    assert answered.tolist() == [True, False, True]
+    assert wait_s.tolist() == [0.0, 50.0, 80.0]
 
 
 def test_vip_agents_take_other_queues_only_when_idle() -> None:

@@ -30,6 +30,7 @@ from tiercast.settings.privacy import PrivacySettings
 from tiercast.settings.publish import PublishSettings
 from tiercast.settings.retention import RetentionSettings
 from tiercast.settings.routing import RoutingSettings
+from tiercast.settings.service import ServiceSettings
 from tiercast.settings.tiers import TiersSettings
 from tiercast.settings.tracking import TrackingSettings
 from tiercast.settings.validation import ValidationSettings
@@ -57,6 +58,7 @@ class Settings(Section):
     privacy: PrivacySettings
     flows: FlowsSettings
     monitoring: MonitoringSettings
+    service: ServiceSettings
 
 
 class SettingsError(ConfigurationError, ValueError):

@@ -69,7 +69,10 @@ def to_mlflow(settings: Settings, night: NightMonitoring) -> str:
         for (version, day), metrics in sorted(series(night.rows).items()):
             tags = {"model_version": version, "tiercast.kind": "monitoring"}
             runs.add(tracking.log_series(settings, experiment, f"champion-v{version}", metrics, day, tags))
-        return f"experiment {experiment}, run(s) {', '.join(sorted(runs))} at {tracking.tracking_uri(settings)}"
+        link = tracking.experiment_link(settings, experiment)
+        return (
+            f"experiment {experiment} ({link}), run(s) {', '.join(sorted(runs))} at {tracking.tracking_uri(settings)}"
+        )
     except Exception as exc:  # monitoring must not stop the night: say so and go on
         log.error("monitoring metrics not logged to MLflow: %s: %s", type(exc).__name__, exc)
         return f"not logged: {type(exc).__name__}: {exc}"

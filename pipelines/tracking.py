@@ -70,6 +70,16 @@ def _experiment_id(settings: Settings, name: str) -> str:
     return str(experiment.experiment_id)
 
 
+def experiment_link(settings: Settings, name: str) -> str:
+    """Return the MLflow UI route of an experiment in its model-training view (runs, metric charts).
+
+    MLflow 3.17's UI opens every experiment in its GenAI view unless the route asks for the other
+    one (the experimentKind tag is not read by this UI build; mlflow/mlflow#24498).
+    """
+    configure(settings)
+    return f"#/experiments/{_experiment_id(settings, name)}?workflowType=machine_learning"
+
+
 @contextlib.contextmanager
 def run(settings: Settings, experiment: str, run_name: str | None = None) -> Iterator[str]:
     """Open an MLflow run in `experiment` (created on first use); yield its run id."""

@@ -59,6 +59,7 @@ HOURLY_COLUMNS = [
 ]  # fmt: skip
 
 
+COUNTS = ("answered", "abandoned", "answered_within")
 DAILY_COLUMNS = [
     "fcr_judged", "complaints", "subscribers", "complaint_rate", "target", "below_target", "hours_below_target",
 ]  # fmt: skip
@@ -226,7 +227,7 @@ def service_kpis(
     daily = _aggregate(calls, ["day", "tier"]).merge(base, on=["day", "tier"], how="outer")
     daily = daily.merge(below, on=["day", "tier"], how="left").merge(counted, on=["day", "tier"], how="left")
     daily = _with_targets(daily, settings).assign(
-        offered=daily["offered"].fillna(0).astype("int64"),
+        **{count: daily[count].fillna(0).astype("int64") for count in ("offered", *COUNTS)},
         fcr_judged=daily["fcr_judged"].fillna(0).astype("int64"),
         complaints=daily["complaints"].fillna(0).astype("int64"),
         hours_below_target=daily["hours_below_target"].fillna(0).astype("int64"),

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.train",
     "tiercast.cli.model",
     "tiercast.cli.monitor",
+    "tiercast.cli.service_levels",
 )
 
 app = App(

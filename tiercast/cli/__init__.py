@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.model",
     "tiercast.cli.monitor",
     "tiercast.cli.service_levels",
+    "tiercast.cli.staffing",
 )
 
 app = App(

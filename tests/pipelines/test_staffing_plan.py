@@ -1,0 +1,75 @@
+"""`tiercast staffing`: calls of a day routed by the published table, patience fitted, seats split over groups."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.privacy import subscriber_key
+from pipelines.staffing_plan import BLACK, day_calls, fitted_patience, roster
+from tiercast.errors import InputError
+from tiercast.settings import Settings
+
+KEY = b"k" * 32
+DAY = date(2026, 10, 20)
+
+
+def contacts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "subscriber_id": [1, 2, 3, 1, 2],
+            "contact_time": pd.to_datetime(
+                [
+                    "2026-10-20 09:00:05",
+                    "2026-10-20 09:00:10",
+                    "2026-10-20 23:59:59",
+                    "2026-10-21 00:00:00",
+                    "2026-10-20 10:00:00",
+                ]
+            ),
+            "channel": ["voice", "voice", "voice", "voice", "chat"],
+            "wait_seconds": [10.0, 20.0, 30.0, 40.0, 0.0],
+            "abandoned": [True, False, True, False, False],
+            "handle_seconds": [0.0, 200.0, 0.0, 100.0, 50.0],
+        }
+    )
+
+
+def subscribers() -> pd.DataFrame:
+    return pd.DataFrame({"subscriber_id": [1, 2, 3], "msisdn": ["13800000001", "13800000002", "13800000003"]})
+
+
+def test_patience_is_time_waited_over_calls_abandoned() -> None:
+    assert fitted_patience(contacts()) == (10 + 20 + 30 + 40) / 2  # the chat's 0 s does not count
+    with pytest.raises(InputError, match="no abandoned inbound call"):
+        fitted_patience(contacts().assign(abandoned=False))
+
+
+def test_seats_are_split_by_group_shares_and_every_group_is_staffed(settings: Settings) -> None:
+    service = settings.service
+    assert dict(zip(roster(service, 1240).groups, roster(service, 1240).agents[:, 0], strict=True)) == dict(
+        zip(service.groups, service.group_seats().values(), strict=True)
+    )
+    small = roster(service, 3)
+    assert small.agents[:, 0].tolist() == [1, 1, 1] and small.agents.shape[1] == 48  # 30-minute intervals
+
+
+def test_a_days_calls_get_priority_and_queue_from_the_published_table(settings: Settings) -> None:
+    keys = subscriber_key(pd.Series(["13800000001", "13800000002"]), KEY)
+    routing = pd.DataFrame(
+        {"tier": ["high", "low"], "priority": [1, 9], "queue": ["vip", "standard"]}, index=keys.to_numpy()
+    )
+    calls, patience = day_calls(contacts(), subscribers(), routing, DAY, settings.service, KEY, seed=3)
+    assert patience == 50.0
+    assert calls["arrival_s"].tolist() == [32405.0, 32410.0, 86399.0]  # the next day's call and the chat left out
+    assert calls["priority"].tolist() == [1, 9, 7]  # subscriber 3 is not in the table: the standard queue
+    assert calls["group"].tolist() == ["vip", "standard", "standard"]
+    assert calls["tier"].tolist() == ["high", BLACK, settings.service.unlisted_tier]
+    acw = settings.service.handle.after_call_work_seconds
+    assert calls.loc[1, "handle_s"] == 200.0 + acw  # answered: its own handle time
+    assert calls.loc[[0, 2], "patience_s"].tolist() == [10.0, 30.0]  # abandoned: patience = the wait
+    assert calls.loc[1, "patience_s"] > 20.0  # answered: patience beyond the wait
+    assert np.all(calls["handle_s"] >= 1.0 + acw)

@@ -32,6 +32,17 @@ class Offer(Section):
     action: str
 
 
+class CallbackSettings(Section):
+    """The call-back list: which tiers' missed calls are called back, by when, and the desk that calls."""
+
+    # Defaults as in tiercast/defaults/retention.yaml (domain.md: mid tier call-back within 24 hours),
+    # so a retention section written before call-back lists existed still loads.
+    desk: str = Field(default="callback", min_length=1)
+    tiers: list[str] = Field(default_factory=lambda: ["high", "mid"], min_length=1)
+    due_hours: float = Field(default=24.0, gt=0.0)
+    window_days: int = Field(default=1, ge=1)
+
+
 class RetentionSettings(Section):
     """Retention lists: value-at-risk formula, exclusions, desks and daily capacities, offers."""
 
@@ -43,12 +54,15 @@ class RetentionSettings(Section):
     score_decimals: int = Field(ge=1)
     desks: dict[str, Desk] = Field(min_length=1)
     offers: list[Offer] = Field(min_length=1)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         tiers = [tier for desk in self.desks.values() for tier in desk.tiers]
         if len(tiers) != len(set(tiers)):
             raise ValueError("each tier may belong to one retention desk only")
+        if self.callbacks.desk in self.desks:
+            raise ValueError(f"the call-back desk {self.callbacks.desk!r} is also a retention desk")
         missing = sorted(set(tiers) - {offer.tier for offer in self.offers if not offer.when})
         if missing:
             raise ValueError(f"every desk tier needs a fallback offer with `when: {{}}`; missing: {missing}")

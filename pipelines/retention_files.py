@@ -1,8 +1,11 @@
 """Retention lists as files: <paths.retention>/<as_of>/<desk>.parquet and .csv, one pair per desk and day.
 
+The call-back list goes to the same day folder as <retention.callbacks.desk>.parquet and .csv.
+
 Each file is written next to its final name and renamed into place, so a reader sees the old
 file or the new one. Every configured desk gets its pair (header only when nobody is listed);
-files of desks no longer configured are removed, so a rerun for the same as_of replaces the day.
+files of desks no longer configured are removed (never the call-back desk's), so a rerun for
+the same as_of replaces the day.
 """
 
 from __future__ import annotations
@@ -49,8 +52,25 @@ def write_retention_files(listed: pd.DataFrame, root: Path, as_of: date, setting
             path = folder / f"{desk}{suffix}"
             _replace(rows, path)
             written.append(path)
-    for stale in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p not in written):
+    kept = {folder / f"{settings.callbacks.desk}{suffix}" for suffix in SUFFIXES}
+    for stale in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p not in written and p not in kept):
         stale.unlink()
         log.info("removed %s (desk no longer configured)", stale)
     log.info("retention lists for %s: %d rows in %d desks under %s", as_of, len(listed), len(settings.desks), folder)
+    return written
+
+
+def write_callback_files(listed: pd.DataFrame, root: Path, as_of: date, settings: RetentionSettings) -> list[Path]:
+    """Write the call-back list for `as_of` as <callbacks.desk>.parquet and .csv under `root`; return the paths."""
+    listed = validate_output(listed, "callback_list", examples=0).sort_values("rank").reset_index(drop=True)
+    folder = day_folder(root, as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    # the CSV shows missed_at and due_by to the second (the day files' date format would drop the time)
+    text = listed.assign(**{c: listed[c].dt.strftime("%Y-%m-%d %H:%M:%S") for c in ("missed_at", "due_by")})
+    written = []
+    for suffix in SUFFIXES:
+        path = folder / f"{settings.callbacks.desk}{suffix}"
+        _replace(listed if suffix == ".parquet" else text, path)
+        written.append(path)
+    log.info("call-back list for %s: %d rows in %s", as_of, len(listed), written[0])
     return written

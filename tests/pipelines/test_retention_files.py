@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data_contracts.loader import ContractError
-from pipelines.retention_files import write_retention_files
+from pipelines.retention_files import write_callback_files, write_retention_files
 from tests.pipelines.publish_db import msisdn_leaks, retention_frame, tier_frame
 
 AS_OF = date(2025, 6, 30)
@@ -70,3 +70,44 @@ def test_a_list_breaking_its_contract_is_not_written(settings, tmp_path: Path) -
     with pytest.raises(ContractError):
         write_retention_files(bad, tmp_path, AS_OF, settings.retention)
     assert not (tmp_path / "2025-06-30").exists()
+
+
+def callbacks() -> pd.DataFrame:
+    stamps = pd.to_datetime(["2025-06-30 08:05:00", "2025-06-30 17:40:30"])
+    return pd.DataFrame(
+        {
+            "run_date": pd.Timestamp("2025-07-01"),
+            "desk": pd.Series(["callback"] * 2, dtype="str"),
+            "rank": pd.Series([2, 1], dtype="int64"),
+            "subscriber_key": pd.Series([f"{n:064x}" for n in (1, 2)], dtype="str"),
+            "tier": pd.Series(["mid", "high"], dtype="str"),
+            "missed_at": stamps,
+            "due_by": stamps + pd.Timedelta(hours=24),
+            "wait_seconds": [62.0, None],
+            "as_of": pd.Timestamp(AS_OF),
+            "run_id": pd.Series(["run-1"] * 2, dtype="str"),
+        }
+    )
+
+
+def test_call_back_list_files_in_rank_order_with_times_to_the_second(settings, tmp_path: Path) -> None:
+    written = write_callback_files(callbacks(), tmp_path, AS_OF, settings.retention)
+    folder = tmp_path / "2025-06-30"
+    assert written == [folder / "callback.parquet", folder / "callback.csv"]
+    table = pd.read_parquet(folder / "callback.parquet")
+    assert table["rank"].tolist() == [1, 2]
+    assert table["due_by"].tolist() == [pd.Timestamp("2025-07-01 17:40:30"), pd.Timestamp("2025-07-01 08:05:00")]
+    text = pd.read_csv(folder / "callback.csv", encoding="utf-8-sig")
+    assert text[["missed_at", "due_by", "as_of"]].values.tolist() == [
+        ["2025-06-30 17:40:30", "2025-07-01 17:40:30", "2025-06-30"],
+        ["2025-06-30 08:05:00", "2025-07-01 08:05:00", "2025-06-30"],
+    ]
+    assert msisdn_leaks_in(tmp_path) == []
+
+
+def test_retention_files_keep_the_call_back_files_of_the_day(settings, tmp_path: Path) -> None:
+    write_callback_files(callbacks(), tmp_path, AS_OF, settings.retention)
+    write_retention_files(listed(), tmp_path, AS_OF, settings.retention)
+    folder = tmp_path / "2025-06-30"
+    assert (folder / "callback.parquet").exists() and (folder / "callback.csv").exists()
+    assert len(pd.read_parquet(folder / "callback.parquet")) == 2

@@ -75,6 +75,14 @@ def retention_table(settings: PublishSettings, metadata: sa.MetaData) -> sa.Tabl
     return table
 
 
+def callback_table(metadata: sa.MetaData) -> sa.Table:
+    """Return the call-back list table (all as_of dates; its name from the contract), indexed by (as_of, rank)."""
+    name = load_contract("callback_list").table
+    table = contract_table("callback_list", name, metadata)
+    sa.Index(f"ix_{name}_as_of_rank", table.c.as_of, table.c.rank, unique=True)
+    return table
+
+
 def database_url(settings: Settings) -> URL:
     """Return the publish database URL: settings.publish.url, or the SQLite file under paths.published."""
     if settings.publish.url:

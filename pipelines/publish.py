@@ -2,9 +2,10 @@
 
 A publication writes the tier table as a new versioned table (`<tier_view>_v<N>`), checks it
 (contract, row count, tier mix, scores) and then, in one short transaction, replaces that as_of's
-retention rows, points the `tier_view` view at the new table and updates the registry. Readers
-therefore see the previous complete table or the new one, never a mix or an empty one. On any
-failure before the switch the new table is dropped and the previous one stays live.
+retention rows (and call-back rows, when given; their table is created on first use), points
+the `tier_view` view at the new table and updates the registry. Readers therefore see the
+previous complete table or the new one, never a mix or an empty one. On any failure before the
+switch the new table is dropped and the previous one stays live.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from data_contracts.loader import load_contract
 from pipelines.database import (
+    callback_table,
     contract_columns,
     contract_table,
     display_url,
@@ -116,12 +118,17 @@ def _python_columns(frame: pd.DataFrame, contract_name: str, dates_as_text: bool
     out = []
     for column, spec in load_contract(contract_name).columns.items():
         series = frame[column]
-        if spec.type == "date":
+        values: list[Any]
+        if spec.type == "datetime" and dates_as_text:
+            # SQLite: the text SQLAlchemy's DateTime reads back (Python 3.12 deprecates sqlite3's own adapter)
+            stamps = pd.to_datetime(series).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            values = [None if pd.isna(v) else v for v in stamps.tolist()]
+        elif spec.type == "datetime":
+            values = [None if pd.isna(v) else v.to_pydatetime() for v in pd.to_datetime(series).tolist()]
+        elif spec.type == "date":
             days = pd.to_datetime(series)
             text = days.dt.strftime("%Y-%m-%d")
-            values: list[Any] = [
-                None if pd.isna(v) else (v if dates_as_text else date.fromisoformat(v)) for v in text.tolist()
-            ]
+            values = [None if pd.isna(v) else (v if dates_as_text else date.fromisoformat(v)) for v in text.tolist()]
         elif spec.type in ("int64", "bool") and not spec.nullable:
             values = series.astype(spec.type).tolist()
         else:
@@ -297,11 +304,28 @@ def _build(
     return sent
 
 
-def publish(engine: Engine, settings: PublishSettings, tier_table: TierTable, retention: pd.DataFrame) -> Publication:
-    """Publish a tier table and that as_of's retention list atomically; return the new live publication.
+def _same_run(listed: pd.DataFrame, what: str, identity: dict[str, Any]) -> None:
+    """Raise GuardrailError when a list's rows are not all from the tier table's run."""
+    if len(listed) and (
+        set(pd.to_datetime(listed["as_of"]).dt.date) != {identity["as_of"]}
+        or set(listed["run_id"]) != {identity["run_id"]}
+    ):
+        raise GuardrailError(f"the {what} is not from the same run as the tier table ({identity['run_id']})")
+
+
+def publish(
+    engine: Engine,
+    settings: PublishSettings,
+    tier_table: TierTable,
+    retention: pd.DataFrame,
+    callbacks: pd.DataFrame | None = None,
+) -> Publication:
+    """Publish a tier table and that as_of's retention list (and call-back list) atomically; return the new
+    live publication.
 
     `tier_table` is a frame, or Parquet files (e.g. one per shard) loaded one at a time, so memory
-    stays bounded by the largest part whatever the size of the base.
+    stays bounded by the largest part whatever the size of the base. `callbacks` None leaves the
+    call-back table as it is.
     """
     init_schema(engine, settings)
     drop_leftovers(engine, settings)
@@ -310,13 +334,14 @@ def publish(engine: Engine, settings: PublishSettings, tier_table: TierTable, re
         raise GuardrailError("no tier table parts to publish")
     check_contract(first, "tier_table")
     check_contract(retention, "retention_list")
+    if callbacks is not None:
+        check_contract(callbacks, "callback_list")
     identity = _identity(first)
     as_of = identity["as_of"]
     del first
-    if len(retention) and (
-        set(pd.to_datetime(retention["as_of"]).dt.date) != {as_of} or set(retention["run_id"]) != {identity["run_id"]}
-    ):
-        raise GuardrailError(f"the retention list is not from the same run as the tier table ({identity['run_id']})")
+    _same_run(retention, "retention list", identity)
+    if callbacks is not None:
+        _same_run(callbacks, "call-back list", identity)
     previous = live_publication(engine, settings)
     version = _allocate(engine, settings, identity)
     table_name = version_table(settings, version)
@@ -325,7 +350,7 @@ def publish(engine: Engine, settings: PublishSettings, tier_table: TierTable, re
         with engine.connect() as conn:
             stats = table_stats(conn, contract_table("tier_table", table_name, sa.MetaData()))
         check_guardrails(stats, sent, previous, settings.guardrails)
-        _switch(engine, settings, version, as_of, retention, stats.tier_mix, stats.rows)
+        _switch(engine, settings, version, as_of, (retention, callbacks), stats.tier_mix, stats.rows)
     except Exception as exc:
         _drop_table(engine, settings, table_name)
         _set_status(engine, settings, version, REJECTED if isinstance(exc, GuardrailError) else FAILED, str(exc))
@@ -346,16 +371,22 @@ def _switch(
     settings: PublishSettings,
     version: int,
     as_of: date,
-    retention: pd.DataFrame,
+    lists: tuple[pd.DataFrame, pd.DataFrame | None],
     tier_mix: dict[str, float],
     rows: int,
 ) -> None:
     registry = _registry(settings)
     listed = retention_table(settings, sa.MetaData())
+    called = callback_table(sa.MetaData())
+    retention, callbacks = lists
 
     def work(conn: Connection) -> None:
         conn.execute(listed.delete().where(listed.c.as_of == as_of))
         insert_frame(conn, listed, retention, "retention_list", settings.batch_rows)
+        if callbacks is not None:
+            called.create(conn, checkfirst=True)
+            conn.execute(called.delete().where(called.c.as_of == as_of))
+            insert_frame(conn, called, callbacks, "callback_list", settings.batch_rows)
         conn.execute(registry.update().where(registry.c.status == LIVE).values(status=RETAINED))
         conn.execute(
             registry.update()

@@ -253,3 +253,60 @@ def test_the_leak_scanner_finds_a_planted_number(target: Target) -> None:
     with target.engine.begin() as conn:
         conn.execute(sa.text("UPDATE publications SET message = :m"), {"m": "caller 13800138000 said"})
     assert msisdn_leaks(target.engine) == ["13800138000"]
+
+
+def callback_frame(tier_table: pd.DataFrame, rows: int = 3) -> pd.DataFrame:
+    """Return a contract-valid call-back list from the first rows of a tier table (missed calls at 08:05:30 + i h)."""
+    head = tier_table.head(rows)
+    missed = head["as_of"] + pd.to_timedelta(8.0 + np.arange(len(head)), unit="h") + pd.Timedelta(seconds=330)
+    frame = pd.DataFrame(
+        {
+            "run_date": head["as_of"] + pd.Timedelta(days=1),
+            "desk": "callback",
+            "rank": np.arange(1, len(head) + 1, dtype="int64"),
+            "subscriber_key": head["subscriber_key"],
+            "tier": head["tier"],
+            "missed_at": missed,
+            "due_by": missed + pd.Timedelta(hours=24),
+            "wait_seconds": [45.5, None, 12.0][: len(head)],
+            "as_of": head["as_of"],
+            "run_id": head["run_id"],
+        }
+    )
+    return frame.astype({"desk": "str"}).reset_index(drop=True)
+
+
+def callback_rows(target: Target, day: date) -> pd.DataFrame:
+    with target.engine.connect() as conn:
+        query = sa.text("SELECT * FROM callback_list WHERE as_of = :d ORDER BY rank")
+        return pd.read_sql(query, conn, params={"d": day}, parse_dates=["missed_at", "due_by", "as_of", "run_date"])
+
+
+def test_the_call_back_list_is_published_with_the_switch_and_replaced_per_as_of(target: Target) -> None:
+    first = tier_frame(200, D1, "run-1")
+    publish(target.engine, publish_settings(), first, retention_frame(first), callback_frame(first))
+    second = tier_frame(200, D2, "run-2")
+    publish(target.engine, publish_settings(), second, retention_frame(second), callback_frame(second, rows=2))
+    again = tier_frame(200, D2, "run-3")
+    publish(target.engine, publish_settings(), again, retention_frame(again), callback_frame(again, rows=1))
+    assert len(callback_rows(target, D1)) == 3  # another as_of's rows stay
+    rows = callback_rows(target, D2)
+    assert rows[["rank", "run_id"]].values.tolist() == [[1, "run-3"]]  # the rerun replaced D2's rows
+    assert rows["missed_at"].tolist() == [pd.Timestamp("2025-06-29 08:05:30")]
+    assert rows["due_by"].tolist() == [pd.Timestamp("2025-06-30 08:05:30")]
+    assert callback_rows(target, D1)["wait_seconds"].isna().tolist() == [False, True, False]
+
+
+def test_a_call_back_list_from_another_run_is_refused_and_nothing_switches(target: Target) -> None:
+    frame = tier_frame(200, D1, "run-1")
+    other = callback_frame(tier_frame(200, D1, "run-2"))
+    with pytest.raises(GuardrailError, match="call-back list is not from the same run"):
+        publish(target.engine, publish_settings(), frame, retention_frame(frame), other)
+    assert live_publication(target.engine, publish_settings()) is None
+
+
+def test_without_a_call_back_list_the_table_is_left_alone(target: Target) -> None:
+    first = tier_frame(200, D1, "run-1")
+    publish(target.engine, publish_settings(), first, retention_frame(first), callback_frame(first))
+    publish(target.engine, publish_settings(), first, retention_frame(first))
+    assert len(callback_rows(target, D1)) == 3

@@ -68,9 +68,11 @@ def called_back(missed: pd.DataFrame, contacts: pd.DataFrame, as_of: date, setti
     """Return, per missed call, whether an outbound contact to the subscriber followed it (before the window's end)."""
     _, end = window_bounds(as_of, settings)
     outbound = contacts[(contacts["channel"] == OUTBOUND) & (contacts["contact_time"] < end)]
-    latest = outbound.groupby("subscriber_id")["contact_time"].max()
-    after = missed["subscriber_id"].map(latest)
-    return (after > missed["missed_at"]).fillna(False).astype(bool).rename("called_back")
+    latest = outbound.groupby("subscriber_id")["contact_time"].max().rename("latest_outbound")
+    # a merge, not Series.map: mapping through an empty datetime Series fails in pandas
+    after = missed[["subscriber_id"]].merge(latest, left_on="subscriber_id", right_index=True, how="left")
+    called = after["latest_outbound"].to_numpy() > missed["missed_at"].to_numpy()
+    return pd.Series(called, index=missed.index, dtype=bool, name="called_back")
 
 
 def rank_callbacks(listed: pd.DataFrame) -> pd.DataFrame:

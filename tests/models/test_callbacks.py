@@ -118,3 +118,11 @@ def test_ranking_shard_by_shard_then_again_equals_ranking_whole(settings) -> Non
     ]
     merged = rank_callbacks(pd.concat(parts, ignore_index=True))
     assert merged.equals(whole)
+
+
+def test_a_day_without_outbound_contacts_lists_every_owed_caller(settings) -> None:
+    """Given numeric subscriber ids and no outbound contact at all (an empty shard's case), s4 is owed too."""
+    numeric = {"subscriber_id": lambda frame: frame["subscriber_id"].str[1:].astype("int64")}
+    inbound = contacts()[lambda frame: frame["channel"] != "outbound"].assign(**numeric)
+    listed = callback_list(inbound, scored().assign(**numeric), AS_OF, settings.retention, "run-1")
+    assert listed["subscriber_key"].tolist() == [key(2), key(4), key(1)]

@@ -24,11 +24,13 @@ modification times; the first night includes the process start).
     .venv/bin/python -m benchmarks.monitoring_scenarios --scenario price_rise -n 200000 -m 24 \\
         --train-as-of 2026-05-31 --from 2026-06-01 --to 2026-09-01 --every 10 --root /tmp/mscen/price
 
---reuse skips a step whose output is already there (the data, a champion, any of the nights' history),
-so `--reuse` on a finished folder only re-reads and re-prints; --diagnose splits each matured night's
-estimate and realised ROC AUC by lines with no bill yet (see support_diagnostic); --json FILE also writes the figures.
---ignore bills_due leaves a column's drift alarms out of the verdict (bills_due jumps from 11 to 12 after
-each month's due day: a calendar artefact of a month-end reference). Nothing is written outside --root. Exit code 0 when the scenario's acceptance items pass, 1 otherwise.
+--reuse skips a step whose output is already there (the data, a champion, any of the nights'
+history), so `--reuse` on a finished folder only re-reads and re-prints; --diagnose splits each
+matured night's estimate and realised ROC AUC by lines with no bill yet (support_diagnostic);
+--ignore bills_due leaves a column's drift alarms out of the verdict (bills_due jumps from 11 to 12
+after each month's due day: a calendar artefact of a month-end reference); --json FILE also writes
+the figures. Nothing is written outside --root. Exit code 0 when the scenario's acceptance items
+pass, 1 otherwise.
 """
 
 from __future__ import annotations

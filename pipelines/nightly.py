@@ -1,8 +1,8 @@
 """The nightly scoring run, cut into steps a flow calls one by one, per shard where it can.
 
 plan -> stage inputs into shards -> per shard: validate, features, value score -> global tier
-cut-offs -> per shard: tiers, churn score, lifecycle, routing rows, retention candidates ->
-merge retention lists -> publish (guardrails, atomic switch) -> keep state for tomorrow.
+cut-offs -> per shard: tiers, churn score, lifecycle, routing rows, retention candidates, call-back
+rows -> merge retention and call-back lists -> publish (guardrails, atomic switch) -> keep state for tomorrow.
 
 Each per-shard step reads its inputs from files and writes its outputs to files under the run's
 work folder, returning only paths and small summaries, so it runs the same in a thread or on a
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, validate_output
 from features.build import feature_table
+from models.callbacks import window_contacts
 from models.drift import ReferenceProfile
 from models.lifecycle import assign_stages
 from models.tiers import Cutoffs, assign_tiers, score_cutoffs, value_score
@@ -80,6 +81,7 @@ class ShardFeatures:
     reports: dict[str, TableReport]
     leavers_path: Path | None = None  # subscriber_id, deactivation_date of those who left (realised monitoring)
     input_counts: ReferenceProfile | None = None  # recent input columns on the reference's bins (monitoring)
+    contacts_path: Path | None = None  # the as_of day's voice and outbound contacts (the call-back list)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class ShardOutputs:
     score_histogram: list[int]
     scores_path: Path | None = None  # subscriber_id, churn_score, tier (monitoring's score history)
     counts: ReferenceProfile | None = None  # features, score and mixes on the reference's bins (monitoring)
+    callbacks_path: Path | None = None  # the shard's call-back list (ranked again when merged)
 
 
 @dataclass(frozen=True)
@@ -291,10 +294,16 @@ def shard_features(
     subscribers = tables["subscribers"]
     left = subscribers.loc[subscribers["deactivation_date"].notna(), ["subscriber_id", "deactivation_date"]]
     left.to_parquet(folder / "leavers.parquet", index=False)
+    contacts = tables["contacts"]
+    if "abandoned" in checked.absent.get("contacts", ()):  # filled with false: the list must say it cannot tell
+        contacts = contacts.drop(columns="abandoned")
+    window_contacts(contacts, plan.as_of, settings.retention).to_parquet(folder / "contacts.parquet", index=False)
     scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
     paths = (folder / "features.parquet", folder / "keys.parquet")
     counted = input_counts(recent_inputs(tables, plan.as_of), reference)
-    return ShardFeatures(shard, *paths, scores, checked.reports, folder / "leavers.parquet", counted)
+    return ShardFeatures(
+        shard, *paths, scores, checked.reports, folder / "leavers.parquet", counted, folder / "contacts.parquet"
+    )
 
 
 def tier_cutoffs(settings: Settings, parts: list[ShardFeatures]) -> Cutoffs:
@@ -335,8 +344,9 @@ def shard_outputs(
     previous = _previous_stages(previous_stages, features["subscriber_id"])
     tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
     decided = validate_output(assign_stages(tiered, settings.lifecycle, previous=previous), "features")
+    contacts = pd.read_parquet(part.contacts_path) if part.contacts_path is not None else None
     result = build_outputs(
-        decided, pd.read_parquet(part.keys_path), model, model_version, plan.as_of, settings, key, previous
+        decided, pd.read_parquet(part.keys_path), model, model_version, plan.as_of, settings, key, previous, contacts
     )
     if result.run_id != run_id:
         raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")
@@ -348,6 +358,10 @@ def shard_outputs(
     result.stages.to_parquet(folder / "stages.parquet", index=False)
     scored = result.scored if result.scored is not None else pd.DataFrame()
     scored[["subscriber_id", "churn_score", "tier"]].to_parquet(folder / "scores.parquet", index=False)
+    callbacks_path = None
+    if result.callbacks is not None:
+        callbacks_path = folder / "callbacks.parquet"
+        result.callbacks.to_parquet(callbacks_path, index=False)
     counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
     histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
     return ShardOutputs(
@@ -360,4 +374,5 @@ def shard_outputs(
         score_histogram=[int(n) for n in histogram],
         scores_path=folder / "scores.parquet",
         counts=shard_counts(scored, reference),
+        callbacks_path=callbacks_path,
     )

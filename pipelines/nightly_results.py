@@ -1,4 +1,4 @@
-"""The nightly run after its per-shard steps: quarantine limits, retention merge, publish, state, summary.
+"""The nightly run after its per-shard steps: quarantine limits, retention and call-back merge, publish, state, summary.
 
 Every function here works on what the shards left on disk (`pipelines.nightly`) and holds at most
 one shard's table, or small per-shard summaries, in memory.
@@ -6,7 +6,7 @@ one shard's table, or small per-shard summaries, in memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pandas as pd
 
 from data_contracts.loader import ContractError, validate_output
 from features.availability import unavailable_features
+from models.callbacks import rank_callbacks
 from models.retention import capacity_used, rank_by_desk, rounded_for_output
 from pipelines.database import display_url, engine_for
 from pipelines.evidence import LATEST, evidence_for
@@ -23,7 +24,7 @@ from pipelines.monitoring import NightMonitoring
 from pipelines.nightly import NightlyPlan, ShardFeatures, ShardOutputs
 from pipelines.publish import Publication, live_publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_quarantine, write_report
-from pipelines.retention_files import write_retention_files
+from pipelines.retention_files import write_callback_files, write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
 from pipelines.staging import read_export_facts
 from tiercast.settings import Settings
@@ -41,6 +42,15 @@ def merge_retention(settings: Settings, parts: list[ShardOutputs]) -> pd.DataFra
     chosen = rank_by_desk(merged, settings.retention)
     listed = rounded_for_output(chosen, settings.retention)
     return validate_output(listed.reset_index(drop=True), "retention_list", examples=0)
+
+
+def merge_callbacks(parts: list[ShardOutputs]) -> pd.DataFrame | None:
+    """Return tonight's call-back list from the shards' rows, earliest due first; None when no shard built one."""
+    frames = [pd.read_parquet(part.callbacks_path) for part in parts if part.callbacks_path is not None]
+    if not frames:
+        return None
+    merged = pd.concat(frames, ignore_index=True)
+    return validate_output(rank_callbacks(merged) if len(merged) else frames[0], "callback_list", examples=0)
 
 
 def combined_reports(parts: list[ShardFeatures], settings: Settings, plan: NightlyPlan) -> dict[str, TableReport]:
@@ -110,6 +120,7 @@ class PublishedRun:
     database: str
     retention_files: list[Path]
     stages_file: Path
+    callback_files: list[Path] = field(default_factory=list)
 
 
 def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFeatures]) -> dict[str, TableReport]:
@@ -141,10 +152,11 @@ class Switched:
 
 
 def publish_tables(settings: Settings, parts: list[ShardOutputs], retention: pd.DataFrame) -> Switched:
-    """Publish the tier table and retention list atomically (the view switch); nothing else."""
+    """Publish the tier table, retention list and call-back list atomically (the view switch); nothing else."""
+    callbacks = merge_callbacks(parts)
     engine = engine_for(settings)
     try:
-        publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention)
+        publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention, callbacks)
         return Switched(publication, display_url(engine))
     finally:
         engine.dispose()
@@ -153,10 +165,14 @@ def publish_tables(settings: Settings, parts: list[ShardOutputs], retention: pd.
 def write_outputs(
     settings: Settings, plan: NightlyPlan, parts: list[ShardOutputs], retention: pd.DataFrame, switched: Switched
 ) -> PublishedRun:
-    """After the switch: write the retention list files and tomorrow's lifecycle state (never republishes)."""
+    """After the switch: write the retention and call-back list files and tomorrow's lifecycle state (never
+    republishes)."""
     folder = settings.paths.resolve(settings.paths.retention)
     files = write_retention_files(retention, folder, plan.as_of, settings.retention)
-    return PublishedRun(switched.publication, switched.database, files, save_stages(settings, plan, parts))
+    callbacks = merge_callbacks(parts)
+    called = [] if callbacks is None else write_callback_files(callbacks, folder, plan.as_of, settings.retention)
+    stages = save_stages(settings, plan, parts)
+    return PublishedRun(switched.publication, switched.database, files, stages, called)
 
 
 def live_state(settings: Settings) -> str:
@@ -214,6 +230,7 @@ def summarize(
         outputs={
             "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
             "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",
+            "call-back list": str(published.callback_files[0]) if published.callback_files else "-",
             "quarantined rows": str(reports_folder(reports)),
             "validation report": str(report_location(settings, reports)),
             "lifecycle stages kept for tomorrow": str(published.stages_file),

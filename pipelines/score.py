@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.loader import load_contract, validate_output
+from models.callbacks import callback_list
 from models.churn import reason_codes
 from models.lifecycle import assign_stages, new_customer_months
 from models.retention import retention_list
@@ -42,6 +43,7 @@ class ScoreResult:
     model_version: str
     stages: pd.DataFrame  # subscriber_id, lifecycle_stage: kept for tomorrow's hysteresis
     scored: pd.DataFrame | None = None  # features, churn_score, tier, lifecycle_stage by subscriber_id (monitoring)
+    callbacks: pd.DataFrame | None = None  # the call-back list, when the contacts were given
 
 
 def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
@@ -127,14 +129,20 @@ def build_outputs(
     settings: Settings,
     key: bytes,
     previous_stages: pd.DataFrame | None = None,
+    contacts: pd.DataFrame | None = None,
 ) -> ScoreResult:
-    """Return the tier table and retention list for one as_of from the feature table and the model."""
+    """Return the tier table and retention list for one as_of from the feature table and the model, and with
+    the subscribers' `contacts` (those of the as_of day suffice) the call-back list."""
     run_id = run_id_for(settings, as_of, model_version, key)
     scored = score_features(features, model, str(model_version), settings, previous_stages)
     keyed = key_subscribers(scored, subscribers, key)
     routed = route(keyed, settings.routing)
     listed = retention_list(keyed, settings.retention, as_of, run_id)
     listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
+    callbacks = None
+    if contacts is not None:
+        owed = callback_list(contacts, keyed, as_of, settings.retention, run_id)
+        callbacks = validate_output(owed, "callback_list", examples=0)
     return ScoreResult(
         tier_table=tier_table(routed, as_of, run_id, settings.publish.score_decimals),
         retention=validate_output(listed, "retention_list", examples=0),
@@ -143,4 +151,5 @@ def build_outputs(
         model_version=str(model_version),
         stages=scored[["subscriber_id", "lifecycle_stage"]].reset_index(drop=True),
         scored=scored,
+        callbacks=callbacks,
     )

@@ -496,3 +496,66 @@ def test_after_a_failed_night_of_each_kind_no_phone_number_is_left_outside_quara
     reported = json.dumps(world.webhook.received[posted:]) + str(state.message)
     assert world.webhook.received[posted:], "the failure was reported"
     assert not numbers & {m.group(1) for m in CANDIDATE.finditer(reported)}
+
+
+def test_the_nightly_publishes_the_call_back_list_as_a_table_and_files(
+    world: World, published: dict[str, Any], tmp_path: Path
+) -> None:
+    """Given abandoned calls planted on the as_of day (two high, two mid, one low; one mid called back after),
+    the published table and callback.parquet hold exactly the owed callers, due 24 h after their call."""
+    from pipelines.privacy import privacy_key, subscriber_key
+
+    as_of = pd.Timestamp(published["summary"]["as_of"])
+    settings = load_settings(world.config, environ={})
+    data = tmp_path / "raw"
+    shutil.copytree(world.data_dir, data, ignore=shutil.ignore_patterns("_truth"))
+    subscribers = pd.read_parquet(data / "subscribers.parquet")
+    keys = subscriber_key(subscribers["msisdn"], privacy_key(settings.privacy))
+    tier_of = {row[0]: row for row in world.tier_table()}  # subscriber_key, tier, ..., is_black_list, flea_flag
+    live = subscribers.assign(subscriber_key=keys, tier=keys.map({k: row[1] for k, row in tier_of.items()}))
+    live = live[live["subscriber_key"].isin(tier_of) & ~live["do_not_contact"].astype(bool)]
+    planted = pd.concat([live[live["tier"] == tier].head(n) for tier, n in (("high", 2), ("mid", 2), ("low", 1))])
+    contacts = pd.read_parquet(data / "contacts.parquet")
+    at = [as_of + pd.Timedelta(hours=9 + i, minutes=7) for i in range(len(planted))]
+    extra = pd.DataFrame(
+        {
+            "subscriber_id": [*planted["subscriber_id"], planted["subscriber_id"].iloc[3]],
+            "contact_time": [*at, as_of + pd.Timedelta(hours=21)],  # the second mid caller is called back
+            "channel": ["voice"] * len(planted) + ["outbound"],
+            "reason": ["billing"] * len(planted) + ["other"],
+            "resolved": False,
+            "wait_seconds": [95.0 + i for i in range(len(planted))] + [0.0],
+            "handle_seconds": 0.0,
+            "abandoned": [True] * len(planted) + [False],
+        }
+    )
+    extra["contact_id"] = contacts["contact_id"].max() + 1 + np.arange(len(extra))
+    contacts = pd.concat([contacts, extra.astype(contacts.dtypes.to_dict())], ignore_index=True)
+    contacts.to_parquet(data / "contacts.parquet", index=False)
+
+    state = nightly(data_dir=str(data), config=str(world.config), return_state=True)
+    assert state.is_completed(), state.message
+
+    with sqlite3.connect(world.root / "data" / "published" / "tiercast.db") as conn:
+        rows = pd.read_sql("SELECT * FROM callback_list WHERE as_of = ? ORDER BY rank", conn, params=[f"{as_of:%F}"])
+        tiers = pd.read_sql("SELECT subscriber_key, tier, is_black_list, flea_flag FROM tier_table", conn)
+    file = pd.read_parquet(world.root / "data" / "published" / "retention" / f"{as_of:%F}" / "callback.parquet")
+    time = pd.to_datetime(contacts["contact_time"])
+    today = contacts[(time >= as_of) & (time < as_of + pd.Timedelta(days=1))]
+    missed = today[(today["channel"] == "voice") & today["abandoned"]]
+    last = missed.assign(at=pd.to_datetime(missed["contact_time"])).groupby("subscriber_id")["at"].max()
+    outbound = today[today["channel"] == "outbound"].groupby("subscriber_id")["contact_time"].max()
+    after = pd.Series(last.index, index=last.index).map(outbound.to_dict())
+    owed = last[~(pd.to_datetime(after) > last)]
+    people = subscribers.assign(subscriber_key=keys).set_index("subscriber_id").loc[owed.index]
+    people = people.assign(missed_at=owed).merge(tiers, on="subscriber_key")  # active, published subscribers
+    callable_ = people["tier"].isin(["high", "mid"]) & ~people["is_black_list"].astype(bool)
+    callable_ &= ~people["flea_flag"].astype(bool) & ~people["do_not_contact"].astype(bool)
+    expected = people[callable_].sort_values(["missed_at", "subscriber_key"])
+
+    assert len(expected) >= 3  # the planted high and first mid callers (unless their tier moved)
+    assert rows["subscriber_key"].tolist() == expected["subscriber_key"].tolist() == file["subscriber_key"].tolist()
+    assert pd.to_datetime(rows["missed_at"]).tolist() == expected["missed_at"].tolist()
+    assert (pd.to_datetime(rows["due_by"]) - pd.to_datetime(rows["missed_at"]) == pd.Timedelta(hours=24)).all()
+    assert planted["subscriber_key"].iloc[3] not in set(rows["subscriber_key"])  # called back: not listed
+    assert state.result()["outputs"]["call-back list"].endswith("callback.parquet")

@@ -202,7 +202,9 @@ def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: p
         assert per_day["n"].tolist() == [cli_rows(settings, "2026-09-30"), listed]
         folder = settings.paths.resolve(settings.paths.retention)
         assert sorted(p.name for p in (folder / "2026-10-31").iterdir()) == sorted(
-            f"{desk}{suffix}" for desk in settings.retention.desks for suffix in (".csv", ".parquet")
+            f"{desk}{suffix}"
+            for desk in [*settings.retention.desks, settings.retention.callbacks.desk]
+            for suffix in (".csv", ".parquet")
         )
         # no phone number anywhere: neither the pattern nor any of the actual numbers
         assert msisdn_leaks(engine, folder) == []

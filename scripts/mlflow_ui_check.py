@@ -129,10 +129,22 @@ class Browser:
 
         profile.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-             "--no-default-browser-check", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-             "--window-size=1600,1000", "about:blank"],
-            stdout=logfile.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                chromium,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "--window-size=1600,1000",
+                "about:blank",
+            ],
+            stdout=logfile.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         port_file = profile / "DevToolsActivePort"
         for _ in range(100):
@@ -172,7 +184,12 @@ class Browser:
             charts = state.get("charts", [])
             visible = [c for c in charts if c["visible"]]
             drawn = [c for c in visible if sum(c["points_per_trace"]) > 0]
-            signature = (state.get("text_length"), len(charts), sum(sum(c["points_per_trace"]) for c in charts), state.get("spinners"))
+            signature = (
+                state.get("text_length"),
+                len(charts),
+                sum(sum(c["points_per_trace"]) for c in charts),
+                state.get("spinners"),
+            )
             stable = stable + 1 if signature == last else 0
             last = signature
             charts_ready = not expect_charts or (len(drawn) == len(visible) and (bool(visible) or stable >= 10))
@@ -181,7 +198,9 @@ class Browser:
         time.sleep(1.0)  # let transitions finish
         return self.evaluate(PAGE_STATE_JS) or state
 
-    def shot(self, url: str, out: Path, height: int = 1000, expect_charts: bool = False, search: str = "", limit: float = 60) -> dict:
+    def shot(
+        self, url: str, out: Path, height: int = 1000, expect_charts: bool = False, search: str = "", limit: float = 60
+    ) -> dict:
         """Load `url` in a fresh document, optionally type `search` into the metric-chart search box,
         wait until drawn, save a PNG and return what the page showed."""
         self.send("Emulation.setDeviceMetricsOverride", width=1600, height=height, deviceScaleFactor=1, mobile=False)
@@ -208,7 +227,7 @@ class Browser:
     def close(self) -> None:
         try:
             self.send("Browser.close")
-        except Exception:  # noqa: BLE001 - the browser may already be gone
+        except Exception:
             pass
         try:
             self.process.wait(timeout=10)
@@ -231,7 +250,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/uicheck"), help="work folder (wiped first)")
     parser.add_argument("--from", dest="first", default="2026-10-10", help="first backfilled night")
-    parser.add_argument("--to", dest="last", default="2026-10-31", help="last backfilled night (the data ends 2026-10-31)")
+    parser.add_argument(
+        "--to", dest="last", default="2026-10-31", help="last backfilled night (the data ends 2026-10-31)"
+    )
     parser.add_argument("--every", type=int, default=3, help="days between backfilled nights")
     parser.add_argument("--strict", action="store_true", help="exit 3 when a verdict fails")
     parser.add_argument("--keep-server", action="store_true", help="leave the MLflow UI running")
@@ -246,13 +267,23 @@ def main() -> int:
     for folder in (root, shots, logs, home, out / "report"):
         folder.mkdir(parents=True)
     env = dict(os.environ)
-    env.update(TIERCAST__PATHS__ROOT=str(root), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_HOME=str(home / "prefect"),
-               MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    env.update(
+        TIERCAST__PATHS__ROOT=str(root),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(home / "prefect"),
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
+    )
 
     run_cli(["generate", "-n", "3000", "-m", "14", "--seed", "5"], env, logs / "generate.log", out)
     run_cli(["train"], env, logs / "train.log", out)
-    run_cli(["monitor", "backfill", "--from", args.first, "--to", args.last, "--every", str(args.every)], env, logs / "backfill.log", out)
+    run_cli(
+        ["monitor", "backfill", "--from", args.first, "--to", args.last, "--every", str(args.every)],
+        env,
+        logs / "backfill.log",
+        out,
+    )
     run_cli(["monitor", "report", "--out", str(out / "report")], env, logs / "report.log", out)
 
     db = root / "data" / "mlflow" / "mlflow.db"
@@ -262,9 +293,23 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     log(f"mlflow server on {url} (--workers 1, MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false)")
     server = subprocess.Popen(
-        [str(VENV / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{db}", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],
-        env=env, cwd=out, stdout=(logs / "mlflow-server.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(VENV / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{db}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=out,
+        stdout=(logs / "mlflow-server.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     browser = None
     try:
@@ -279,13 +324,19 @@ def main() -> int:
         else:
             sys.exit("mlflow server not healthy after 60 s")
 
-        experiment = get_json(f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name={EXPERIMENT}")["experiment"]
+        experiment = get_json(f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name={EXPERIMENT}")[
+            "experiment"
+        ]
         exp_id = experiment["experiment_id"]
         exp_tags = {t["key"]: t["value"] for t in experiment.get("tags", [])}
-        runs = get_json(f"{url}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}).get("runs", [])
+        runs = get_json(f"{url}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100}).get(
+            "runs", []
+        )
 
         def run_name(run: dict) -> str:
-            return next((t["value"] for t in run["data"].get("tags", []) if t["key"] == "mlflow.runName"), run["info"]["run_id"])
+            return next(
+                (t["value"] for t in run["data"].get("tags", []) if t["key"] == "mlflow.runName"), run["info"]["run_id"]
+            )
 
         champions = [r for r in runs if run_name(r).startswith("champion-v")]
         if not champions:
@@ -307,7 +358,9 @@ def main() -> int:
         counts: dict[int, int] = {}
         for n in points.values():
             counts[n] = counts.get(n, 0) + 1
-        print(f"  {run_name(run)}: {len(points)} metrics; steps per metric -> number of metrics: {dict(sorted(counts.items()))}")
+        print(
+            f"  {run_name(run)}: {len(points)} metrics; steps per metric -> number of metrics: {dict(sorted(counts.items()))}"
+        )
         for prefix in ("estimate.all.roc_auc", "realised.all.roc_auc", "psi.reference."):
             found = {k: v for k, v in points.items() if k.startswith(prefix)}
             sample = dict(list(found.items())[:3])
@@ -322,18 +375,31 @@ def main() -> int:
             ("5-experiment-model-training", f"#/experiments/{exp_id}?{ml}", 1000, False),
             ("6-run-model-metrics-tall", f"#/experiments/{exp_id}/runs/{run_id}/model-metrics?{ml}", 3000, True),
             ("7-run-roc-auc", f"#/experiments/{exp_id}/runs/{run_id}/model-metrics?{ml}", 1400, True, "all.roc_auc"),
-            ("8-run-psi-reference", f"#/experiments/{exp_id}/runs/{run_id}/model-metrics?{ml}", 1400, True, "psi.reference"),
+            (
+                "8-run-psi-reference",
+                f"#/experiments/{exp_id}/runs/{run_id}/model-metrics?{ml}",
+                1400,
+                True,
+                "psi.reference",
+            ),
         ]
         browser = Browser(chromium, home / "chromium", logs / "chromium.log")
         report = {}
         for name, route, height, charts, *search in pages:
             log(f"screenshot {name}: {url}/{route}" + (f" (metric search {search[0]!r})" if search else ""))
-            state = browser.shot(f"{url}/{route}", shots / f"{name}.png", height=height, expect_charts=charts,
-                                 search=search[0] if search else "")
+            state = browser.shot(
+                f"{url}/{route}",
+                shots / f"{name}.png",
+                height=height,
+                expect_charts=charts,
+                search=search[0] if search else "",
+            )
             report[name] = {"url": f"{url}/{route}", **state}
             drawn = [c for c in state.get("charts", []) if c["visible"]]
-            print(f"  {name}: view={state.get('view')} heading={state.get('heading')!r} "
-                  f"charts={len(state.get('charts', []))} (visible {len(drawn)}) waited {state.get('waited_seconds')} s")
+            print(
+                f"  {name}: view={state.get('view')} heading={state.get('heading')!r} "
+                f"charts={len(state.get('charts', []))} (visible {len(drawn)}) waited {state.get('waited_seconds')} s"
+            )
             for chart in drawn[:12]:
                 print(f"      {chart['title'] or '?'}: points per line {chart['points_per_trace']}")
         (shots / "pages.json").write_text(json.dumps(report, indent=1))
@@ -356,21 +422,38 @@ def main() -> int:
     verdicts.append((first == "model-training", f"#/experiments/{exp_id} in a fresh browser opens the {first} view"))
     forced = report["5-experiment-model-training"]["view"]
     verdicts.append((forced == "model-training", f"with ?{ml} it opens the {forced} view"))
-    for name in ("3-run-model-metrics", "4-experiment-charts", "6-run-model-metrics-tall", "7-run-roc-auc", "8-run-psi-reference"):
+    for name in (
+        "3-run-model-metrics",
+        "4-experiment-charts",
+        "6-run-model-metrics-tall",
+        "7-run-roc-auc",
+        "8-run-psi-reference",
+    ):
         drawn = [c for c in report[name].get("charts", []) if c["visible"]]
         single = [c["title"] for c in drawn if max(c["points_per_trace"] or [0]) < 2]
-        verdicts.append((bool(drawn) and not single,
-                         f"{name}: {len(drawn)} visible chart(s), max points per line "
-                         f"{max((max(c['points_per_trace'] or [0]) for c in drawn), default=0)}"
-                         + (f"; fewer than 2 points: {single}" if single else "")))
+        verdicts.append(
+            (
+                bool(drawn) and not single,
+                f"{name}: {len(drawn)} visible chart(s), max points per line "
+                f"{max((max(c['points_per_trace'] or [0]) for c in drawn), default=0)}"
+                + (f"; fewer than 2 points: {single}" if single else ""),
+            )
+        )
     realised = [k for k in points if k.startswith("realised.")]
-    verdicts.append((bool(realised), f"realised.* metrics logged: {len(realised)} (they need backfilled nights whose "
-                     "churn horizon has passed in the data, e.g. --from 2026-08-12 --every 10)"))
+    verdicts.append(
+        (
+            bool(realised),
+            f"realised.* metrics logged: {len(realised)} (they need backfilled nights whose "
+            "churn horizon has passed in the data, e.g. --from 2026-08-12 --every 10)",
+        )
+    )
     print("verdicts:")
     for ok, text in verdicts:
         print(f"  [{'ok' if ok else 'NO'}] {text}")
-    print(f"screenshots: {shots}/*.png (what each page showed: {shots / 'pages.json'}); "
-          f"report charts: {out / 'report'}; logs: {logs}")
+    print(
+        f"screenshots: {shots}/*.png (what each page showed: {shots / 'pages.json'}); "
+        f"report charts: {out / 'report'}; logs: {logs}"
+    )
     return 3 if args.strict and not all(ok for ok, _ in verdicts) else 0
 
 

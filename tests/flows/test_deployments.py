@@ -118,5 +118,5 @@ def test_a_monitoring_alert_starts_the_training_deployment_when_asked(server: st
 
     assert deployment_name == "tiercast-training/weekly-training"
     assert said.startswith(f"started {deployment_name}: flow run ")
-    assert len(runs) == 1 and str(runs[0].id) in said
+    assert [run for run in runs if str(run.id) in said]  # the alert's run, beside any the schedule made
     assert missing.startswith("could not start tiercast-training/no-such-deployment: ")

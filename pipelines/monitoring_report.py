@@ -13,13 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pipelines.monitoring import folder
+from pipelines.plots import new_figure
 from tiercast.settings import Settings
 
+WIDE = (9.0, 4.8)  # a time axis of many nights
 TOP_FEATURES = 8  # lines in the PSI chart: more is unreadable
 
 
@@ -64,19 +64,10 @@ def drift_summary(history: pd.DataFrame, top: int = 20) -> pd.DataFrame:
     )
 
 
-def _figure(title: str) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(9, 4.8), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    return fig, ax
-
-
 def psi_figure(history: pd.DataFrame, moderate: float, significant: float) -> Figure:
     """Return PSI against the reference per night for the features that moved most, alerts marked."""
     drift = history[(history["kind"] == "drift") & (history["against"] == "reference") & (history["metric"] == "psi")]
-    fig, ax = _figure("PSI against the champion's reference, per night")
+    fig, ax = new_figure("PSI against the champion's reference, per night", WIDE)
     if drift.empty:
         ax.text(0.5, 0.5, "no drift rows (no reference profile?)", ha="center", transform=ax.transAxes)
         return fig
@@ -99,7 +90,9 @@ def auc_figure(history: pd.DataFrame, group: str = "all") -> Figure:
     auc = history[(history["metric"] == "roc_auc") & (history["subject"] == group)]
     estimated = auc[auc["kind"] == "estimate"].sort_values("as_of").drop_duplicates("as_of", keep="last")
     realised = auc[auc["kind"] == "realised"].sort_values("as_of").drop_duplicates("as_of", keep="last")
-    fig, ax = _figure(f"ROC AUC, {group}: estimated from calibrated scores vs realised once the horizon passed")
+    fig, ax = new_figure(
+        f"ROC AUC, {group}: estimated from calibrated scores vs realised once the horizon passed", WIDE
+    )
     ax.fill_between(estimated["as_of"], estimated["low"], estimated["high"], alpha=0.25, label="estimate band")
     ax.plot(estimated["as_of"], estimated["value"], marker=".", label="estimated (that night)")
     ax.plot(realised["as_of"], realised["value"], marker="o", c="black", label="realised")

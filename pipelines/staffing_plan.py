@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from models.call_simulation import Roster, interval_of, longest_waits, simulate_calls
 from models.staffing import Target, erlang_agents, required_agents, seats_meet_targets
 from pipelines.database import contract_table, display_url, engine_for
 from pipelines.ingest import validate_inputs
+from pipelines.plots import new_figure
 from pipelines.privacy import privacy_key, subscriber_key
 from tiercast.errors import InputError
 from tiercast.settings import Settings
@@ -154,17 +153,14 @@ def _required_table(calls: pd.DataFrame, available: Roster, service: ServiceSett
 
 def required_figure(required: pd.DataFrame, day: date) -> Figure:
     """Return agents required (simulation) and Erlang A's count vs available, per hour."""
-    fig = Figure(figsize=(9, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax: Axes = fig.add_subplot()
+    fig, ax = new_figure(f"Agents required vs available by hour, {day}", (9, 4.5))
     # agents per interval summed over groups, averaged over the intervals of each hour
     per_interval = required.groupby(["hour", "interval"])[["required", "erlang", "available"]].sum()
     by_hour: pd.DataFrame = per_interval.groupby(level="hour").mean()
     ax.step(by_hour.index, by_hour["available"], where="post", label="available", color="black")
     ax.bar(by_hour.index, by_hour["required"], alpha=0.5, label="required (simulation, every tier's target)")
     ax.plot(by_hour.index, by_hour["erlang"], "o--", label="Erlang A per group", color="tab:orange")
-    ax.set(title=f"Agents required vs available by hour, {day}", xlabel="hour", ylabel="agents")
-    ax.grid(alpha=0.3)
+    ax.set(xlabel="hour", ylabel="agents")
     ax.legend(loc="best", fontsize=8)
     return fig
 

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from data_contracts.loader import validate_output
+from features.windows import last_known_bill_month
 from models.drift import (
     ReferenceProfile,
     alert_rows,
@@ -100,8 +101,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def recent_inputs(tables: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, pd.DataFrame]:
-    """Return the input rows a broken export shows in first, as `table.column` numbers: the latest bill
-    month's bills up to `as_of` and the last 30 days' contacts (ids left out)."""
+    """Return the input rows a broken export shows in first, as `table.column` numbers: the bills of the
+    latest bill month known at `as_of` and the last 30 days' contacts (ids left out)."""
     out = {}
     end = pd.Timestamp(as_of)
     for table, column in INPUT_WINDOWS.items():
@@ -110,7 +111,9 @@ def recent_inputs(tables: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, 
             continue
         when = pd.to_datetime(frame[column])
         if column == "bill_month":
-            recent = when == when[when <= end].max()
+            # A bill is known from its month's last day on (features.windows): before that, last month's.
+            known = pd.Timestamp(last_known_bill_month(as_of).astype("datetime64[D]"))
+            recent = when.dt.to_period("M").dt.start_time == known
         else:
             recent = (when > end - pd.Timedelta(days=30)) & (when < end + pd.Timedelta(days=1))
         numbers = [
@@ -276,18 +279,39 @@ def _estimate(settings: Settings, as_of: date, version: str, scores: pd.DataFram
     return _estimate_rows(table).assign(as_of=pd.Timestamp(as_of), model_version=version)
 
 
-def matured_nights(settings: Settings, data_end: date | None) -> list[date]:
-    """Return the nights with kept scores whose horizon has passed in the data and that are not evaluated yet."""
+def _judged_by(path: Path) -> date | None:
+    """Return the night that judged the night of a realised file (None for a file written before it was kept)."""
+    frame = pd.read_parquet(path)
+    if "recorded_on" not in frame.columns or frame.empty:
+        return None
+    return pd.Timestamp(frame["recorded_on"].iloc[0]).date()
+
+
+def matured_nights(settings: Settings, data_end: date | None, recorded_on: date | None = None) -> list[date]:
+    """Return the nights with kept scores whose horizon has passed in the data and that are not judged yet.
+
+    A night judged by `recorded_on` itself is judged again: a rerun of that night rewrites its history
+    file, which must keep the realised rows the first run recorded.
+    """
     if data_end is None:
         return []
     horizon = timedelta(days=settings.churn.horizon_days)
-    done = {p.stem for p in folder(settings, "realised").glob("*.parquet")}
+    done = {
+        p.stem
+        for p in folder(settings, "realised").glob("*.parquet")
+        if recorded_on is None or _judged_by(p) != recorded_on
+    }
     nights = [date.fromisoformat(p.stem) for p in sorted(folder(settings, "scores").glob("*.parquet"))]
     return [night for night in nights if night + horizon <= data_end and str(night) not in done]
 
 
-def realised_for(settings: Settings, night: date, leavers: pd.DataFrame) -> pd.DataFrame:
-    """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon."""
+def realised_for(
+    settings: Settings, night: date, leavers: pd.DataFrame, recorded_on: date | None = None
+) -> pd.DataFrame:
+    """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon.
+
+    The rows are also kept in `realised/<night>.parquet` with the night that judged them (`recorded_on`).
+    """
     scores = pd.read_parquet(folder(settings, "scores") / f"{night}.parquet")
     estimates = pd.read_parquet(folder(settings, "estimates") / f"{night}.parquet")
     left = leavers.set_index("subscriber_id")["deactivation_date"]
@@ -303,7 +327,8 @@ def realised_for(settings: Settings, night: date, leavers: pd.DataFrame) -> pd.D
     rows = _realised_rows(compared).assign(as_of=pd.Timestamp(night), model_version=version)
     path = folder(settings, "realised") / f"{night}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_parquet(path, index=False)
+    stamp = pd.Timestamp(recorded_on) if recorded_on is not None else pd.NaT
+    rows.assign(recorded_on=stamp).to_parquet(path, index=False)
     log.info("realised performance of %s: %d churners among %d scored", night, labels.sum(), len(labels))
     return rows
 
@@ -346,8 +371,8 @@ def monitor_night(
         _save_counts(settings, as_of, model_version, tonight)
     parts.append(_estimate(settings, as_of, model_version, scores, listed))
     _save_scores(settings, as_of, scores)
-    for night in matured_nights(settings, data_end):
-        parts.append(realised_for(settings, night, leavers))
+    for night in matured_nights(settings, data_end, as_of):
+        parts.append(realised_for(settings, night, leavers, as_of))
     rows = history_frame([part.assign(model_version=part.get("model_version", model_version)) for part in parts], as_of)
     path = folder(settings, "history") / f"{as_of}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,9 @@ def test_recent_inputs_take_the_latest_bill_month_and_30_days_of_contacts_never_
     assert list(recent) == ["bills", "contacts"]
     assert recent["bills"].to_dict("list") == {"bills.amount": [20.0, 30.0], "bills.data_amount": [5.0, 7.5]}
     assert recent["contacts"].to_dict("list") == {"contacts.wait_seconds": [6.0, 7.0]}  # ids left out
+    # The day before September's last day its bill is not known yet (features.windows): August's are the latest.
+    before = recent_inputs(tables, date(2026, 9, 29))
+    assert before["bills"].to_dict("list") == {"bills.amount": [10.0], "bills.data_amount": [2.5]}
 
 
 def scored(n: int, seed: int, zero_data: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -166,6 +169,13 @@ def test_a_night_is_judged_once_its_horizon_has_passed_with_the_estimate_made_th
     assert realised.loc["precision_at_k", "value"] == 1.0  # the list (k = 300) is exactly who left
     assert realised.loc["churn_rate", "baseline"] == pytest.approx(scores["churn_score"].mean(), abs=1e-12)
     assert matured_nights(settings, AS_OF + timedelta(days=horizon)) == []  # judged once
+    assert matured_nights(settings, AS_OF + timedelta(days=horizon + 1), AS_OF + timedelta(days=horizon + 1)) == []
+    # A rerun of the judging night judges again, so its rewritten history keeps the realised rows.
+    again = night(settings, reference, AS_OF + timedelta(days=horizon), leavers=leavers)
+    rerun = again.rows[(again.rows["kind"] == "realised") & (again.rows["subject"] == "all")].set_index("metric")
+    assert rerun["value"].to_dict() == realised["value"].to_dict()
+    written = pd.read_parquet(folder(settings, "history") / f"{AS_OF + timedelta(days=horizon)}.parquet")
+    assert (written["kind"] == "realised").sum() == (later.rows["kind"] == "realised").sum()
 
 
 def test_monitoring_rows_go_to_the_database_and_a_rerun_replaces_the_night(settings, reference, tmp_path) -> None:

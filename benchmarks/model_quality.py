@@ -69,7 +69,9 @@ def compare_exports(settings: Settings, data: Path, workdir: Path, kinds: list[s
         started = time.perf_counter()
         inputs = validate_inputs(configured, folder)
         end = data_end_date(inputs.tables["bills"], settings.validation.data_end_min_share)
-        backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
+        backtest = backtest_dates(
+            end, settings.churn.snapshots, settings.churn.horizon_days, settings.churn.snapshot_phase_step_days
+        )
         fitted = fit_backtest(inputs.tables, backtest, configured, folder, inputs.absent)
         m, oracle = fitted.metrics, fitted.oracle or {}
         lines.append(
@@ -124,6 +126,7 @@ def main() -> None:
         data_end_date(tables["bills"], settings.validation.data_end_min_share),
         settings.churn.snapshots,
         settings.churn.horizon_days,
+        settings.churn.snapshot_phase_step_days,
     )
     fitted = fit_backtest(tables, backtest, settings, data)
     elapsed = time.perf_counter() - started

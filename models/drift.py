@@ -93,6 +93,9 @@ class ReferenceProfile:
 
     columns: tuple[ColumnProfile, ...]
     metrics: Mapping[str, float] = field(default_factory=dict)
+    # The same layout counted on snapshots at other days of the validation month (ISO date -> counts):
+    # a night compares with the phase of the month closest to its own (see `closest_phase`).
+    phases: Mapping[str, ReferenceProfile] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnProfile:
         """Return the profile of column `name`."""
@@ -105,7 +108,8 @@ class ReferenceProfile:
             for c in self.columns
         ]
         metrics = {k: float(v) if math.isfinite(v) else None for k, v in self.metrics.items()}
-        return {"columns": columns, "metrics": metrics}
+        phases = {day: phase.to_dict() for day, phase in self.phases.items()}
+        return {"columns": columns, "metrics": metrics, **({"phases": phases} if phases else {})}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
@@ -117,7 +121,8 @@ class ReferenceProfile:
             for c in data["columns"]
         )
         metrics = {k: math.nan if v is None else float(v) for k, v in data.get("metrics", {}).items()}
-        return cls(columns=columns, metrics=metrics)
+        phases = {day: cls.from_dict(phase) for day, phase in data.get("phases", {}).items()}
+        return cls(columns=columns, metrics=metrics, phases=phases)
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -291,6 +296,28 @@ def drift_table(
     ]
     columns = ["feature", "role", "metric", "against", "value", "reference", "level", "message"]
     return pd.DataFrame(rows, columns=columns).astype({"value": "float64", "reference": "float64"})
+
+
+def closest_phase(
+    current: ReferenceProfile, reference: ReferenceProfile, settings: MonitoringSettings
+) -> tuple[str, ReferenceProfile]:
+    """Return the reference phase ("" for the reference itself, else its ISO date) whose counts are
+    closest to `current`: the smallest total PSI over all columns.
+
+    A calendar-driven column (bills due so far in the window, days since the last bill) has one value
+    before a month's due day and another after it; a night compared with a month-end reference only
+    would alarm twice a month on nothing. Choosing the closest phase cannot hide a broken export or a
+    real shift: those are far from every phase.
+    """
+    candidates = {"": reference, **reference.phases}
+    epsilon = settings.psi.epsilon
+
+    def distance(item: tuple[str, ReferenceProfile]) -> float:
+        values = [psi(b.shares, c.shares, epsilon) for c, b in zip(current.columns, item[1].columns, strict=True)]
+        return float(np.nansum(values))  # a column counted on no rows (NaN shares) says nothing
+
+    day, phase = min(((d, p) for d, p in candidates.items() if same_layout(p, current)), key=distance)
+    return day, phase
 
 
 def frame_drift(

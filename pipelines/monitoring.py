@@ -30,6 +30,7 @@ from models.drift import (
     alert_rows,
     bin_counts,
     blocks_publish,
+    closest_phase,
     column_counts,
     drift_table,
     merge_counts,
@@ -131,9 +132,11 @@ def training_reference(
     metrics: dict[str, float],
     inputs: Mapping[str, pd.DataFrame],
     settings: Settings,
+    phases: Mapping[date, tuple[pd.DataFrame, Mapping[str, pd.DataFrame]]] | None = None,
 ) -> ReferenceProfile:
     """Return the reference profile of a model: its holdout's features, scores and mixes, and the recent
-    input columns at its validation date (`recent_inputs`), with its metrics."""
+    input columns at its validation date (`recent_inputs`), with its metrics; `phases` (scored holdout
+    and recent inputs at other days of the month) are counted on the same bins."""
     profile = settings.monitoring.profile
     mixes = [m for m in MIXES if m in holdout.columns]
     scored = reference_profile(holdout, profile, columns, SCORE, mixes, metrics)
@@ -142,7 +145,14 @@ def training_reference(
         for frame in inputs.values()
         for layout in reference_profile(frame, profile, list(frame.columns)).columns
     ]
-    return replace(scored, columns=(*scored.columns, *raw))
+    reference = replace(scored, columns=(*scored.columns, *raw))
+    counted = {
+        str(day): tonight_counts(
+            reference, [bin_counts(frame, _part(reference, inputs=False))], [_inputs(recent, reference)]
+        )
+        for day, (frame, recent) in (phases or {}).items()
+    }
+    return replace(reference, phases=counted)
 
 
 def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
@@ -151,8 +161,10 @@ def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
 
 def input_counts(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile | None) -> ReferenceProfile | None:
     """Return one shard's recent input columns counted on the reference's bins (None without a reference)."""
-    if reference is None:
-        return None
+    return None if reference is None else _inputs(inputs, reference)
+
+
+def _inputs(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile) -> ReferenceProfile:
     empty = pd.DataFrame()
     layouts = _part(reference, inputs=True).columns
     return ReferenceProfile(tuple(column_counts(inputs.get(c.name.split(".")[0], empty), c) for c in layouts))
@@ -305,9 +317,7 @@ def matured_nights(settings: Settings, data_end: date | None, recorded_on: date 
     return [night for night in nights if night + horizon <= data_end and str(night) not in done]
 
 
-def realised_for(
-    settings: Settings, night: date, leavers: pd.DataFrame, recorded_on: date | None = None
-) -> pd.DataFrame:
+def realised_for(settings: Settings, night: date, leavers: pd.DataFrame, recorded_on: date) -> pd.DataFrame:
     """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon.
 
     The rows are also kept in `realised/<night>.parquet` with the night that judged them (`recorded_on`).
@@ -327,8 +337,7 @@ def realised_for(
     rows = _realised_rows(compared).assign(as_of=pd.Timestamp(night), model_version=version)
     path = folder(settings, "realised") / f"{night}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = pd.Timestamp(recorded_on) if recorded_on is not None else pd.NaT
-    rows.assign(recorded_on=stamp).to_parquet(path, index=False)
+    rows.assign(recorded_on=pd.Timestamp(recorded_on)).to_parquet(path, index=False)
     log.info("realised performance of %s: %d churners among %d scored", night, labels.sum(), len(labels))
     return rows
 
@@ -364,7 +373,10 @@ def monitor_night(
         note = f"no reference profile logged with model v{model_version}: drift not computed (retrain to get one)"
     else:
         tonight = tonight_counts(reference, [c for c in counts if c], [c for c in inputs if c])
-        parts.append(_drift_rows(drift_table(tonight, reference, monitoring, "reference")).assign(as_of=stamp))
+        phase, baseline = closest_phase(tonight, reference, monitoring)
+        if phase:
+            note = f"drift against the reference's phase of {phase} (the closest of the validation month)"
+        parts.append(_drift_rows(drift_table(tonight, baseline, monitoring, "reference")).assign(as_of=stamp))
         before = yesterday_counts(settings, as_of, model_version)
         if before is not None and same_layout(before[1], tonight):
             parts.append(_drift_rows(drift_table(tonight, before[1], monitoring, "yesterday")).assign(as_of=stamp))

@@ -59,8 +59,13 @@ def month_end(day: date) -> date:
     return (pd.Timestamp(day) + pd.offsets.MonthEnd(0)).date()
 
 
-def backtest_dates(data_end: date, snapshots: int, horizon_days: int) -> Backtest:
-    """Return the validation month end (latest with D + H <= data_end) and the training month ends before it."""
+def backtest_dates(data_end: date, snapshots: int, horizon_days: int, phase_step_days: int = 0) -> Backtest:
+    """Return the validation month end (latest with D + H <= data_end) and the training snapshots before it.
+
+    Training snapshots are one a month; with `phase_step_days` > 0 the k-th before the validation is
+    taken (k x step) mod 30 days before its month's end, so the model learns every phase of the month
+    (before and after the bills' due day, lines with no bill yet) that the nightly scores in.
+    """
     horizon = timedelta(days=horizon_days)
     validation = month_end(data_end)
     while validation + horizon > data_end:
@@ -69,8 +74,9 @@ def backtest_dates(data_end: date, snapshots: int, horizon_days: int) -> Backtes
     candidate = validation
     while len(train) < snapshots - 1:
         candidate = month_end(candidate.replace(day=1) - timedelta(days=1))
-        if candidate + horizon <= validation:
-            train.append(candidate)
+        day = candidate - timedelta(days=((len(train) + 1) * phase_step_days) % 30)
+        if day + horizon <= validation:
+            train.append(day)
     return Backtest(tuple(sorted(train)), validation, data_end, horizon_days)
 
 
@@ -216,6 +222,8 @@ class FittedBacktest:
     leakage: pd.Series
     unavailable: tuple[str, ...] = ()  # features the export could not feed (not model inputs)
     recent_inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # at the validation date (monitoring)
+    # The holdout scored at other days of the validation month, with the recent inputs then (monitoring).
+    reference_phases: dict[date, tuple[pd.DataFrame, dict[str, pd.DataFrame]]] = field(default_factory=dict)
 
 
 def fit_backtest(
@@ -258,6 +266,7 @@ def fit_backtest(
     oracle = oracle_comparison(y, scores, truth) if truth is not None else None
     sliced = sliced_metrics(decorated, LABEL, SCORE, settings.evaluation)
     recent = recent_inputs(tables, backtest.validation_date)
+    phases = reference_phases(tables, decorated, backtest.validation_date, model, columns, settings, absent)
     return FittedBacktest(
         backtest,
         model,
@@ -272,7 +281,35 @@ def fit_backtest(
         leakage,
         unavailable,
         recent,
+        phases,
     )
+
+
+def reference_phases(
+    tables: dict[str, pd.DataFrame],
+    holdout: pd.DataFrame,
+    validation_date: date,
+    model: ChurnModel,
+    columns: list[str],
+    settings: Settings,
+    absent: Mapping[str, Collection[str]] | None = None,
+) -> dict[date, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
+    """Return the holdout's subscribers scored `monitoring.profile.phase_days` before the validation date,
+    with the recent inputs then: the monitoring reference's other phases of the month (none when off)."""
+    if not settings.monitoring.enabled:
+        return {}
+    ids = holdout["subscriber_id"]
+    subset = {
+        name: t[t["subscriber_id"].isin(ids)] if "subscriber_id" in t.columns else t for name, t in tables.items()
+    }
+    kept = [*columns, *(c for c in ("tier", "lifecycle_stage") if c in holdout.columns), SCORE]
+    phases = {}
+    for days in settings.monitoring.profile.phase_days:
+        day = validation_date - timedelta(days=days)
+        frame = snapshot(subset, day, settings, absent)
+        scored = decorate(frame, model.predict_proba(frame[columns])[:, 1], settings)
+        phases[day] = (scored[kept].reset_index(drop=True), recent_inputs(tables, day))
+    return phases
 
 
 def run_params(fitted: FittedBacktest, settings: Settings) -> dict[str, Any]:
@@ -353,7 +390,9 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
         tracking.log_table(leakage, "single_feature_auc.json")
         tracking.log_dict({"unavailable_features": list(fitted.unavailable)}, "unavailable_features.json")
         # The nightly's drift reference: this model's holdout features, scores and mixes, binned (issue 12).
-        reference = training_reference(fitted.holdout, fitted.columns, fitted.metrics, fitted.recent_inputs, settings)
+        reference = training_reference(
+            fitted.holdout, fitted.columns, fitted.metrics, fitted.recent_inputs, settings, fitted.reference_phases
+        )
         tracking.log_dict(reference.to_dict(), REFERENCE_ARTIFACT)
         if settings.tracking.log_plots:
             _log_plots(fitted, settings)
@@ -394,7 +433,9 @@ def plan_backtest(settings: Settings, tables: dict[str, pd.DataFrame], as_of: da
     from pipelines.features import data_end_date
 
     end = as_of or data_end_date(tables["bills"], settings.validation.data_end_min_share)
-    backtest = backtest_dates(end, settings.churn.snapshots, settings.churn.horizon_days)
+    backtest = backtest_dates(
+        end, settings.churn.snapshots, settings.churn.horizon_days, settings.churn.snapshot_phase_step_days
+    )
     log.info(
         "backtest: train %s, validate %s (data end %s)",
         list(map(str, backtest.train_dates)),

@@ -20,6 +20,7 @@ from models.drift import (
     alert_rows,
     bin_counts,
     blocks_publish,
+    closest_phase,
     drift_table,
     frame_drift,
     merge_counts,
@@ -149,6 +150,24 @@ def test_profile_round_trips_through_plain_json() -> None:
     text = json.dumps(reference.to_dict(), allow_nan=False)
     assert ReferenceProfile.from_dict(json.loads(text)) == reference
     assert ReferenceProfile.from_dict(json.loads(text)).metrics == {"roc_auc": 0.8}
+
+
+def test_phases_round_trip_and_the_closest_phase_is_chosen() -> None:
+    """Given a month-end reference and a phase where trend is flipped (before a due day, say)."""
+    reference = profile()
+    flipped = frame().assign(trend=-frame()["trend"])
+    phased = replace(reference, phases={"2026-05-17": bin_counts(flipped, reference)})
+    assert ReferenceProfile.from_dict(json.loads(json.dumps(phased.to_dict(), allow_nan=False))) == phased
+    assert closest_phase(bin_counts(flipped, reference), phased, settings()) == (
+        "2026-05-17",
+        phased.phases["2026-05-17"],
+    )
+    assert closest_phase(bin_counts(frame(), reference), phased, settings())[0] == ""
+    # A broken export is far from every phase: still a guardrail against the closest one.
+    broken = bin_counts(flipped.assign(amount=[0.0] * 6), reference)
+    day, phase = closest_phase(broken, phased, settings())
+    table = drift_table(broken, phase, settings(guardrail={"zero_jump": 0.3}))
+    assert day == "2026-05-17" and blocks_publish(table, settings().alerts)
 
 
 def test_a_nan_metric_is_written_as_null() -> None:

@@ -36,16 +36,32 @@ def test_backtest_dates(data_end, snapshots, horizon, train, validation) -> None
     assert backtest.validation_date == validation
 
 
+def test_training_snapshots_step_back_through_the_month_when_asked() -> None:
+    backtest = backtest_dates(date(2026, 10, 31), 6, 60, phase_step_days=5)
+    assert backtest.validation_date == date(2026, 8, 31)
+    # newest first: 5, 10, 15, 20, 25 days before the month's end
+    assert list(backtest.train_dates) == [
+        date(2026, 2, 3),
+        date(2026, 3, 11),
+        date(2026, 4, 15),
+        date(2026, 5, 21),
+        date(2026, 6, 25),
+    ]
+
+
+@pytest.mark.parametrize("step", [0, 5, 13])
 @pytest.mark.parametrize("horizon", [1, 7, 28, 30, 31, 45, 60, 90])
 @pytest.mark.parametrize("data_end", [date(2026, 10, 31), date(2024, 3, 1), date(2025, 12, 30)])
-def test_no_training_label_window_reaches_the_validation_date(horizon: int, data_end: date) -> None:
+def test_no_training_label_window_reaches_the_validation_date(horizon: int, data_end: date, step: int) -> None:
     """Given any horizon, when dates are chosen, then every label window closes before the next use of data."""
-    backtest = backtest_dates(data_end, 6, horizon)
+    backtest = backtest_dates(data_end, 6, horizon, step)
     h = timedelta(days=horizon)
     assert backtest.validation_date + h <= data_end  # validation fully labelled
     assert len(backtest.train_dates) == 5
     assert all(t + h <= backtest.validation_date for t in backtest.train_dates)
-    assert all((pd.Timestamp(t) + pd.offsets.MonthEnd(0)).date() == t for t in backtest.train_dates)
+    assert len({(t.year, t.month) for t in backtest.train_dates}) == 5  # one a month
+    if step == 0:
+        assert all((pd.Timestamp(t) + pd.offsets.MonthEnd(0)).date() == t for t in backtest.train_dates)
 
 
 def test_split_validation_is_disjoint_deterministic_and_complete() -> None:
@@ -119,6 +135,18 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
     assert 0.5 < fitted.metrics["roc_auc"] <= 1 and fitted.oracle is not None
     assert set(fitted.sliced["slice"]) == {"tier", "lifecycle_stage"}
     assert "churned" not in fitted.columns and "subscriber_id" not in fitted.columns
+    # the monitoring reference's other phases: the holdout's subscribers 7, 14, 21 days before, scored
+    validation = fitted.backtest.validation_date
+    assert list(fitted.reference_phases) == [validation - timedelta(days=d) for d in (7, 14, 21)]
+    for frame, recent in fitted.reference_phases.values():
+        assert set(fitted.columns) | {"churn_score", "tier"} <= set(frame.columns)
+        assert len(frame) and "bills" in recent
+    from models.drift import ReferenceProfile
+    from pipelines import tracking
+    from pipelines.monitoring import REFERENCE_ARTIFACT
+
+    logged = ReferenceProfile.from_dict(tracking.load_run_dict(settings, first.run_id, REFERENCE_ARTIFACT) or {})
+    assert sorted(logged.phases) == sorted(str(d) for d in fitted.reference_phases)
 
     # behaviour of the configured model: more arrears or complaints, all else equal, never lowers the score
     rows = fitted.holdout[fitted.columns].head(100)

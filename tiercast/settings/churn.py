@@ -45,6 +45,7 @@ class ChurnSettings(Section):
 
     horizon_days: int = Field(ge=1)
     snapshots: int = Field(ge=2)
+    snapshot_phase_step_days: int = Field(ge=0, le=29)
     max_rows_per_snapshot: int = Field(ge=100)
     validation_holdout_share: float = Field(gt=0, lt=1)
     seed: int

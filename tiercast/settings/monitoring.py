@@ -16,6 +16,7 @@ class ProfileSettings(Section):
 
     bins: int = Field(ge=2)
     rare_share: float = Field(ge=0, lt=1)
+    phase_days: tuple[int, ...] = ()
 
 
 class PsiSettings(Section):

@@ -333,3 +333,28 @@ def abandoned_only_on_voice(table: pd.DataFrame, ctx: RuleContext) -> pd.Series:
     if "abandoned" not in table.columns:
         return pd.Series(True, index=table.index)
     return ~table["abandoned"] | (table["channel"] == "voice")
+
+
+# ---- campaigns -----------------------------------------------------------------------------
+
+
+@rule()
+def control_not_called(table: pd.DataFrame, ctx: RuleContext) -> pd.Series:
+    """A control row has no called_at and no outcome; a treated row with called_at has an outcome.
+
+    Passes for a column the export lacks (nothing to contradict).
+    """
+    called = table["called_at"].notna() if "called_at" in table.columns else pd.Series(False, index=table.index)
+    answered = table["outcome"].notna() if "outcome" in table.columns else called
+    control = table["group"] == "control"
+    return (control & ~called & ~answered) | (~control & (answered | ~called))
+
+
+@rule()
+def called_after_campaign_date(table: pd.DataFrame, ctx: RuleContext, max_days: int = 62) -> pd.Series:
+    """called_at is on or after campaign_date and at most `max_days` days after it (null: not called, passes)."""
+    if "called_at" not in table.columns:
+        return pd.Series(True, index=table.index)
+    day = _floor(table["called_at"], "D")
+    start = table["campaign_date"]
+    return day.isna() | ((day >= start) & (day <= start + pd.Timedelta(days=max_days)))

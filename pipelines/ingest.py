@@ -12,12 +12,13 @@ hold nulls are left nullable here; `pipelines.quarantine` moves those rows aside
 The frame's index is the row number in the file (0-based, header excluded).
 
 `validate_tables(data_dir, settings.validation, quarantine_dir, report_file)` reads every table
-in `settings.tables` order (parents first), fails fast on structural problems (also duplicate
-primary keys), moves rows that break a check or row rule to `<quarantine_dir>/<table>.parquet`
-(+ .csv) with their failed rules (see pipelines/quarantine.py), writes a JSON report, and raises
-`QuarantineLimitError` when a table's quarantined share exceeds its limit. References are checked
-against the parent's clean rows, so a quarantined subscriber's bills are quarantined
-(`known_subscriber`), and so on down to payments (`known_bill`).
+in `settings.tables` order (parents first), then the optional tables the export has
+(pipelines.mapping.OPTIONAL_TABLES: campaigns; an export without them runs as before), fails fast
+on structural problems (also duplicate primary keys), moves rows that break a check or row rule to
+`<quarantine_dir>/<table>.parquet` (+ .csv) with their failed rules (see pipelines/quarantine.py),
+writes a JSON report, and raises `QuarantineLimitError` when a table's quarantined share exceeds its
+limit. References are checked against the parent's clean rows, so a quarantined subscriber's bills
+are quarantined (`known_subscriber`), and so on down to payments (`known_bill`).
 Nothing is dropped silently: clean + quarantined = rows read, for every table.
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,9 +40,9 @@ from pipelines import quarantine
 from pipelines.coerce import IdKind, coerce, csv_type, fill_column, id_kind_of, repeats, settle_ids, to_pandas
 from pipelines.data_end import export_data_end
 from pipelines.evidence import evidence_for
-from pipelines.mapping import MappingError, SourceMapping, mapping_for
+from pipelines.mapping import OPTIONAL_TABLES, MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
-from pipelines.sources import CSV_NULLS, header, locate, read_columns, table_path
+from pipelines.sources import CSV_NULLS, find, header, locate, read_columns, table_path
 from tiercast.errors import ConfigurationError
 from tiercast.settings.validation import ValidationSettings
 
@@ -136,13 +137,15 @@ def validate_tables(
         raise ConfigurationError(
             f"the quarantine folder must not be the data folder ({data_dir}): it would overwrite inputs"
         )
+    mapping = mapping or SourceMapping()
     contracts = [load_contract(table) for table in settings.tables]
+    contracts += optional_contracts(data_dir, settings.tables, mapping)
     _check_order(contracts)
-    quarantine.clear(quarantine_dir, settings.tables)  # no stale files from an earlier run survive a failure
+    # No stale files from an earlier run survive a failure (nor those of an optional table now absent).
+    quarantine.clear(quarantine_dir, (*settings.tables, *OPTIONAL_TABLES))
     started = datetime.now(UTC)
     clean: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
-    mapping = mapping or SourceMapping()
     try:
         if data_end is None and "bills" in settings.tables:
             data_end = export_data_end(data_dir, mapping, settings.data_end_min_share)
@@ -165,6 +168,24 @@ def validate_tables(
     if result.exceeded:
         raise QuarantineLimitError(result)
     return result
+
+
+def optional_contracts(data_dir: Path, tables: Sequence[str], mapping: SourceMapping) -> list[Contract]:
+    """Return the contracts of the OPTIONAL_TABLES (not among `tables`) that the export in `data_dir` has.
+
+    One whose parent tables are not all among `tables` is left out with a warning (its rows could not be checked).
+    """
+    found = []
+    for table in OPTIONAL_TABLES:
+        if table in tables or find(data_dir, table, mapping) is None:
+            continue
+        contract = load_contract(table)
+        missing = sorted(contract.parent_tables - set(tables))
+        if missing:
+            log.warning("%s is in %s but not read: validation.tables lacks %s", table, data_dir, missing)
+            continue
+        found.append(contract)
+    return found
 
 
 def _validate_one(

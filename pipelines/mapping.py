@@ -37,6 +37,9 @@ from tiercast.errors import ConfigurationError
 
 # Encodings an export's CSV may be in (utf-8 also reads a BOM); names as Python's codecs spell them.
 ENCODINGS = ("utf-8", "gbk", "gb18030")
+# Input tables an export may leave out (read and validated when present, after validation.tables):
+# campaign records (data_contracts/campaigns.yaml). A mapping may always name them.
+OPTIONAL_TABLES = ("campaigns",)
 
 
 class MappingError(ConfigurationError, ValueError):
@@ -160,7 +163,8 @@ def _as_text(node: Any) -> Any:
 def load_mapping(
     path: Path, tables: tuple[str, ...] = ("subscribers", "bills", "payments", "contacts")
 ) -> SourceMapping:
-    """Return the mapping in YAML file `path`, checked against the input contracts of `tables`; MappingError if not."""
+    """Return the mapping in YAML file `path`, checked against the input contracts of `tables` and of the
+    OPTIONAL_TABLES; MappingError if not."""
     if not path.is_file():
         raise MappingError(f"mapping file {path} does not exist")
     try:
@@ -183,7 +187,7 @@ def load_mapping(
     except ValidationError as exc:
         raise MappingError(f"mapping {path}: {_first_errors(exc)}") from exc
     try:
-        contracts = {name: load_contract(name) for name in tables}
+        contracts = {name: load_contract(name) for name in (*tables, *OPTIONAL_TABLES)}
     except ContractError as exc:
         raise MappingError(str(exc)) from exc
     return mapping.check(contracts)

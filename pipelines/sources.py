@@ -1,9 +1,10 @@
 """Where an input table lives in an export and how its raw columns are read (Arrow, export names).
 
 `locate(data_dir, table, mapping)` finds the file: the mapping's `file`, else `<table>.parquet`
-(preferred) or `<table>.csv`. `header(source)` lists the file's columns, `read_columns(...)` reads
-some of them as an Arrow table (CSV in the mapping's encoding), and `iter_batches(...)` streams
-them. Column names here are the export's; pipelines/ingest.py renames them to tiercast's.
+(preferred) or `<table>.csv`; `find` does the same for an optional table and says None when it is
+absent. `header(source)` lists the file's columns, `read_columns(...)` reads some of them as an Arrow
+table (CSV in the mapping's encoding), and `iter_batches(...)` streams them. Column names here are
+the export's; pipelines/ingest.py renames them to tiercast's.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
     if len(found) > 1:
         log.warning("%s: both Parquet and CSV found in %s; reading %s", table, data_dir, found[0].name)
     return Source(table, found[0], mapping.encoding)
+
+
+def find(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source | None:
+    """Return where an optional `table` is in `data_dir`, None when the export does not have it (see `locate`)."""
+    named = (mapping or SourceMapping()).table(table).file
+    candidates = [data_dir / named] if named is not None else [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
+    if not any(path.is_file() for path in candidates):
+        return None
+    return locate(data_dir, table, mapping)
 
 
 def table_path(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Path:

@@ -29,12 +29,25 @@ def test_contacts_fall_within_each_line_active_days(month) -> None:
     assert (np.diff(contacts.time_ms) >= 0).all()  # ordered by time
 
 
-def test_abandon_and_wait_only_on_voice(month) -> None:
+def test_voice_calls_leave_unqueued_and_other_channels_never_wait(month) -> None:
     contacts, _, _ = month
     voice = contacts.channel == c.VOICE
-    assert not contacts.abandoned[~voice].any() and (contacts.wait_seconds[~voice] == 0).all()
-    assert contacts.abandoned[voice].any()
-    assert not contacts.resolved[contacts.abandoned].any()
+    assert voice.sum() > 500 and (~voice).sum() > 500
+    assert not contacts.abandoned.any() and (contacts.wait_seconds == 0).all()
+    assert (contacts.agent_group == c.NO_CODE).all()
+    assert (contacts.handle_seconds[voice] > 0).all()  # answer_calls sets it to 0 for callers who hang up
+
+
+def test_first_contacts_follow_the_weekly_and_daily_profile(month, generator_settings) -> None:
+    contacts, _, _ = month
+    inbound = contacts.channel != c.OUTBOUND
+    day = contacts.time_ms[inbound] // MS_PER_DAY
+    hour = (contacts.time_ms[inbound] % MS_PER_DAY) // 3_600_000
+    per_weekday = np.bincount((day + 3) % 7, minlength=7) / np.bincount(
+        (np.arange(WINDOW.start(0), WINDOW.end(0) + 1) + 3) % 7, minlength=7
+    )
+    assert per_weekday[0] > 1.3 * per_weekday[6]  # Mondays busier than Sundays (weights 1.25 vs 0.7)
+    assert np.isin(hour, [10, 11]).sum() > 10 * np.isin(hour, [3, 4]).sum()
 
 
 def test_leaving_lines_complain_and_announce_it(month) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, NonNegativeFloat, model_validator
 
 from tiercast.settings.base import Section
 
@@ -149,13 +149,54 @@ class DissatisfactionSettings(Section):
     retention_success: float = Field(ge=0, le=1)
 
 
-class VoiceQueueSettings(Section):
-    """Voice queue waits: a mix of fast and slow exponential waits, and caller patience."""
+CallerClass = Literal["red", "high", "mid", "low", "black"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-    fast_share: float = Field(ge=0, le=1)
-    fast_mean_seconds: float = Field(gt=0)
-    slow_mean_seconds: float = Field(gt=0)
+
+class CallerRoute(Section):
+    """Where the generator's operator queues a class of caller: priority (1 first ... 9 last) and agent group."""
+
+    priority: int = Field(ge=1, le=9)
+    group: str
+
+
+class AgentGroupSpec(Section):
+    """An agent group of the generator's centre: the queues its idle agents also serve, and its staffing target."""
+
+    overflow: tuple[str, ...] = ()
+    target: float = Field(gt=0, lt=1, description="Share answered within answer_within_seconds it is staffed for")
+
+
+class VoiceQueueSettings(Section):
+    """The generator's own ACD: caller classes and routes, agent groups, staffing per interval, caller patience."""
+
+    interval_minutes: int = Field(gt=0, le=60, description="Staffing interval; must divide an hour")
+    answer_within_seconds: float = Field(gt=0)
+    high_share: float = Field(ge=0, le=1, description="Top share of active lines by arpu_3m: high tier")
+    mid_share: float = Field(ge=0, le=1, description="Next share: mid tier; the rest low")
+    routes: dict[CallerClass, CallerRoute]
+    cancel_intent_group: str = Field(description="Group a cancel-intent call goes to (not a black-listed caller's)")
+    groups: dict[str, AgentGroupSpec] = Field(min_length=1)
+    peak_load_share: float = Field(gt=0, le=1, description="Intervals with this share of the peak load are peaks")
+    peak_service_level: float = Field(gt=0, lt=1, description="Service level peaks are staffed for")
+    fold_to_daily_calls: int = Field(ge=1, description="Calls a simulated day should hold (small bases fold days)")
     patience_mean_seconds: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if 60 % self.interval_minutes:
+            raise ValueError(f"interval_minutes {self.interval_minutes} must divide 60")
+        if self.high_share + self.mid_share > 1:
+            raise ValueError("high_share + mid_share must be at most 1")
+        missing = set(get_args(CallerClass)) - set(self.routes)
+        if missing:
+            raise ValueError(f"routes: no route for {sorted(missing)}")
+        named = {route.group for route in self.routes.values()} | {self.cancel_intent_group}
+        named |= {other for group in self.groups.values() for other in group.overflow}
+        unknown = named - set(self.groups)
+        if unknown:
+            raise ValueError(f"unknown agent groups {sorted(unknown)}; groups: {sorted(self.groups)}")
+        return self
 
 
 class RetentionCallSettings(Section):
@@ -189,9 +230,21 @@ class ContactSettings(Section):
     handle_seconds_median: dict[str, float]
     channel_handle_multiplier: dict[str, float]
     handle_sigma: float = Field(ge=0)
+    hour_weights: tuple[NonNegativeFloat, ...] = Field(
+        min_length=24, max_length=24, description="Inbound contacts by hour"
+    )
+    weekday_weights: dict[Weekday, NonNegativeFloat] = Field(
+        min_length=7, description="Inbound contacts by day of the week"
+    )
     voice_queue: VoiceQueueSettings
     retention: RetentionCallSettings
     after_leaving: AfterLeavingSettings
+
+    @model_validator(mode="after")
+    def _profile(self) -> Self:
+        if sum(self.hour_weights) <= 0 or sum(self.weekday_weights.values()) <= 0:
+            raise ValueError("hour_weights and weekday_weights must not be all 0")
+        return self
 
 
 class VoluntaryHazard(Section):

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from tiercast.settings.generator import ContactSettings, GeneratorSettings
+from tiercast.settings.generator import ContactSettings, GeneratorSettings, Weekday
 from tiercast.synthetic import codes as c
 from tiercast.synthetic.population import Population
 
 MS_PER_DAY = 86_400_000
-# Share of contacts by hour of day (the hotline answers around the clock, mostly in the daytime).
-HOUR_WEIGHTS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 6, 9, 10, 9, 7, 7, 9, 9, 8, 7, 7, 8, 7, 5, 3, 2], float)
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EPOCH_WEEKDAY = 3  # 1970-01-01 (day 0) was a Thursday
 
 
 @dataclass(frozen=True)
 class Contacts:
-    """Contact rows: `line` is the position in the month's billed lines."""
+    """Contact rows: `line` is the position in the month's billed lines.
+
+    Inbound voice calls leave this module unqueued (no wait, not abandoned, no agent group):
+    tiercast/synthetic/call_queue.answer_calls queues them. `agent_group` codes index the settings'
+    voice_queue groups (c.NO_CODE: none); left out, no row has one (contacts no agent answered).
+    """
 
     line: np.ndarray
     time_ms: np.ndarray
@@ -27,6 +32,13 @@ class Contacts:
     wait_seconds: np.ndarray
     handle_seconds: np.ndarray
     abandoned: np.ndarray
+    agent_group: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+
+    def __post_init__(self) -> None:
+        if len(self.agent_group) != len(self.line):
+            if len(self.agent_group):
+                raise ValueError(f"agent_group has {len(self.agent_group)} rows, line {len(self.line)}")
+            object.__setattr__(self, "agent_group", np.full(len(self.line), c.NO_CODE, dtype=np.int8))
 
     @staticmethod
     def concat(parts: list[Contacts]) -> Contacts:
@@ -34,6 +46,10 @@ class Contacts:
         columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in Contacts.__dataclass_fields__}
         order = np.argsort(columns["time_ms"], kind="stable")
         return Contacts(**{name: values[order] for name, values in columns.items()})
+
+    def rows(self, mask: np.ndarray) -> Contacts:
+        """Return the rows where `mask` is True."""
+        return Contacts(**{name: getattr(self, name)[mask] for name in Contacts.__dataclass_fields__})
 
 
 def month_contacts(
@@ -67,8 +83,8 @@ def month_contacts(
     cum = np.cumsum(rates[line], axis=1)
     reason = (rng.random(len(line)) * total[line])[:, None] >= cum
     reason_code = np.minimum(reason.sum(axis=1), len(c.INBOUND_REASONS) - 1).astype(np.int8)
-    day = start_day[line] + np.floor(rng.random(len(line)) * (stop_day - start_day)[line]).astype(np.int64)
-    time_ms = day * MS_PER_DAY + _time_of_day(rng, len(line))
+    day = _weighted_days(rng, start_day[line], stop_day[line], cc)
+    time_ms = day * MS_PER_DAY + _time_of_day(rng, len(line), cc)
     stop_ms = stop_day.astype(np.int64) * MS_PER_DAY
     first = _inbound(rng, pop, idx, line, time_ms, reason_code, cfg.contacts)
     parts = [first]
@@ -76,10 +92,10 @@ def month_contacts(
     previous = first
     for _ in range(2):
         again = ~previous.resolved & (rng.random(len(previous.line)) < cc.repeat_probability)
-        later = previous.time_ms[again] + (rng.exponential(cc.repeat_days_mean, int(again.sum())) * MS_PER_DAY)
-        keep = later.astype(np.int64) < stop_ms[previous.line[again]]
+        later = _later(rng, previous.time_ms[again], cc)
+        keep = later < stop_ms[previous.line[again]]
         rows = np.flatnonzero(again)[keep]
-        previous = _inbound(rng, pop, idx, previous.line[rows], later.astype(np.int64)[keep], previous.reason[rows], cc)
+        previous = _inbound(rng, pop, idx, previous.line[rows], later[keep], previous.reason[rows], cc)
         parts.append(previous)
     inbound = Contacts.concat(parts)
     parts.append(_retention_calls(rng, pop, idx, inbound, start_day, stop_ms, proactive, cc))
@@ -95,17 +111,43 @@ def after_leaving(
     """
     rule = cfg.contacts.after_leaving
     call = rng.random(len(left)) < np.where(pop.reason[left] == c.NON_PAYMENT, rule.non_payment, rule.voluntary)
-    day = pop.deactivation[left].astype(np.int64) + rng.integers(1, rule.max_days + 1, len(left))
+    after = pop.deactivation[left].astype(np.int64) + 1
+    day = _weighted_days(rng, after, after + rule.max_days, cfg.contacts)
     keep = np.flatnonzero(call & (day >= first_day) & (day < stop_day))
-    time_ms = day[keep] * MS_PER_DAY + _time_of_day(rng, len(keep))
+    time_ms = day[keep] * MS_PER_DAY + _time_of_day(rng, len(keep), cfg.contacts)
     reason = np.full(len(keep), c.BILLING, dtype=np.int8)
     return _inbound(rng, pop, left, keep, time_ms, reason, cfg.contacts)
 
 
-def _time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Return milliseconds into the day, following HOUR_WEIGHTS."""
-    hour = c.draw(rng, HOUR_WEIGHTS, n=n).astype(np.int64)
+def weekday_weights(days: np.ndarray, cc: ContactSettings) -> np.ndarray:
+    """Return the weekday weight (settings `contacts.weekday_weights`) of each day number."""
+    weights = np.array([cc.weekday_weights[name] for name in WEEKDAYS])
+    return weights[(days + EPOCH_WEEKDAY) % 7]
+
+
+def _weighted_days(rng: np.random.Generator, start: np.ndarray, stop: np.ndarray, cc: ContactSettings) -> np.ndarray:
+    """Return one day per row in [start, stop), drawn by the days' weekday weights."""
+    if len(start) == 0:
+        return start.astype(np.int64)
+    low = int(start.min())
+    cum = np.concatenate([[0.0], np.cumsum(weekday_weights(np.arange(low, int(stop.max())), cc))])
+    below, above = cum[start - low], cum[stop - low]
+    day = low + np.searchsorted(cum, below + rng.random(len(start)) * (above - below), side="right") - 1
+    return np.clip(day, start, stop - 1).astype(np.int64)
+
+
+def _time_of_day(rng: np.random.Generator, n: int, cc: ContactSettings) -> np.ndarray:
+    """Return milliseconds into the day, following the settings' hour weights."""
+    hour = c.draw(rng, np.asarray(cc.hour_weights), n=n).astype(np.int64)
     return hour * 3_600_000 + (rng.random(n) * 3_600_000).astype(np.int64)
+
+
+def _later(rng: np.random.Generator, time_ms: np.ndarray, cc: ContactSettings) -> np.ndarray:
+    """Return a repeat contact's time: some days after `time_ms` (exponential), at an hour of the profile."""
+    n = len(time_ms)
+    day = time_ms // MS_PER_DAY + np.floor(rng.exponential(cc.repeat_days_mean, n)).astype(np.int64)
+    later = day * MS_PER_DAY + _time_of_day(rng, n, cc)
+    return np.where(later <= time_ms, later + MS_PER_DAY, later)
 
 
 def _inbound(
@@ -117,35 +159,27 @@ def _inbound(
     reason: np.ndarray,
     cc: ContactSettings,
 ) -> Contacts:
-    """Return inbound contacts: channel by age group (cancel intents by their own mix), queue, outcome."""
+    """Return inbound contacts: channel by age group (cancel intents by their own mix), handle time, outcome.
+
+    Voice calls are not queued yet (call_queue.answer_calls gives them waits and abandonment).
+    """
     n = len(line)
     age_group = pop.age_group[idx[line]]
     channel_p = np.stack([c.shares(cc.channels[g], c.CHANNELS) for g in c.AGE_GROUPS])
     channel = c.draw(rng, channel_p, age_group)
     cancel = reason == c.CANCEL_INTENT
     channel[cancel] = c.draw(rng, c.shares(cc.cancel_intent_channels, c.CHANNELS), n=int(cancel.sum()))
-    voice = channel == c.VOICE
-    queue = cc.voice_queue
-    wait = np.where(
-        rng.random(n) < queue.fast_share,
-        rng.exponential(queue.fast_mean_seconds, n),
-        rng.exponential(queue.slow_mean_seconds, n),
-    )
-    patience = rng.exponential(queue.patience_mean_seconds, n)
-    abandoned = voice & (patience < wait)
-    wait = np.where(voice, np.round(np.minimum(wait, patience)), 0.0)
-    handle = _handle_seconds(rng, reason, channel, cc)
     resolved_p = np.array([cc.resolved[r] for r in c.REASONS])[reason]
-    resolved = ~abandoned & (rng.random(n) < resolved_p)
     return Contacts(
         line=line,
         time_ms=time_ms,
         channel=channel,
         reason=reason,
-        resolved=resolved,
-        wait_seconds=wait,
-        handle_seconds=np.where(abandoned, 0.0, handle),
-        abandoned=abandoned,
+        resolved=rng.random(n) < resolved_p,
+        wait_seconds=np.zeros(n),
+        handle_seconds=_handle_seconds(rng, reason, channel, cc),
+        abandoned=np.zeros(n, dtype=bool),
+        agent_group=np.full(n, c.NO_CODE, dtype=np.int8),
     )
 
 
@@ -194,4 +228,5 @@ def _retention_calls(
         wait_seconds=np.zeros(len(line)),
         handle_seconds=_handle_seconds(rng, reason, channel, cc),
         abandoned=np.zeros(len(line), dtype=bool),
+        agent_group=np.full(len(line), c.NO_CODE, dtype=np.int8),
     )

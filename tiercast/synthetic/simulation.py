@@ -21,6 +21,7 @@ from tiercast.synthetic import codes as c
 from tiercast.synthetic.behaviour import draw_usage, step_latent
 from tiercast.synthetic.billing import bill_columns
 from tiercast.synthetic.calendar import make_window
+from tiercast.synthetic.call_queue import answer_calls, caller_classes
 from tiercast.synthetic.contacts import Contacts, after_leaving, month_contacts
 from tiercast.synthetic.hazard import Observables, non_payment_probabilities, observe, sigmoid, voluntary_logits
 from tiercast.synthetic.history import History
@@ -59,6 +60,7 @@ class Simulation:
         self.leaving = 0
         self.settle_idx, self.settle_day, self.withhold_idx = EMPTY, EMPTY, EMPTY
         self.triggered_idx, self.called_idx, self.arrears_idx, self.proactive_idx = EMPTY, EMPTY, EMPTY, EMPTY
+        self.arpu = np.zeros(0)  # arpu_3m of every line at the end of last month: the operator's tiers
         rng, window = self.rng, self.window
         activation = initial_activations(rng, cfg, window, subscribers)
         recent = window.start(0) - activation < FLEA_INITIAL_MAX_TENURE_DAYS
@@ -99,13 +101,19 @@ class Simulation:
         arrears, proactive = self._mask(self.arrears_idx, idx), self._mask(self.proactive_idx, idx)
         extra = self.scenarios.cancel_intent_rate(t, pop.region[idx])
         contacts = month_contacts(rng, pop, idx, start, stop, arrears, proactive, cfg, extra_cancel_intents=extra)
-        self._remember(t, idx, usage.data_mb + usage.voice_minutes, contacts)
         exported = self.scenarios.exported_bills(t, bill)
         out["bills"].write({"subscriber_id": idx + 1, "bill_month": dates(np.full(len(idx), first)), **exported})
         left = np.flatnonzero((pop.deactivation[:n] >= window.start(t - 1)) & (pop.deactivation[:n] <= first))
         former = after_leaving(rng, pop, left, first, last + 1, cfg)
         moved = replace(former, line=former.line + len(idx))
-        self._write_contacts(np.concatenate([idx, left]), Contacts.concat([contacts, moved]), out)
+        lines = np.concatenate([idx, left])
+        known = np.minimum(lines, len(self.arpu) - 1)
+        value = np.where(lines < len(self.arpu), self.arpu[known], self.catalog.fee[pop.plan[lines]])
+        listed = np.arange(len(lines)) < len(idx)  # former subscribers are out of the tier table
+        classes = caller_classes(value, pop.list_flag[lines], listed, cfg.contacts.voice_queue)
+        queued = answer_calls(rng, Contacts.concat([contacts, moved]), classes, first, days, cfg.contacts)
+        self._remember(t, idx, usage.data_mb + usage.voice_minutes, queued.rows(queued.line < len(idx)))
+        self._write_contacts(lines, queued, out)
         alive = idx[pop.deactivation[idx] > last]
         self.book.close_due(t, window)
         probabilities = self._decide(t, alive, self._observe(t))
@@ -148,6 +156,7 @@ class Simulation:
 
         `obs` holds every line's observables (indexed by line).
         """
+        self.arpu = obs.arpu
         noise = np.zeros(self.pop.n)
         noise[alive] = self.rng.standard_normal(len(alive))
         logit_now, logit_later = voluntary_logits(obs, self.cfg, noise)
@@ -213,6 +222,7 @@ class Simulation:
                 "wait_seconds": contacts.wait_seconds,
                 "handle_seconds": contacts.handle_seconds,
                 "abandoned": contacts.abandoned,
+                "agent_group": labels(contacts.agent_group, tuple(self.cfg.contacts.voice_queue.groups)),
             }
         )
 

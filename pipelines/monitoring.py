@@ -254,20 +254,24 @@ def history_frame(parts: list[pd.DataFrame], recorded_on: date) -> pd.DataFrame:
     return validate_output(frame, "monitoring", examples=3)
 
 
-def _save_counts(settings: Settings, as_of: date, version: str, counts: ReferenceProfile) -> None:
+def _save_counts(settings: Settings, as_of: date, version: str, counts: ReferenceProfile, phase: str = "") -> None:
     path = folder(settings, "counts") / f"{as_of}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"model_version": version, "counts": counts.to_dict()}))
+    path.write_text(json.dumps({"model_version": version, "phase": phase, "counts": counts.to_dict()}))
 
 
-def yesterday_counts(settings: Settings, as_of: date, version: str) -> tuple[date, ReferenceProfile] | None:
-    """Return the latest earlier night's counts (within a week) made with the same model version, if any."""
+def yesterday_counts(
+    settings: Settings, as_of: date, version: str, phase: str = ""
+) -> tuple[date, ReferenceProfile] | None:
+    """Return the latest earlier night's counts (within a week) made with the same model version and compared
+    with the same phase of the reference (`phase`), if any: across a phase change (a due day passed between
+    the two nights) calendar-driven columns jump by design, and the reference comparison covers the night."""
     for days in range(1, 8):
         day = as_of - timedelta(days=days)
         path = folder(settings, "counts") / f"{day}.json"
         if path.is_file():
             data = json.loads(path.read_text())
-            if str(data.get("model_version")) != version:
+            if str(data.get("model_version")) != version or str(data.get("phase", "")) != phase:
                 return None
             return day, ReferenceProfile.from_dict(data["counts"])
     return None
@@ -377,10 +381,10 @@ def monitor_night(
         if phase:
             note = f"drift against the reference's phase of {phase} (the closest of the validation month)"
         parts.append(_drift_rows(drift_table(tonight, baseline, monitoring, "reference")).assign(as_of=stamp))
-        before = yesterday_counts(settings, as_of, model_version)
+        before = yesterday_counts(settings, as_of, model_version, phase)
         if before is not None and same_layout(before[1], tonight):
             parts.append(_drift_rows(drift_table(tonight, before[1], monitoring, "yesterday")).assign(as_of=stamp))
-        _save_counts(settings, as_of, model_version, tonight)
+        _save_counts(settings, as_of, model_version, tonight, phase)
     parts.append(_estimate(settings, as_of, model_version, scores, listed))
     _save_scores(settings, as_of, scores)
     for night in matured_nights(settings, data_end, as_of):

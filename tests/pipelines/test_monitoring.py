@@ -145,6 +145,32 @@ def test_a_clean_night_records_drift_against_reference_and_yesterday_and_an_esti
     assert len(written) == len(second.rows)
 
 
+def test_a_night_is_compared_with_the_closest_phase_and_not_with_yesterday_across_a_phase_change(settings) -> None:
+    """Given a reference whose 2026-09-23 phase has every ARPU doubled (a calendar effect, say)."""
+    frame, recent = scored(4000, seed=1)
+    doubled = frame.assign(arpu_3m=frame["arpu_3m"] * 2)
+    phases = {date(2026, 9, 23): (doubled, recent)}
+    reference = training_reference(frame, ["arpu_3m"], {"roc_auc": 0.8}, recent, settings, phases)
+    assert list(reference.phases) == ["2026-09-23"]
+
+    def on(day: date, factor: float):
+        tonight, inputs = scored(3000, seed=day.toordinal())
+        tonight = tonight.assign(arpu_3m=tonight["arpu_3m"] * factor)
+        empty = pd.DataFrame({"subscriber_id": [], "deactivation_date": []})
+        counts, raw = [shard_counts(tonight, reference)], [input_counts(inputs, reference)]
+        return monitor_night(settings, day, day, "7", reference, counts, raw, tonight, empty, 300)
+
+    first = on(AS_OF, 2.0)
+    assert first.note == "drift against the reference's phase of 2026-09-23 (the closest of the validation month)"
+    psi = first.rows[(first.rows["metric"] == "psi") & (first.rows["subject"] == "arpu_3m")]
+    assert psi["value"].max() < 0.1 and first.alerts.empty
+    second = on(AS_OF + timedelta(days=1), 1.0)  # back to the month end's phase: no comparison with yesterday
+    assert second.note == "" and second.alerts.empty
+    assert set(second.rows["against"]) == {"reference", "calibrated scores"}
+    third = on(AS_OF + timedelta(days=2), 1.0)  # same phase as yesterday: compared
+    assert "yesterday" in set(third.rows["against"])
+
+
 def test_a_column_exported_as_zero_blocks_the_night_and_is_named(settings, reference) -> None:
     result = night(settings, reference, AS_OF, zero_data=True)
     assert result.blocked.startswith("inputs look like a broken export, not publishing: bills.data_amount: 100% zero")

@@ -1,6 +1,8 @@
-"""Who the retention desks call today: value at risk, exclusions, desk split by capacity, offers.
+"""Who the retention desks call today: value at risk, exclusions, desk split by capacity, offers, control group.
 
-Pure functions on the scored table (already keyed by subscriber_key); no I/O.
+Pure functions on the scored table (already keyed by subscriber_key); no I/O. Of the customers listed for a
+desk, a random share (retention.control_share) is held out as `group = control` (models.control_groups):
+published in the list table so that the campaign's lift can be measured, never called.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from models.control_groups import TREATED, campaign_group
 from tiercast.settings.retention import RetentionSettings
 
 RETENTION_COLUMNS = (
@@ -16,6 +19,7 @@ RETENTION_COLUMNS = (
     "desk",
     "rank",
     "subscriber_key",
+    "group",
     "value_at_risk",
     "churn_score",
     "tier",
@@ -27,11 +31,22 @@ RETENTION_COLUMNS = (
 )
 
 
-def value_at_risk(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
-    """Return expected margin lost (CNY): churn probability x monthly margin x remaining months."""
+def value_if_lost(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
+    """Return the margin a customer brings over the planning horizon (CNY): monthly margin x remaining months."""
     formula = settings.value_at_risk
     arpu = scored[formula.arpu_column].astype("float64").fillna(0.0).clip(lower=0.0)
-    return (scored["churn_score"] * arpu * formula.margin_share * formula.remaining_months).rename("value_at_risk")
+    return (arpu * formula.margin_share * formula.remaining_months).rename("value_if_lost")
+
+
+def value_at_risk(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
+    """Return expected margin lost (CNY): churn probability x monthly margin x remaining months."""
+    return (scored["churn_score"] * value_if_lost(scored, settings)).rename("value_at_risk")
+
+
+def control_share(desk: pd.Series, settings: RetentionSettings) -> pd.Series:
+    """Return each row's control share: its desk's own `control_share`, else retention.control_share."""
+    shares = {name: d.control_share for name, d in settings.desks.items() if d.control_share is not None}
+    return desk.astype("object").map(shares).astype("float64").fillna(settings.control_share).rename("control_share")
 
 
 def exclusion_reason(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Series:
@@ -98,8 +113,12 @@ def rounded_for_output(listed: pd.DataFrame, settings: RetentionSettings) -> pd.
     )
 
 
-def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: date, run_id: str) -> pd.DataFrame:
-    """Return today's call list: per desk, the callable subscribers with the largest value at risk, up to capacity.
+def retention_list(
+    scored: pd.DataFrame, settings: RetentionSettings, as_of: date, run_id: str, key: bytes
+) -> pd.DataFrame:
+    """Return today's list: per desk, the callable subscribers with the largest value at risk, up to capacity,
+    each `group` treated (to call) or control (held out at random: models.control_groups, drawn with the
+    pseudonymisation `key` for the campaign date = run_date).
 
     Values are not rounded (`rounded_for_output` does it when the list is written).
     """
@@ -112,12 +131,15 @@ def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: dat
     keep &= candidates["value_at_risk"] > settings.min_value_at_risk
     chosen = rank_by_desk(candidates[keep], settings)
     reasons = chosen["churn_reasons"] if "churn_reasons" in chosen else pd.Series("", index=chosen.index)
+    run_date = as_of + timedelta(days=settings.run_date_offset_days)
+    keys = chosen["subscriber_key"].astype("str")
     listed = pd.DataFrame(
         {
-            "run_date": pd.Timestamp(as_of + timedelta(days=settings.run_date_offset_days)),
+            "run_date": pd.Timestamp(run_date),
             "desk": chosen["desk"],
             "rank": chosen["rank"],
-            "subscriber_key": chosen["subscriber_key"].astype("str"),
+            "subscriber_key": keys,
+            "group": campaign_group(keys, run_date, key, control_share(chosen["desk"], settings)),
             "value_at_risk": chosen["value_at_risk"].astype("float64"),
             "churn_score": chosen["churn_score"].astype("float64"),
             "tier": chosen["tier"].astype("str"),
@@ -132,7 +154,12 @@ def retention_list(scored: pd.DataFrame, settings: RetentionSettings, as_of: dat
     return listed.astype({"run_id": "str"}).reset_index(drop=True).loc[:, list(RETENTION_COLUMNS)]
 
 
+def to_call(listed: pd.DataFrame) -> pd.DataFrame:
+    """Return the listed customers a desk calls: the treated group (control members are never called)."""
+    return listed[listed["group"] == TREATED]
+
+
 def capacity_used(listed: pd.DataFrame, settings: RetentionSettings) -> dict[str, tuple[int, int]]:
-    """Return {desk: (rows listed, daily capacity)} for the run summary."""
+    """Return {desk: (rows listed, daily capacity)} for the run summary; rows listed include the control group."""
     counts = listed["desk"].value_counts()
     return {name: (int(counts.get(name, 0)), desk.daily_capacity) for name, desk in settings.desks.items()}

@@ -1,5 +1,8 @@
 """Retention lists as files: <paths.retention>/<as_of>/<desk>.parquet and .csv, one pair per desk and day.
 
+The files are the desks' call files: the treated rows only, without the column `group`. The control group
+(models.control_groups) is published in the table `retention_list` alone, so no desk ever calls a member.
+
 The call-back list goes to the same day folder as <retention.callbacks.desk>.parquet and .csv.
 
 Each file is written next to its final name and renamed into place, so a reader sees the old
@@ -17,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts.loader import validate_output
+from models.retention import to_call
 from tiercast.settings.retention import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -41,13 +45,15 @@ def _replace(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_retention_files(listed: pd.DataFrame, root: Path, as_of: date, settings: RetentionSettings) -> list[Path]:
-    """Write one Parquet and one CSV file per desk for `as_of` under `root`; return the paths written."""
+    """Write one Parquet and one CSV call file per desk for `as_of` under `root` (control members left out);
+    return the paths written."""
     listed = validate_output(listed, "retention_list", examples=0)
+    calls = to_call(listed).drop(columns="group")
     folder = day_folder(root, as_of)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for desk in settings.desks:
-        rows = listed[listed["desk"] == desk].sort_values("rank").reset_index(drop=True)
+        rows = calls[calls["desk"] == desk].sort_values("rank").reset_index(drop=True)
         for suffix in SUFFIXES:
             path = folder / f"{desk}{suffix}"
             _replace(rows, path)
@@ -56,7 +62,14 @@ def write_retention_files(listed: pd.DataFrame, root: Path, as_of: date, setting
     for stale in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p not in written and p not in kept):
         stale.unlink()
         log.info("removed %s (desk no longer configured)", stale)
-    log.info("retention lists for %s: %d rows in %d desks under %s", as_of, len(listed), len(settings.desks), folder)
+    log.info(
+        "retention lists for %s: %d calls (%d held out as control) in %d desks under %s",
+        as_of,
+        len(calls),
+        len(listed) - len(calls),
+        len(settings.desks),
+        folder,
+    )
     return written
 
 

@@ -137,7 +137,7 @@ def build_outputs(
     scored = score_features(features, model, str(model_version), settings, previous_stages)
     keyed = key_subscribers(scored, subscribers, key)
     routed = route(keyed, settings.routing)
-    listed = retention_list(keyed, settings.retention, as_of, run_id)
+    listed = retention_list(keyed, settings.retention, as_of, run_id, key)
     listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
     callbacks = None
     if contacts is not None:

@@ -9,20 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.control_groups import campaign_group
 from models.retention import (
     RETENTION_COLUMNS,
     capacity_used,
+    control_share,
     exclusion_reason,
     rank_by_desk,
     retention_list,
     rounded_for_output,
+    to_call,
     value_at_risk,
+    value_if_lost,
 )
 from pipelines.database import contract_columns
 from tiercast.settings.retention import RetentionSettings
 
 NAN = np.nan
 AS_OF = date(2025, 6, 30)
+KEY = b"tiercast-test-key-32-bytes-long!"
 
 
 def settings(**changes: Any) -> RetentionSettings:
@@ -77,6 +82,8 @@ def test_value_at_risk_is_probability_times_margin_times_months() -> None:
     frame = scored(3, churn_score=[0.2, 0.5, 0.9], arpu_3m=[100.0, 20.0, NAN])
     # given churn 0.2 and ARPU 100: 0.2 x 100 x 0.5 margin x 24 months = 240; unknown ARPU counts as 0
     assert value_at_risk(frame, settings()).tolist() == pytest.approx([240.0, 120.0, 0.0])
+    # what each is worth if kept, before the churn probability: 100 x 0.5 x 24 = 1,200; 20 x 0.5 x 24 = 240
+    assert value_if_lost(frame, settings()).tolist() == [1200.0, 240.0, 0.0]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +100,7 @@ def test_excluded_subscribers_are_never_listed(column: str, value: Any, reason: 
     frame = scored(3, churn_score=[0.9, 0.5, 0.4])
     frame.loc[0, column] = value
     assert exclusion_reason(frame, settings()).iloc[0] == reason
-    listed = retention_list(frame, settings(), AS_OF, "run-1")
+    listed = retention_list(frame, settings(), AS_OF, "run-1", KEY)
     assert frame.loc[0, "subscriber_key"] not in set(listed["subscriber_key"])
     assert len(listed) == 2
 
@@ -101,13 +108,14 @@ def test_excluded_subscribers_are_never_listed(column: str, value: Any, reason: 
 def test_a_retention_call_longer_ago_than_the_window_does_not_exclude() -> None:
     frame = scored(2, days_since_retention_call=[31.0, NAN])
     assert exclusion_reason(frame, settings()).isna().all()
-    assert len(retention_list(frame, settings(), AS_OF, "run-1")) == 2
+    assert len(retention_list(frame, settings(), AS_OF, "run-1", KEY)) == 2
 
 
 def test_ranked_by_value_at_risk_not_probability() -> None:
     # given a likely churner paying 20 CNY and a less likely one paying 200: the second is worth more
     frame = scored(3, churn_score=[0.9, 0.3, 0.6], arpu_3m=[20.0, 200.0, 50.0])
-    listed = retention_list(frame, settings(desks={"tariff": {"tiers": ["low"], "daily_capacity": 5}}), AS_OF, "r")
+    config = settings(desks={"tariff": {"tiers": ["low"], "daily_capacity": 5}})
+    listed = retention_list(frame, config, AS_OF, "r", KEY)
     assert listed["subscriber_key"].tolist() == [
         frame.subscriber_key[1],
         frame.subscriber_key[2],
@@ -120,7 +128,7 @@ def test_ranked_by_value_at_risk_not_probability() -> None:
 def test_each_desk_gets_its_tiers_up_to_its_daily_capacity() -> None:
     tiers = ["high"] * 3 + ["mid"] * 1 + ["low"] * 5
     frame = scored(9, tier=tiers, churn_score=[0.1 * (i + 1) for i in range(9)])
-    listed = retention_list(frame, settings(), AS_OF, "run-1")
+    listed = retention_list(frame, settings(), AS_OF, "run-1", KEY)
     assert listed.groupby("desk")["tier"].unique().map(list).to_dict() == {
         "account_manager": ["high"], "product": ["mid"], "tariff": ["low"]
     }  # fmt: skip
@@ -132,7 +140,7 @@ def test_each_desk_gets_its_tiers_up_to_its_daily_capacity() -> None:
 
 def test_zero_capacity_desk_lists_nobody() -> None:
     desks = {"tariff": {"tiers": ["low"], "daily_capacity": 0}, "product": {"tiers": ["mid"], "daily_capacity": 1}}
-    listed = retention_list(scored(3), settings(desks=desks), AS_OF, "run-1")
+    listed = retention_list(scored(3), settings(desks=desks), AS_OF, "run-1", KEY)
     assert listed.empty
     assert list(listed.columns) == list(RETENTION_COLUMNS)
 
@@ -152,11 +160,11 @@ def test_suggested_action_follows_tier_and_usage(
     tier: str, data_share: float, long_distance_share: float, age: float, action: str
 ) -> None:
     frame = scored(1, tier=[tier], data_share=[data_share], long_distance_share=[long_distance_share], age=[age])
-    assert retention_list(frame, settings(), AS_OF, "run-1")["suggested_action"].tolist() == [action]
+    assert retention_list(frame, settings(), AS_OF, "run-1", KEY)["suggested_action"].tolist() == [action]
 
 
 def test_columns_and_identity_match_the_contract() -> None:
-    listed = retention_list(scored(2), settings(), AS_OF, "run-7")
+    listed = retention_list(scored(2), settings(), AS_OF, "run-7", KEY)
     assert list(listed.columns) == contract_columns("retention_list")
     assert listed["run_date"].tolist() == [pd.Timestamp("2025-07-01")] * 2
     assert listed["as_of"].tolist() == [pd.Timestamp("2025-06-30")] * 2
@@ -194,8 +202,67 @@ def test_near_ties_pick_the_same_customer_ranked_whole_or_shard_by_shard() -> No
 
 @pytest.mark.parametrize("rows", [scored(0), scored(2, do_not_contact=[True, True])], ids=["empty", "none-callable"])
 def test_a_shard_with_no_candidates_gives_an_empty_list(rows: pd.DataFrame) -> None:
-    listed = retention_list(rows, settings(), AS_OF, "run-1")
+    listed = retention_list(rows, settings(), AS_OF, "run-1", KEY)
 
     assert listed.empty
     assert list(listed.columns) == list(RETENTION_COLUMNS)
     assert rank_by_desk(listed, settings()).empty
+
+
+# --- control groups ----------------------------------------------------------------------------------------
+
+
+def test_group_is_the_keyed_draw_for_the_run_date() -> None:
+    # given 40 listed customers and a 50% share; then each one's group is models.control_groups' draw for
+    # run_date (as_of + 1 day), and the list is the same 40 customers whatever their group
+    config = settings(control_share=0.5, desks={"tariff": {"tiers": ["low"], "daily_capacity": 40}})
+    listed = retention_list(scored(40), config, AS_OF, "run-1", KEY)
+    expected = campaign_group(listed["subscriber_key"], date(2025, 7, 1), KEY, 0.5)
+    assert listed["group"].tolist() == expected.tolist()
+    assert set(listed["group"]) == {"treated", "control"}
+    assert len(listed) == 40 and listed["rank"].tolist() == list(range(1, 41))
+
+
+def test_control_group_is_drawn_among_those_who_would_be_listed() -> None:
+    # given capacity 30 of 100 candidates; then the 30 listed are those of a list without control group
+    frame = scored(100, churn_score=list(np.linspace(0.1, 0.9, 100)))
+    with_controls = retention_list(frame, settings(control_share=0.5), AS_OF, "run-1", KEY)
+    without = retention_list(frame, settings(control_share=0.0), AS_OF, "run-1", KEY)
+    columns = ["desk", "rank", "subscriber_key"]
+    pd.testing.assert_frame_equal(with_controls[columns], without[columns])
+    assert set(without["group"]) == {"treated"}
+
+
+def test_a_desk_may_set_its_own_share() -> None:
+    desks = {
+        "account_manager": {"tiers": ["high"], "daily_capacity": 50, "control_share": 0.0},
+        "product": {"tiers": ["mid"], "daily_capacity": 50},
+        "tariff": {"tiers": ["low"], "daily_capacity": 50, "control_share": 0.99},
+    }
+    config = settings(control_share=0.5, desks=desks)
+    assert control_share(pd.Series(["tariff", "product", "account_manager"]), config).tolist() == [0.99, 0.5, 0.0]
+    frame = scored(150, tier=["high"] * 50 + ["mid"] * 50 + ["low"] * 50)
+    listed = retention_list(frame, config, AS_OF, "run-1", KEY)
+    control = (listed["group"] == "control").groupby(listed["desk"]).sum().to_dict()
+    assert control["account_manager"] == 0 and 10 < control["product"] < 40 and control["tariff"] >= 45
+
+
+def test_control_share_must_be_below_one() -> None:
+    with pytest.raises(ValueError, match="control_share"):
+        settings(control_share=1.0)
+
+
+def test_the_desks_call_the_treated_only() -> None:
+    listed = retention_list(scored(40), settings(control_share=0.5), AS_OF, "run-1", KEY)
+    calls = to_call(listed)
+    assert set(calls["group"]) == {"treated"}
+    assert len(calls) == (listed["group"] == "treated").sum() < len(listed)
+
+
+def test_groups_are_the_same_ranked_whole_or_shard_by_shard() -> None:
+    config = settings(control_share=0.3, desks={"tariff": {"tiers": ["low"], "daily_capacity": 10}})
+    frame = scored(40, churn_score=list(np.linspace(0.1, 0.9, 40)))
+    whole = retention_list(frame, config, AS_OF, "run-1", KEY)
+    shards = [retention_list(part, config, AS_OF, "run-1", KEY) for part in (frame.iloc[::2], frame.iloc[1::2])]
+    merged = rank_by_desk(pd.concat(shards, ignore_index=True), config).reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged[list(RETENTION_COLUMNS)], whole)

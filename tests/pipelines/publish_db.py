@@ -142,6 +142,7 @@ def retention_frame(tier_table: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
             "desk": "tariff",
             "rank": np.arange(1, len(head) + 1, dtype="int64"),
             "subscriber_key": head["subscriber_key"],
+            "group": "treated",
             "value_at_risk": np.linspace(100.0, 10.0, len(head)),
             "churn_score": head["churn_score"],
             "tier": head["tier"],
@@ -152,7 +153,9 @@ def retention_frame(tier_table: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
             "run_id": head["run_id"],
         }
     )
-    return frame.astype({"desk": "str", "reasons": "str", "suggested_action": "str"}).reset_index(drop=True)
+    return frame.astype({"desk": "str", "group": "str", "reasons": "str", "suggested_action": "str"}).reset_index(
+        drop=True
+    )
 
 
 def read_view(engine: Engine, view: str = "tier_table") -> pd.DataFrame:

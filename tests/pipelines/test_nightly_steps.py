@@ -13,6 +13,7 @@ from pipelines.nightly_results import merge_retention
 from tiercast.settings import Settings, load_settings
 
 AS_OF = date(2026, 10, 31)
+KEY = b"tiercast-test-key-32-bytes-long!"
 
 
 def key(short: str) -> str:
@@ -61,10 +62,10 @@ def test_merged_shard_lists_equal_the_whole_base_list(tmp_path: Path) -> None:
     parts = []
     for shard, frame in enumerate((shard_a, shard_b)):
         path = tmp_path / f"retention-{shard}.parquet"
-        retention_list(frame, settings.retention, AS_OF, "run-1").to_parquet(path, index=False)
+        retention_list(frame, settings.retention, AS_OF, "run-1", KEY).to_parquet(path, index=False)
         parts.append(ShardOutputs(shard, path, path, path, len(frame), {}, []))
     merged = merge_retention(settings, parts)
-    whole = retention_list(pd.concat([shard_a, shard_b], ignore_index=True), settings.retention, AS_OF, "run-1")
+    whole = retention_list(pd.concat([shard_a, shard_b], ignore_index=True), settings.retention, AS_OF, "run-1", KEY)
     whole.to_parquet(tmp_path / "whole.parquet", index=False)  # the shard lists went through Parquet too
     whole = pd.read_parquet(tmp_path / "whole.parquet")
     pd.testing.assert_frame_equal(merged.reset_index(drop=True), whole.reset_index(drop=True))

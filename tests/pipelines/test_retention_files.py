@@ -37,6 +37,22 @@ def test_one_pair_per_configured_desk_with_the_desks_rows_in_rank_order(settings
     assert pd.read_csv(folder / "tariff.csv")["as_of"].tolist() == ["2025-06-30"] * 3
 
 
+def test_no_control_member_in_any_call_file(settings, tmp_path: Path) -> None:
+    # given two of five listed customers held out as control; then no file holds their key, nor a `group` column
+    frame = listed().assign(group=pd.Series(["treated", "control", "control", "treated", "treated"], dtype="str"))
+    write_retention_files(frame, tmp_path, AS_OF, settings.retention)
+    files = list((tmp_path / "2025-06-30").glob("*.parquet"))
+    rows = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    held_out = set(frame.loc[frame["group"] == "control", "subscriber_key"])
+    assert sorted(rows["subscriber_key"]) == sorted(frame.loc[frame["group"] == "treated", "subscriber_key"])
+    assert not held_out & set(rows["subscriber_key"])
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "2025-06-30").glob("*.csv"))
+    assert not any(k in text for k in held_out)
+    assert "group" not in rows.columns
+    # the tariff desk's call file keeps the list's ranks: 1 and 3 (rank 2 is a control member)
+    assert pd.read_parquet(tmp_path / "2025-06-30" / "tariff.parquet")["rank"].tolist() == [1, 3]
+
+
 def test_rerun_replaces_the_day_and_removes_stale_desks(settings, tmp_path: Path) -> None:
     folder = tmp_path / "2025-06-30"
     folder.mkdir(parents=True)

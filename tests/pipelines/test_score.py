@@ -197,9 +197,16 @@ def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: p
         assert (rerun.publication["version"], rerun.run_id) == (3, second.run_id)
         assert read_view(engine).equals(view)  # same as_of, same content
         with engine.connect() as conn:
-            per_day = pd.read_sql("SELECT as_of, count(*) AS n FROM retention_list GROUP BY as_of ORDER BY as_of", conn)
+            per_day = pd.read_sql(
+                "SELECT as_of, count(*) AS n, sum(\"group\" = 'treated') AS calls FROM retention_list"
+                " GROUP BY as_of ORDER BY as_of",
+                conn,
+            )
         listed = sum(used for used, _ in rerun.retention.values())
-        assert per_day["n"].tolist() == [cli_rows(settings, "2026-09-30"), listed]
+        # the call files hold the treated rows; the control group is in the table only
+        assert per_day["calls"].tolist()[0] == cli_rows(settings, "2026-09-30")
+        assert per_day["n"].tolist()[1] == listed
+        assert (per_day["calls"] < per_day["n"]).all()  # 5% held out of hundreds listed: some control each day
         folder = settings.paths.resolve(settings.paths.retention)
         assert sorted(p.name for p in (folder / "2026-10-31").iterdir()) == sorted(
             f"{desk}{suffix}"

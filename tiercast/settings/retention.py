@@ -18,10 +18,12 @@ class ValueAtRisk(Section):
 
 
 class Desk(Section):
-    """An outbound retention desk: which tiers it calls and how many calls it makes a day."""
+    """An outbound retention desk: which tiers it calls, how many customers it lists a day, and optionally its
+    own control share (else retention.control_share)."""
 
     tiers: list[str] = Field(min_length=1)
     daily_capacity: int = Field(ge=0)
+    control_share: float | None = Field(default=None, ge=0.0, lt=1.0)
 
 
 class Offer(Section):
@@ -55,6 +57,8 @@ class RetentionSettings(Section):
     desks: dict[str, Desk] = Field(min_length=1)
     offers: list[Offer] = Field(min_length=1)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    # Default as in tiercast/defaults/retention.yaml (issue 14), so a section written before control groups loads.
+    control_share: float = Field(default=0.05, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

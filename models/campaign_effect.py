@@ -9,7 +9,11 @@ has passed (the caller filters), with T = treated (called) and C = control (held
     customers_saved = lift x n_T                                          (churners the calls prevented)
     value_saved     = (value_lost_C / n_C - value_lost_T / n_T) x n_T     (CNY; value_lost_x = x's churners' value)
 
-Control rows carry the offer they would have been given, so a per-offer row compares like with like.
+T is everyone drawn to be called, reached or not (intention to treat: the effect of listing a customer
+for a call, which is what a desk can choose); control rows carry the offer they would have been given, so a
+per-offer row compares like with like. Sign: lift > 0 when calls keep customers (the generator's true
+effects, treated minus control, carry the opposite sign). `value` is what a member is worth if kept
+(models.retention.value_if_lost).
 Intervals: percentile bootstrap, resampling treated and control separately (stratified: each replicate keeps
 n_T and n_C). Resampling n rows of a group is drawn exactly as churners* ~ Binomial(n, churners / n), then
 churners* values drawn with replacement from the group's churners (non-churners add no value lost), so

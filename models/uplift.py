@@ -169,7 +169,8 @@ def uplift_gate(
     """Return whether an uplift challenger beats ranking by churn probability x value on held-out campaigns.
 
     Inputs: the held-out campaigns' treated and control customers, the challenger's predicted `uplift`, the
-    churn model's `churn_score`, `value` (CNY lost if the customer leaves), `treatment` (called) and `churned`.
+    churn model's `churn_score`, `value` (CNY lost if the customer leaves: models.retention.value_if_lost, so
+    churn_score x value is today's value_at_risk ranking), `treatment` (called) and `churned`.
     Responses are y = 1 - churned (a customer kept). The challenger passes when both hold:
 
     1. its ranking by uplift finds the customers a call keeps: the bootstrap interval of its Qini

@@ -83,14 +83,17 @@ def response_types(u: np.ndarray, situations: Situations, mix: ResponseMix, cfg:
     """Return each line's response type code (NO_TYPE throughout for a proportional mix) from its uniform `u`."""
     if mix.proportional is not None:
         return np.full(len(u), NO_TYPE, dtype=np.int8)
-    weights = np.tile(np.array([mix.shares[t] for t in RESPONSE_TYPES]), (len(u), 1))
-    weights[:, PERSUADABLE] *= np.where(situations.complaining, cfg.complaining, 1.0)
-    weights[:, PERSUADABLE] *= np.where(situations.price_sensitive, cfg.price_sensitive, 1.0)
-    weights[:, SLEEPING_DOG] *= np.where(situations.sleeper, cfg.sleeper, 1.0)
-    weights[:, LOST_CAUSE] *= np.where(situations.lost, cfg.lost, 1.0)
-    cum = np.cumsum(weights, axis=1)
-    chosen = (u * cum[:, -1])[:, None] >= cum
-    return np.minimum(chosen.sum(axis=1), len(RESPONSE_TYPES) - 1).astype(np.int8)
+    persuadable = mix.shares["persuadable"] * np.where(situations.complaining, cfg.complaining, 1.0)
+    persuadable *= np.where(situations.price_sensitive, cfg.price_sensitive, 1.0)
+    weights = (  # RESPONSE_TYPES order
+        persuadable,
+        mix.shares["sure_thing"],
+        mix.shares["lost_cause"] * np.where(situations.lost, cfg.lost, 1.0),
+        mix.shares["sleeping_dog"] * np.where(situations.sleeper, cfg.sleeper, 1.0),
+    )
+    cum = np.cumsum(np.broadcast_arrays(*weights), axis=0)
+    x = u * cum[-1]
+    return ((x >= cum[0]).astype(np.int8) + (x >= cum[1]) + (x >= cum[2])).astype(np.int8)
 
 
 def voluntary_if_called(
@@ -137,7 +140,8 @@ def targets(
     for d in range(len(settings.desks)):
         rows = np.flatnonzero(eligible & (desk == d))
         top = round(plan.by_risk_share * len(rows))
-        chosen[rows[np.argsort(-score[rows], kind="stable")[:top]]] = True
+        if top > 0:
+            chosen[rows[np.argpartition(-score[rows], top - 1)[:top]]] = True
     lucky = eligible & ~chosen & (rng.random(len(score)) < plan.random_share)
     members = np.flatnonzero(chosen | lucky)
     return members, rng.random(len(members)) < plan.control_share

@@ -1,6 +1,7 @@
 """Other operators' exports of the synthetic tables (`tiercast generate --export-style`), with their source mapping.
 
-`write_export(canonical_dir, out_dir, style)` rewrites the four canonical Parquet tables as another
+`write_export(canonical_dir, out_dir, style)` rewrites the four canonical Parquet tables (and the
+optional campaign records, where the style has them and the run wrote them) as another
 operator's system would export them (file names, column names, id format, codes, date formats,
 units, text encoding), writes `out_dir/mapping.yaml` mapping that export back to tiercast's names and
 codes (tiercast/synthetic/export_mapping.py), and copies `_truth/` with its subscriber ids in the
@@ -10,6 +11,7 @@ export's format, so the truth still joins on the export's ids.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -67,7 +69,7 @@ def convert_truth(source: Path, target: Path, ids: Formatter) -> Path:
 def write_export(canonical_dir: Path, out_dir: Path, style: str) -> dict[str, Path]:
     """Write the canonical tables of `canonical_dir` as export `style` into `out_dir`; return the paths written.
 
-    Keys: the four table names (CSV files), the truth tables (`_truth/*.parquet`, `_truth/*.json`) and `mapping`.
+    Keys: the table names (CSV files), the truth tables (`_truth/*.parquet`, `_truth/*.json`) and `mapping`.
     """
     if style not in STYLES:
         raise ValueError(f"unknown export style {style!r}; choose one of {sorted(STYLES)}")
@@ -75,13 +77,23 @@ def write_export(canonical_dir: Path, out_dir: Path, style: str) -> dict[str, Pa
     if out_dir.resolve() == canonical_dir.resolve():
         raise ValueError(f"write the export to another folder than the canonical tables ({canonical_dir})")
     export = STYLES[style]
+    # An optional table (campaigns) the run did not write is neither exported nor in the mapping.
+    tables = export.tables
+    export = replace(
+        export, tables={n: t for n, t in tables.items() if n in REQUIRED or (canonical_dir / f"{n}.parquet").is_file()}
+    )
     (out_dir / "_truth").mkdir(parents=True, exist_ok=True)
+    for name in set(tables) - set(export.tables):
+        (out_dir / tables[name].file).unlink(missing_ok=True)  # a stale file of an earlier export
     paths: dict[str, Path] = {}
     for name, table in export.tables.items():
         paths[name] = out_dir / table.file
         write_csv(canonical_dir / f"{name}.parquet", paths[name], table.columns, export.encoding, export.bom)
     for truth in sorted((canonical_dir / "_truth").glob("*.parquet")):
         paths[truth.stem] = convert_truth(truth, out_dir / "_truth" / truth.name, export.ids)
+    for stale in (out_dir / "_truth").glob("*.parquet"):  # e.g. campaign truth of an earlier export
+        if stale.stem not in paths:
+            stale.unlink()
     for name in TRUTH_DOCUMENTS:  # scenarios.json: no subscriber ids in it; a stale one is removed
         document, copy = canonical_dir / "_truth" / f"{name}.json", out_dir / "_truth" / f"{name}.json"
         if document.is_file():
@@ -127,6 +139,9 @@ CRM_B_REASONS = {
     "plan_change": "套餐变更",
     "retention_call": "挽留回访",
 }
+CRM_B_GROUPS = {"treated": "外呼组", "control": "对照组"}
+CRM_B_OFFERS = {"discount": "话费折扣", "data_bonus": "流量赠送", "device": "购机优惠", "none": "无优惠"}
+CRM_B_OUTCOMES = {"accepted": "接受", "declined": "拒绝", "no_answer": "未接通"}
 crm_b_ids = partial(prefixed_ids, prefix="U", width=8)
 
 CRM_B = ExportStyle(
@@ -182,6 +197,19 @@ CRM_B = ExportStyle(
                 flag_column("是否解决", "resolved", "是", "否"),
             ),
             ("CONTACT_LOG: Chinese headers; 联系时间 keeps milliseconds; no contact id (the reader numbers the rows)",),
+        ),
+        "campaigns": TableExport(
+            "RETAIN_CAMPAIGN.csv",
+            (
+                id_column("USER_ID", crm_b_ids),
+                date_column("CAMPAIGN_DATE", "campaign_date", "%Y%m%d"),
+                text_column("DESK_CODE", "desk"),
+                coded_column("GROUP_TYPE", "group", CRM_B_GROUPS),
+                coded_column("OFFER_NAME", "offer", CRM_B_OFFERS),
+                time_column("CALL_TIME", "called_at", "%Y-%m-%d", " ", millis=True),
+                coded_column("CALL_RESULT", "outcome", CRM_B_OUTCOMES),
+            ),
+            ("RETAIN_CAMPAIGN: one row per targeted user; CALL_TIME and CALL_RESULT empty for the control group",),
         ),
     },
 )
@@ -298,3 +326,4 @@ BSS_A = ExportStyle(
 )
 
 STYLES: dict[str, ExportStyle] = {style.name: style for style in (CRM_B, BSS_A)}
+REQUIRED = ("subscribers", "bills", "payments", "contacts")  # every export has these; campaigns only when written

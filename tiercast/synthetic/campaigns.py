@@ -181,17 +181,12 @@ class CampaignMonth:
     p_without: np.ndarray  # per active line: churn next month without a call
     p_called: np.ndarray  # (active lines, offers): churn next month if reached with each offer
     p_voluntary: np.ndarray  # per active line: the voluntary churn probability the leavers are drawn from
-    p_non_payment: np.ndarray  # per active line
+    p_churn: np.ndarray  # per active line: the chance of leaving the leavers are drawn from (the call's effect in)
     members: np.ndarray  # positions into `alive` of the targeted lines, ascending
     control: np.ndarray  # per member: held out (not called)
     offer: np.ndarray  # per member: offer code (control: the offer it would have had)
     outcome: np.ndarray  # per member: outcome code, -1 for control
     called_ms: np.ndarray  # per member: call time (ms since 1970); meaningless for control
-
-    @property
-    def p_churn(self) -> np.ndarray:
-        """Per active line: the chance of leaving next month the leavers are drawn from (the call's effect in)."""
-        return churn(self.p_voluntary, self.p_non_payment)
 
     @property
     def treated(self) -> np.ndarray:
@@ -250,7 +245,7 @@ def plan_month(
         p_without=p_without,
         p_called=p_called,
         p_voluntary=actual,
-        p_non_payment=p_non_payment,
+        p_churn=churn(actual, p_non_payment),
         members=members,
         control=control,
         offer=offer,

@@ -98,8 +98,12 @@ def log_params(params: Mapping[str, Any]) -> None:
     mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
 
 
-def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
-    """Log the finite numeric metrics of the active run, names prefixed (e.g. "tier.high.")."""
+def log_metrics(metrics: Mapping[str, float], prefix: str = "", day: date | None = None) -> None:
+    """Log the finite numeric metrics of the active run, names prefixed (e.g. "tier.high.").
+
+    With `day`, at step = days since 1970-01-01 and that midnight's timestamp (as `log_series`), so the
+    MLflow UI draws each metric over the days.
+    """
     import math
 
     import mlflow
@@ -108,7 +112,11 @@ def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
     for key, value in metrics.items():
         if isinstance(value, (int, float)) and math.isfinite(float(value)):
             clean[_metric_name(prefix + key)] = float(value)
-    mlflow.log_metrics(clean)
+    if day is None:
+        mlflow.log_metrics(clean)
+        return
+    step = (day - date(1970, 1, 1)).days
+    mlflow.log_metrics(clean, step=step, timestamp=step * 86_400_000)
 
 
 def _metric_name(name: str) -> str:

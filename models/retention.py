@@ -3,16 +3,27 @@
 Pure functions on the scored table (already keyed by subscriber_key); no I/O. Of the customers listed for a
 desk, a random share (retention.control_share) is held out as `group = control` (models.control_groups):
 published in the list table so that the campaign's lift can be measured, never called.
+
+Two rankings (column `ranking`): `churn_value` ranks by value at risk (churn probability x value if lost);
+`uplift`, used while an uplift model is champion (`uplift_targeting`), ranks by expected incremental value
+(uplift x value if lost - offer cost, column `incremental_value`), leaves out customers a call is predicted
+to harm, and suggests each customer's best offer (models.retention_targeting).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from models.control_groups import TREATED, campaign_group
+from models.retention_targeting import UpliftPredictor, best_offers, offer_uplifts
 from tiercast.settings.retention import RetentionSettings
+
+UPLIFT, CHURN_VALUE = "uplift", "churn_value"
 
 RETENTION_COLUMNS = (
     "run_date",
@@ -26,6 +37,8 @@ RETENTION_COLUMNS = (
     "lifecycle_stage",
     "reasons",
     "suggested_action",
+    "ranking",
+    "incremental_value",
     "as_of",
     "run_id",
 )
@@ -89,14 +102,20 @@ def suggested_action(scored: pd.DataFrame, settings: RetentionSettings) -> pd.Se
 def rank_by_desk(candidates: pd.DataFrame, settings: RetentionSettings) -> pd.DataFrame:
     """Return, per desk, the candidates with the largest value at risk up to the desk's capacity, with `rank`.
 
+    Rows ranked by uplift (`ranking` = uplift) are ordered by their incremental value instead of value at risk.
     Ties go to the higher churn score, then the smaller subscriber_key, on the unrounded values, so
     the list is the same whether it is ranked whole or shard by shard and then again (merge).
     """
-    ranked = candidates.sort_values(
-        ["desk", "value_at_risk", "churn_score", "subscriber_key"],
+    priority = candidates["value_at_risk"].astype("float64")
+    if "ranking" in candidates.columns:
+        by_uplift = (candidates["ranking"] == UPLIFT).to_numpy(dtype=bool)
+        priority = priority.mask(by_uplift, candidates["incremental_value"].astype("float64"))
+    ranked = candidates.assign(_priority=priority).sort_values(
+        ["desk", "_priority", "churn_score", "subscriber_key"],
         ascending=[True, False, False, True],
         kind="stable",
     )
+    ranked = ranked.drop(columns="_priority")
     rank = ranked.groupby("desk", sort=False).cumcount() + 1
     capacities = {name: desk.daily_capacity for name, desk in settings.desks.items()}
     # float64: an empty shard's (or an unknown desk's) capacity is a number too, never a str Series
@@ -105,19 +124,74 @@ def rank_by_desk(candidates: pd.DataFrame, settings: RetentionSettings) -> pd.Da
     return ranked[within].assign(rank=rank[within].astype("int64"))
 
 
-def rounded_for_output(listed: pd.DataFrame, settings: RetentionSettings) -> pd.DataFrame:
-    """Return the list as published: value at risk and churn score rounded as the settings say (after ranking)."""
-    return listed.assign(
-        value_at_risk=listed["value_at_risk"].round(settings.value_decimals),
-        churn_score=listed["churn_score"].astype("float64").round(settings.score_decimals),
+@dataclass(frozen=True)
+class UpliftTargeting:
+    """An uplift champion as the lists use it: the model, the offers it has data on and what each costs (CNY)."""
+
+    model: UpliftPredictor
+    offers: tuple[str, ...]
+    offer_costs: Mapping[str, float]
+    offer_column: str = "offer"
+    min_incremental_value: float = 0.0
+
+
+def uplift_targeting(
+    settings: RetentionSettings, candidates: pd.DataFrame, targeting: UpliftTargeting | None
+) -> pd.DataFrame:
+    """Return the callable `candidates` to rank, with `ranking`, `incremental_value`, `offer` and `offer_reason`.
+
+    Without an uplift champion (`targeting` None): every candidate, ranking churn_value (today's list).
+    With one: each candidate's best offer among `targeting.offers` by uplift x value if lost - cost; those
+    whom every offer is predicted to harm, or whose best offer is not worth more than
+    `min_incremental_value`, are left out (models.retention_targeting.best_offers).
+    """
+    if targeting is None or not targeting.offers:
+        return candidates.assign(
+            ranking=CHURN_VALUE, incremental_value=np.nan, offer=pd.Series(pd.NA, index=candidates.index, dtype="str"),
+            offer_reason="",
+        )  # fmt: skip
+    uplifts = offer_uplifts(targeting.model, candidates, targeting.offers, targeting.offer_column)
+    best = best_offers(
+        uplifts, value_if_lost(candidates, settings), targeting.offer_costs, targeting.min_incremental_value
+    )
+    callable_ = best["excluded"].isna()
+    return candidates[callable_].assign(
+        ranking=UPLIFT,
+        incremental_value=best.loc[callable_, "incremental_value"].astype("float64"),
+        offer=best.loc[callable_, "offer"].astype("str"),
+        offer_reason=best.loc[callable_, "reason"].astype("str"),
     )
 
 
+def ranking_of(listed: pd.DataFrame, default: str = CHURN_VALUE) -> str:
+    """Return the ranking a list was built with (uplift | churn_value), `default` for an empty list."""
+    if "ranking" not in listed.columns or listed["ranking"].dropna().empty:
+        return default
+    return str(listed["ranking"].dropna().iloc[0])
+
+
+def rounded_for_output(listed: pd.DataFrame, settings: RetentionSettings) -> pd.DataFrame:
+    """Return the list as published: value at risk and churn score rounded as the settings say (after ranking)."""
+    rounded = listed.assign(
+        value_at_risk=listed["value_at_risk"].round(settings.value_decimals),
+        churn_score=listed["churn_score"].astype("float64").round(settings.score_decimals),
+    )
+    if "incremental_value" in listed.columns:
+        rounded["incremental_value"] = listed["incremental_value"].astype("float64").round(settings.value_decimals)
+    return rounded
+
+
 def retention_list(
-    scored: pd.DataFrame, settings: RetentionSettings, as_of: date, run_id: str, key: bytes
+    scored: pd.DataFrame,
+    settings: RetentionSettings,
+    as_of: date,
+    run_id: str,
+    key: bytes,
+    targeting: UpliftTargeting | None = None,
 ) -> pd.DataFrame:
-    """Return today's list: per desk, the callable subscribers with the largest value at risk, up to capacity,
-    each `group` treated (to call) or control (held out at random: models.control_groups, drawn with the
+    """Return today's list: per desk, the callable subscribers with the largest value at risk (with an uplift
+    champion in `targeting`: the largest incremental value, harmful calls left out), up to capacity, each
+    `group` treated (to call) or control (held out at random: models.control_groups, drawn with the
     pseudonymisation `key` for the campaign date = run_date).
 
     Values are not rounded (`rounded_for_output` does it when the list is written).
@@ -128,9 +202,13 @@ def retention_list(
         excluded=exclusion_reason(scored, settings),
     )
     keep = candidates["excluded"].isna() & candidates["desk"].notna()
-    keep &= candidates["value_at_risk"] > settings.min_value_at_risk
-    chosen = rank_by_desk(candidates[keep], settings)
-    reasons = chosen["churn_reasons"] if "churn_reasons" in chosen else pd.Series("", index=chosen.index)
+    if targeting is None:  # with uplift the bar is the incremental value (uplift.min_incremental_value)
+        keep &= candidates["value_at_risk"] > settings.min_value_at_risk
+    chosen = rank_by_desk(uplift_targeting(settings, candidates[keep], targeting), settings)
+    churn_reasons = chosen["churn_reasons"] if "churn_reasons" in chosen else pd.Series("", index=chosen.index)
+    reasons = chosen["offer_reason"].str.cat(churn_reasons.astype("str").fillna(""), sep="; ").str.strip("; ")
+    by_uplift = (chosen["ranking"] == UPLIFT).to_numpy(dtype=bool)
+    action = suggested_action(chosen, settings).mask(by_uplift, chosen["offer"])
     run_date = as_of + timedelta(days=settings.run_date_offset_days)
     keys = chosen["subscriber_key"].astype("str")
     listed = pd.DataFrame(
@@ -145,7 +223,9 @@ def retention_list(
             "tier": chosen["tier"].astype("str"),
             "lifecycle_stage": chosen["lifecycle_stage"].astype("str"),
             "reasons": reasons.astype("str").fillna(""),
-            "suggested_action": suggested_action(chosen, settings),
+            "suggested_action": action.astype("str"),
+            "ranking": chosen["ranking"].astype("str"),
+            "incremental_value": chosen["incremental_value"].astype("float64"),
             "as_of": pd.Timestamp(as_of),
             "run_id": run_id,
         },

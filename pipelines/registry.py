@@ -109,6 +109,14 @@ def register_challenger(settings: Settings, model_uri: str, tags: dict[str, Any]
     return version
 
 
+def for_model(settings: Settings, registered_model: str) -> Settings:
+    """Return `settings` with the registry pointed at `registered_model` (e.g. uplift.registered_model): every
+    function here then moves that model's aliases (champion, challenger, previous-champion) instead."""
+    return settings.model_copy(
+        update={"tracking": settings.tracking.model_copy(update={"registered_model": registered_model})}
+    )
+
+
 def champion_version(settings: Settings) -> str | None:
     """Return the champion's version number, or None before the first promotion."""
     return tracking.alias_version(settings, settings.tracking.aliases.champion)

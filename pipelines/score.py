@@ -10,9 +10,11 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from data_contracts.loader import load_contract, validate_output
 from models.callbacks import callback_list
 from models.churn import reason_codes
 from models.lifecycle import assign_stages, new_customer_months
-from models.retention import retention_list
+from models.retention import CHURN_VALUE, UpliftTargeting, ranking_of, retention_list
 from models.routing import route
 from pipelines.privacy import subscriber_key
 from tiercast.settings import Settings
@@ -29,7 +31,7 @@ from tiercast.settings import Settings
 log = logging.getLogger(__name__)
 
 # Settings sections whose values shape the published content; their fingerprint is part of run_id.
-RUN_SECTIONS = ("features", "tiers", "lifecycle", "churn", "routing", "retention")
+RUN_SECTIONS = ("features", "tiers", "lifecycle", "churn", "routing", "retention", "uplift")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class ScoreResult:
     stages: pd.DataFrame  # subscriber_id, lifecycle_stage: kept for tomorrow's hysteresis
     scored: pd.DataFrame | None = None  # features, churn_score, tier, lifecycle_stage by subscriber_id (monitoring)
     callbacks: pd.DataFrame | None = None  # the call-back list, when the contacts were given
+    ranking: str = CHURN_VALUE  # how the retention list was ranked: uplift | churn_value (run summary)
+    uplift_version: str | None = None  # the uplift champion's version when ranking = uplift
 
 
 def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
@@ -89,7 +93,10 @@ def with_reasons(
         return listed
     chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
     reasons = reason_codes(model, chosen, top_k=top_k, new_customer_months=new_customer_months)
-    return listed.assign(reasons=pd.Series(reasons.to_numpy(), index=listed.index, dtype="str"))
+    churn = pd.Series(reasons.to_numpy(), index=listed.index, dtype="str").fillna("")
+    # an uplift-ranked list already says which offer the customer is likely to respond to: keep it first
+    joined = listed["reasons"].astype("str").fillna("").str.cat(churn, sep="; ").str.strip("; ")
+    return listed.assign(reasons=joined.astype("str"))
 
 
 def key_subscribers(scored: pd.DataFrame, subscribers: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -120,6 +127,42 @@ def tier_table(routed: pd.DataFrame, as_of: date, run_id: str, decimals: int) ->
     return validate_output(ordered, "tier_table", examples=0)
 
 
+_UPLIFT: dict[tuple[str, str], tuple[UpliftTargeting, str]] = {}  # one loaded uplift champion per process
+_UPLIFT_LOCK = threading.Lock()
+
+
+def targeting_for(model: Any, settings: Settings) -> UpliftTargeting:
+    """Return an uplift model as the lists use it: the offers it was trained on (its offer column's categories)
+    and their costs (uplift.offer_costs)."""
+    column = settings.uplift.offer_column
+    offers = tuple(str(o) for o in getattr(model, "categories_", {}).get(column, ()))
+    return UpliftTargeting(model, offers, settings.uplift.offer_costs, column, settings.uplift.min_incremental_value)
+
+
+def uplift_champion(settings: Settings) -> tuple[UpliftTargeting | None, str | None]:
+    """Return the uplift champion ready for targeting and its version, (None, None) without one.
+
+    The model is loaded once per process (thread or Dask worker) and version, like the churn model in
+    pipelines.nightly; a missing local MLflow store means no champion (nothing is created).
+    """
+    from pipelines import registry, tracking
+
+    uri = tracking.tracking_uri(settings)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None, None
+    uplift_settings = registry.for_model(settings, settings.uplift.registered_model)
+    version = registry.champion_version(uplift_settings)
+    if version is None:
+        return None, None
+    with _UPLIFT_LOCK:
+        if (uri, version) not in _UPLIFT:
+            _UPLIFT.clear()
+            model = tracking.load_version(uplift_settings, version)
+            _UPLIFT[(uri, version)] = (targeting_for(model, settings), version)
+            log.info("retention lists ranked by uplift: %s v%s", settings.uplift.registered_model, version)
+        return _UPLIFT[(uri, version)]
+
+
 def build_outputs(
     features: pd.DataFrame,
     subscribers: pd.DataFrame,
@@ -130,14 +173,22 @@ def build_outputs(
     key: bytes,
     previous_stages: pd.DataFrame | None = None,
     contacts: pd.DataFrame | None = None,
+    targeting: UpliftTargeting | Literal["champion"] | None = "champion",
 ) -> ScoreResult:
     """Return the tier table and retention list for one as_of from the feature table and the model, and with
-    the subscribers' `contacts` (those of the as_of day suffice) the call-back list."""
+    the subscribers' `contacts` (those of the as_of day suffice) the call-back list.
+
+    `targeting`: "champion" ranks the list by uplift when an uplift model is champion (`uplift_champion`),
+    else by churn x value; None always by churn x value; or a given uplift model.
+    """
     run_id = run_id_for(settings, as_of, model_version, key)
     scored = score_features(features, model, str(model_version), settings, previous_stages)
     keyed = key_subscribers(scored, subscribers, key)
     routed = route(keyed, settings.routing)
-    listed = retention_list(keyed, settings.retention, as_of, run_id, key)
+    uplift_version = None
+    if targeting == "champion":
+        targeting, uplift_version = uplift_champion(settings)
+    listed = retention_list(keyed, settings.retention, as_of, run_id, key, targeting)
     listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
     callbacks = None
     if contacts is not None:
@@ -152,4 +203,6 @@ def build_outputs(
         stages=scored[["subscriber_id", "lifecycle_stage"]].reset_index(drop=True),
         scored=scored,
         callbacks=callbacks,
+        ranking=ranking_of(listed, CHURN_VALUE if targeting is None else "uplift"),
+        uplift_version=uplift_version,
     )

@@ -214,20 +214,24 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
-def log_model(settings: Settings, model: Any, input_example: pd.DataFrame) -> str:
-    """Log the fitted churn model (sklearn flavour, signature + input example); return its model URI."""
+def log_model(settings: Settings, model: Any, input_example: pd.DataFrame, predict_fn: str = "predict_proba") -> str:
+    """Log a fitted model (sklearn flavour, signature + input example); return its model URI.
+
+    `predict_fn`: the method generic pyfunc serving calls: predict_proba for the churn model, predict
+    (uplift per row) for the uplift model.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
     example = _plain_example(input_example)
-    signature = infer_signature(example, model.predict_proba(input_example))
+    signature = infer_signature(example, getattr(model, predict_fn)(input_example))
     info = mlflow.sklearn.log_model(
         model,
         name="model",
         signature=signature,
         input_example=example,
         pip_requirements=list(settings.tracking.pip_requirements),
-        pyfunc_predict_fn="predict_proba",
+        pyfunc_predict_fn=predict_fn,
         serialization_format="cloudpickle",
     )
     return str(info.model_uri)

@@ -12,10 +12,12 @@ import pytest
 from models.control_groups import campaign_group
 from models.retention import (
     RETENTION_COLUMNS,
+    UpliftTargeting,
     capacity_used,
     control_share,
     exclusion_reason,
     rank_by_desk,
+    ranking_of,
     retention_list,
     rounded_for_output,
     to_call,
@@ -266,3 +268,80 @@ def test_groups_are_the_same_ranked_whole_or_shard_by_shard() -> None:
     shards = [retention_list(part, config, AS_OF, "run-1", KEY) for part in (frame.iloc[::2], frame.iloc[1::2])]
     merged = rank_by_desk(pd.concat(shards, ignore_index=True), config).reset_index(drop=True)
     pd.testing.assert_frame_equal(merged[list(RETENTION_COLUMNS)], whole)
+
+
+# --- uplift targeting (issue 14, item 6) -----------------------------------------------------------------
+
+
+OFFER_MULTIPLIER = {"discount": 1.0, "data_bonus": 0.5}
+
+
+class OfferUplift:
+    """An uplift model stub: uplift = the row's `effect` x the offer's multiplier (the offer is a feature)."""
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return x["effect"].to_numpy(dtype="float64") * x["offer"].map(OFFER_MULTIPLIER).to_numpy(dtype="float64")
+
+
+def targeting(**changes: Any) -> UpliftTargeting:
+    data: dict[str, Any] = {"model": OfferUplift(), "offers": ("discount", "data_bonus"), "offer_costs": {}}
+    return UpliftTargeting(**(data | changes))
+
+
+def test_without_an_uplift_champion_the_list_is_todays_ranking() -> None:
+    rows = scored(3, churn_score=[0.2, 0.9, 0.5])
+
+    listed = retention_list(rows, settings(desks={"tariff": {"tiers": ["low"], "daily_capacity": 3}}), AS_OF, "r", KEY)
+
+    assert listed["ranking"].tolist() == ["churn_value"] * 3
+    assert listed["incremental_value"].isna().all()
+    assert listed["churn_score"].tolist() == [0.9, 0.5, 0.2]
+    assert ranking_of(listed) == "churn_value"
+
+
+def test_uplift_ranks_by_incremental_value_and_leaves_out_sleeping_dogs() -> None:
+    """Given effects 0.1, -0.2 (a call wakes a sleeping dog) and 0.3 with a high churn score on the sleeping dog:
+    the uplift list calls 2 (largest effect) then 0, never 1, whatever its churn score."""
+    rows = scored(3, churn_score=[0.1, 0.99, 0.2]).assign(effect=[0.1, -0.2, 0.3])
+    config = settings(desks={"tariff": {"tiers": ["low"], "daily_capacity": 3}})
+
+    listed = retention_list(rows, config, AS_OF, "r", KEY, targeting())
+
+    assert listed["subscriber_key"].tolist() == [f"{2:064x}", f"{0:064x}"]
+    assert listed["ranking"].tolist() == ["uplift", "uplift"]
+    # value if lost = 50 x 0.5 x 24 = 600 CNY; discount x 1.0 is the best offer
+    assert listed["incremental_value"].tolist() == pytest.approx([0.3 * 600, 0.1 * 600])
+    assert ranking_of(listed) == "uplift"
+
+
+def test_each_customer_gets_the_offer_worth_most_net_of_cost_and_the_reason_names_it() -> None:
+    """Given a discount costing 100 CNY and a free data bonus: at uplift 0.3 (600 CNY if lost) the discount nets
+    80 and the bonus 90, so the bonus is offered, and the reason says so."""
+    rows = scored(1).assign(effect=[0.3])
+
+    listed = retention_list(rows, settings(), AS_OF, "r", KEY, targeting(offer_costs={"discount": 100.0}))
+
+    assert listed["suggested_action"].tolist() == ["data_bonus"]
+    assert listed["incremental_value"].tolist() == pytest.approx([90.0])
+    assert listed["reasons"].iloc[0].startswith("likely to respond to: data_bonus (churn -15.0 points")
+    assert listed["reasons"].iloc[0].endswith("; falling usage")
+
+
+def test_a_customer_not_worth_the_offer_is_not_listed() -> None:
+    rows = scored(2).assign(effect=[0.001, 0.2])
+
+    listed = retention_list(rows, settings(), AS_OF, "r", KEY, targeting(min_incremental_value=1.0))
+
+    assert listed["subscriber_key"].tolist() == [f"{1:064x}"]
+
+
+def test_uplift_lists_are_the_same_ranked_whole_or_shard_by_shard() -> None:
+    rows = scored(6).assign(effect=[0.05, 0.3, -0.1, 0.2, 0.25, 0.01])
+    config = settings(desks={"tariff": {"tiers": ["low"], "daily_capacity": 3}})
+
+    whole = retention_list(rows, config, AS_OF, "r", KEY, targeting())
+    shards = [retention_list(rows.iloc[part], config, AS_OF, "r", KEY, targeting()) for part in ([0, 1, 2], [3, 4, 5])]
+    merged = rank_by_desk(pd.concat(shards, ignore_index=True), config)
+
+    assert merged["subscriber_key"].tolist() == whole["subscriber_key"].tolist() == [f"{i:064x}" for i in (1, 4, 3)]
+    assert merged["rank"].tolist() == [1, 2, 3]

@@ -149,13 +149,14 @@ def retention_frame(tier_table: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
             "lifecycle_stage": head["lifecycle_stage"],
             "reasons": "falling usage; 2 complaints",
             "suggested_action": "cheaper plan matched to actual usage",
+            "ranking": "churn_value",
+            "incremental_value": np.nan,
             "as_of": head["as_of"],
             "run_id": head["run_id"],
         }
     )
-    return frame.astype({"desk": "str", "group": "str", "reasons": "str", "suggested_action": "str"}).reset_index(
-        drop=True
-    )
+    text = {"desk": "str", "group": "str", "reasons": "str", "suggested_action": "str", "ranking": "str"}
+    return frame.astype(text).reset_index(drop=True)
 
 
 def read_view(engine: Engine, view: str = "tier_table") -> pd.DataFrame:

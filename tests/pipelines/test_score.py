@@ -232,3 +232,60 @@ def test_published_scores_are_rounded_to_six_decimals() -> None:
     from pipelines.score import published_score
 
     assert published_score([0.13812345678, -0.1, 1.2, 0.5], 6).tolist() == [0.138123, 0.0, 1.0, 0.5]
+
+
+# --- uplift targeting (issue 14, item 6) -----------------------------------------------------------------
+
+
+class StubUplift:
+    """Uplift per subscriber: 3 (high tier, complains) is a sleeping dog, the others respond; offer-blind."""
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return x["subscriber_id"].map({1: 0.1, 3: -0.2, 5: 0.3}).fillna(0.05).to_numpy(dtype="float64")
+
+
+def test_without_an_uplift_champion_the_list_ranks_by_churn_value_and_no_store_is_created(
+    outputs: Any, settings: Any
+) -> None:
+    assert outputs.ranking == "churn_value"
+    assert outputs.uplift_version is None
+    assert set(outputs.retention["ranking"]) == {"churn_value"}
+    assert not (settings.paths.resolve(settings.paths.mlflow) / "mlflow.db").exists()
+
+
+def test_with_an_uplift_model_the_list_leaves_out_the_sleeping_dog_and_names_the_offer(settings: Any) -> None:
+    from models.retention import UpliftTargeting
+
+    targeting = UpliftTargeting(StubUplift(), ("discount",), {"discount": 0.0})
+
+    result = build_outputs(features(), subscribers(), StubModel(SCORES), "7", AS_OF, settings, KEY, targeting=targeting)
+
+    listed = result.retention.set_index("subscriber_key")
+    assert row(result.tier_table, 3)["subscriber_key"] not in listed.index  # churn 0.7, but a call would harm
+    assert listed.loc[row(result.tier_table, 5)["subscriber_key"], "suggested_action"] == "discount"
+    assert listed["reasons"].str.startswith("likely to respond to: discount").all()
+    assert result.ranking == "uplift"
+
+
+def test_a_registered_uplift_champion_ranks_the_list(settings: Any) -> None:
+    """Given an uplift model promoted to champion of tiercast-uplift in MLflow, build_outputs uses it unasked."""
+    from models.uplift import UpliftModel
+    from pipelines import registry, tracking
+
+    rng = np.random.default_rng(0)
+    n = 600
+    x = pd.DataFrame({"arpu_3m": rng.uniform(10, 300, n), "offer": rng.choice(["discount", "device"], n)})
+    treated = rng.random(n) < 0.5
+    stayed = (rng.random(n) < np.where(treated & (x["arpu_3m"] < 100), 0.9, 0.6)).astype(int)
+    model = UpliftModel(n_estimators=5, min_child_samples=20).fit(x, treated, stayed)
+    uplift_settings = registry.for_model(settings, settings.uplift.registered_model)
+    with tracking.run(settings, settings.uplift.experiment):
+        uri = tracking.log_model(settings, model, x.head(3), predict_fn="predict")
+    version = registry.register_challenger(uplift_settings, uri, {})
+    registry.promote(uplift_settings, version)
+
+    result = build_outputs(features(), subscribers(), StubModel(SCORES), "7", AS_OF, settings, KEY)
+
+    assert (result.ranking, result.uplift_version) == ("uplift", version)
+    assert set(result.retention["suggested_action"]) <= {"discount", "device"}
+    assert registry.champion_version(settings) is None  # the churn model's aliases are untouched

@@ -33,6 +33,7 @@ from tiercast.settings.routing import RoutingSettings
 from tiercast.settings.service import ServiceSettings
 from tiercast.settings.tiers import TiersSettings
 from tiercast.settings.tracking import TrackingSettings
+from tiercast.settings.uplift import UpliftSettings
 from tiercast.settings.validation import ValidationSettings
 
 ENV_PREFIX = "TIERCAST__"
@@ -59,6 +60,7 @@ class Settings(Section):
     flows: FlowsSettings
     monitoring: MonitoringSettings
     service: ServiceSettings
+    uplift: UpliftSettings
 
 
 class SettingsError(ConfigurationError, ValueError):

@@ -1,0 +1,45 @@
+"""The uplift model (issue 14): training on past campaigns, its registry entry, its gate and targeting costs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tiercast.settings.base import Section
+
+
+class UpliftModelParams(Section):
+    """Parameters of `models.uplift.UpliftModel` (same names as its constructor)."""
+
+    method: Literal["t", "x"]
+    n_estimators: int = Field(ge=1)
+    learning_rate: float = Field(gt=0, le=1)
+    num_leaves: int = Field(ge=2)
+    min_child_samples: int = Field(ge=1)
+    lambda_l2: float = Field(ge=0)
+    n_jobs: int
+    random_state: int
+
+
+class UpliftGateSettings(Section):
+    """The bootstrap behind `models.uplift.uplift_gate`."""
+
+    n_boot: int = Field(ge=20)
+    level: float = Field(gt=0.5, lt=1)
+    seed: int
+
+
+class UpliftSettings(Section):
+    """Uplift training on past campaigns, its MLflow names, its gate, and what targeting charges per offer."""
+
+    registered_model: str = Field(min_length=1)
+    experiment: str = Field(min_length=1)
+    horizon_days: int | None = Field(ge=1, description="Label window from the campaign date; null: its month")
+    holdout_campaigns: int = Field(ge=1, description="Latest matured campaign dates held out for evaluation")
+    max_training_rows: int = Field(ge=1000)
+    offer_column: str = Field(min_length=1)
+    model: UpliftModelParams
+    gate: UpliftGateSettings
+    offer_costs: dict[str, float] = Field(description="CNY per offer made (besides the call); missing offers cost 0")
+    min_incremental_value: float = Field(ge=0, description="List only customers expected to keep more than this")

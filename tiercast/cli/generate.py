@@ -34,7 +34,13 @@ HELP = (
     "concept drift: for two months one region's lines call to cancel, use less and leave more), broken_export "
     "(export fault: bills issued from the start day on carry a charge column, data_amount by default, as 0; "
     "the truth is unchanged). "
-    "Magnitudes are in generator.scenarios; what each changed and from when goes to OUT/_truth/scenarios.json."
+    "Magnitudes are in generator.scenarios; what each changed and from when goes to OUT/_truth/scenarios.json.\n\n"
+    "--response-mix NAME simulates monthly retention campaigns (generator.campaigns; off by default): per desk "
+    "the riskiest lines and a random few are targeted, a random control group is held out, and a reached call "
+    "moves a line's churn by its latent response (persuadable, sure thing, lost cause, sleeping dog) and the "
+    "offer. Mixes: default, few_persuadables, many_persuadables, no_sleeping_dogs, proportional (uplift = k x "
+    "churn probability, no types). Writes OUT/campaigns.parquet (data_contracts/campaigns.yaml), the calls as "
+    "outbound retention-call contacts, and OUT/_truth/campaign_response, campaign_members and campaign_effects."
 )
 
 
@@ -115,6 +121,17 @@ def generate(
             help="Start of the one --scenario: YYYY-MM (broken_export also YYYY-MM-DD), within the window.",
         ),
     ] = None,
+    response_mix: Annotated[
+        str | None,
+        typer.Option(
+            "--response-mix",
+            help=(
+                "Simulate retention campaigns with this response mix of generator.campaigns.mixes: default, "
+                "few_persuadables, many_persuadables, no_sleeping_dogs or proportional (default: campaigns as "
+                "generator.campaigns.enabled says, off in the packaged settings)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Generate the synthetic tables (see HELP)."""
     import logging
@@ -138,6 +155,12 @@ def generate(
             cfg = GeneratorSettings.model_validate({**cfg.model_dump(), "end_month": end_month})
         except ValueError as exc:
             raise typer.BadParameter(f"--end-month must be YYYY-MM: {exc}") from exc
+    if response_mix is not None:
+        try:
+            cfg = cfg.model_copy(update={"campaigns": cfg.campaigns.using(response_mix)})
+        except ValueError as exc:
+            known = ", ".join(cfg.campaigns.mixes)
+            raise typer.BadParameter(f"unknown response mix {response_mix!r}; choose one of {known}") from exc
     target = out or settings.paths.resolve(settings.paths.raw)
     n, m, s = subscribers or cfg.subscribers, months or cfg.months, cfg.seed if seed is None else seed
     names = [name.value for name in scenario or []]

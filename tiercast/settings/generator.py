@@ -7,6 +7,7 @@ from typing import Literal, Self, get_args
 from pydantic import Field, NonNegativeFloat, model_validator
 
 from tiercast.settings.base import Section
+from tiercast.settings.campaigns import CampaignSettings
 
 Shares = dict[str, float]
 Triple = tuple[float, float, float]
@@ -380,6 +381,7 @@ class GeneratorSettings(Section):
     hazard: HazardSettings
     lists: ListSettings
     scenarios: ScenarioSettings
+    campaigns: CampaignSettings
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

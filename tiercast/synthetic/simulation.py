@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.progress import Progress
@@ -22,6 +23,7 @@ from tiercast.synthetic.behaviour import draw_usage, step_latent
 from tiercast.synthetic.billing import bill_columns
 from tiercast.synthetic.calendar import make_window
 from tiercast.synthetic.call_queue import answer_calls, caller_classes
+from tiercast.synthetic.campaign_records import CampaignDesk, remove_stale
 from tiercast.synthetic.contacts import Contacts, after_leaving, month_contacts
 from tiercast.synthetic.hazard import Observables, non_payment_probabilities, observe, sigmoid, voluntary_logits
 from tiercast.synthetic.history import History
@@ -61,6 +63,7 @@ class Simulation:
         self.settle_idx, self.settle_day, self.withhold_idx = EMPTY, EMPTY, EMPTY
         self.triggered_idx, self.called_idx, self.arrears_idx, self.proactive_idx = EMPTY, EMPTY, EMPTY, EMPTY
         self.arpu = np.zeros(0)  # arpu_3m of every line at the end of last month: the operator's tiers
+        self.campaigns = CampaignDesk(cfg.campaigns, cfg.contacts, seed) if cfg.campaigns.enabled else None
         rng, window = self.rng, self.window
         activation = initial_activations(rng, cfg, window, subscribers)
         recent = window.start(0) - activation < FLEA_INITIAL_MAX_TENURE_DAYS
@@ -113,6 +116,9 @@ class Simulation:
         classes = caller_classes(value, pop.list_flag[lines], listed, cfg.contacts.voice_queue)
         queued = answer_calls(rng, Contacts.concat([contacts, moved]), classes, first, days, cfg.contacts)
         self._remember(t, idx, usage.data_mb + usage.voice_minutes, queued.rows(queued.line < len(idx)))
+        if self.campaigns is not None:  # written, not remembered: a campaign call's effect is its month's only
+            calls = self.campaigns.call_contacts(idx)
+            queued = queued if calls is None else Contacts.concat([queued, calls])
         self._write_contacts(lines, queued, out)
         alive = idx[pop.deactivation[idx] > last]
         self.book.close_due(t, window)
@@ -120,6 +126,8 @@ class Simulation:
         out["churn_probability"].write(
             {"subscriber_id": alive + 1, "as_of": dates(np.full(len(alive), last)), **probabilities}
         )
+        if self.campaigns is not None and self.campaigns.pending is not None:
+            self.campaigns.write(out, self.campaigns.pending)
         if t >= BILL_SLOTS - 1:
             self._write_payments(t - BILL_SLOTS + 1, out)
         return len(idx), len(contacts.line)
@@ -166,12 +174,19 @@ class Simulation:
             logit_now, logit_later = logit_now + shift, logit_later + shift
         suspend_now, suspend_within_two = non_payment_probabilities(obs, self.cfg)
         p_voluntary, p_non_payment = sigmoid(logit_now[alive]), suspend_now[alive]
+        earliest = None
+        if self.campaigns is not None and 0 <= t < self.months - 1:
+            # Next month's campaign: a reached line leaves (or stays) with its call's effect.
+            campaign = self.campaigns.plan(
+                self.window.start(t + 1), alive, obs, logit_now[alive], p_non_payment, self.pop
+            )
+            p_voluntary, earliest = campaign.p_voluntary, campaign.earliest_leave_day()
         p_next = 1.0 - (1.0 - p_voluntary) * (1.0 - p_non_payment)
         # 60 days (approximation): voluntary hazard for two months with today's behaviour, one month
         # older the second; suspension within two months as non_payment_probabilities explains.
         stay_two = (1.0 - p_voluntary) * (1.0 - sigmoid(logit_later[alive])) * (1.0 - suspend_within_two[alive])
         if t + 1 < self.months:
-            self._draw_leavers(t + 1, alive, obs, p_voluntary, p_non_payment)
+            self._draw_leavers(t + 1, alive, obs, p_voluntary, p_non_payment, earliest)
         return {
             "p_churn_next_month": p_next,
             "p_churn_60d": 1.0 - stay_two,
@@ -180,16 +195,26 @@ class Simulation:
         }
 
     def _draw_leavers(
-        self, t: int, alive: np.ndarray, obs: Observables, p_voluntary: np.ndarray, p_non_payment: np.ndarray
+        self,
+        t: int,
+        alive: np.ndarray,
+        obs: Observables,
+        p_voluntary: np.ndarray,
+        p_non_payment: np.ndarray,
+        earliest: np.ndarray | None = None,
     ) -> None:
-        """Draw who leaves in month t (and on which day), and what lines at risk of suspension do."""
+        """Draw who leaves in month t (and on which day), and what lines at risk of suspension do.
+
+        `earliest`: per line the first day it may leave voluntarily (after a campaign call), else the 2nd.
+        """
         cfg, rng, pop, window = self.cfg, self.rng, self.pop, self.window
         n, first, days, due_day = len(alive), window.start(t), window.days(t), cfg.due_day
         cut = rng.random(n) < p_non_payment
         voluntary = ~cut & (rng.random(n) < p_voluntary)
         # Suspension follows the missed due date; voluntary leavers go on any day after the 1st.
         cut_day = first + due_day + np.floor(rng.random(n) * (days - due_day)).astype(np.int64)
-        leave_day = first + 1 + np.floor(rng.random(n) * (days - 1)).astype(np.int64)
+        low = first + 1 if earliest is None else earliest
+        leave_day = low + np.floor(rng.random(n) * (first + days - low)).astype(np.int64)
         pop.deactivation[alive[cut]] = cut_day[cut]
         pop.reason[alive[cut]] = c.NON_PAYMENT
         pop.deactivation[alive[voluntary]] = leave_day[voluntary]
@@ -302,10 +327,16 @@ def generate(
     """
     out_dir = Path(out_dir)
     sim = Simulation(settings, subscribers, months, seed, scenarios)
-    tagged = {"scenarios": sim.scenarios.metadata()} if sim.scenarios.placed else {}
+    tagged: dict[str, Any] = {"scenarios": sim.scenarios.metadata()} if sim.scenarios.placed else {}
+    if sim.campaigns is not None:
+        tagged["campaigns"] = settings.campaigns.mix
+    else:
+        remove_stale(out_dir)  # campaign files of an earlier run must not be read as this one's
     metadata = {"subscribers": subscribers, "months": months, "seed": seed, "end_month": settings.end_month, **tagged}
     task = progress.add_task("simulating", total=months + 1) if progress is not None else None
     with Output(out_dir, metadata) as out:
+        if sim.campaigns is not None:
+            sim.campaigns.add_writers(out, metadata)
         for t in range(months):
             bills, contacts = sim.month(t, out)
             if progress is not None and task is not None:

@@ -31,6 +31,7 @@ MISSING = "__missing__"
 OTHER = "__other__"
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 FEATURE, SCORE, MIX = "feature", "score", "mix"
+CELLS = "cells"  # a count table (segment x reason of tonight's contacts): tested cell by cell, not by PSI
 LEVELS = ("ok", "moderate", "significant", "guardrail")
 GUARDRAIL = "guardrail"
 
@@ -168,14 +169,14 @@ def column_counts(frame: pd.DataFrame, layout: ColumnProfile) -> ColumnProfile:
 
 def _layout(name: str, series: pd.Series, role: str, settings: ProfileSettings) -> ColumnProfile:
     """Return an empty layout for one column: quantile edges, or the categories kept (in category order)."""
-    if role != MIX and _is_numeric(series):
+    if role not in (MIX, CELLS) and _is_numeric(series):
         values = _numbers(series)
         values = values[np.isfinite(values)]
         quantiles = np.arange(1, settings.bins) / settings.bins
         edges = np.unique(np.quantile(values, quantiles, method="inverted_cdf")) if values.size else np.array([])
         return ColumnProfile(name, role, NUMERIC, (0,) * (edges.size + 2), edges=tuple(map(float, edges)))
     shares = series.value_counts(dropna=True, sort=False) / max(len(series), 1)
-    floor = 0.0 if role == MIX else settings.rare_share
+    floor = 0.0 if role in (MIX, CELLS) else settings.rare_share
     kept = [str(v) for v, s in shares.items() if s >= floor and s > 0]
     if not isinstance(series.dtype, pd.CategoricalDtype):
         kept.sort()
@@ -250,8 +251,38 @@ def _jumped(now: float, before: float, share: float, jump: float) -> bool:
     return bool(now >= share and (math.isnan(before) or now - before >= jump))
 
 
+def cell_jump(now: ColumnProfile, base: ColumnProfile, settings: MonitoringSettings) -> tuple:
+    """Return ("cell_jump", z, expected, level, message) for the cell of a count table that rose most.
+
+    Each cell's expected count is its share of the baseline times tonight's total; z = (observed -
+    expected) / sqrt(expected), expected floored at 1. An alarm needs all of contact_mix's min_count,
+    min_ratio and min_z.
+    """
+    cells = np.asarray(now.counts[:-1], dtype="float64")
+    reference = np.asarray(base.counts[:-1], dtype="float64")
+    if not cells.sum() or not reference.sum() or settings.contact_mix is None:
+        return ("cell_jump", math.nan, math.nan, "ok", "")
+    expected = np.maximum(reference / reference.sum() * cells.sum(), 1.0)
+    z = (cells - expected) / np.sqrt(expected)
+    worst = int(np.argmax(z))
+    rule = settings.contact_mix
+    alarm = (
+        cells[worst] >= rule.min_count and cells[worst] >= rule.min_ratio * expected[worst] and z[worst] >= rule.min_z
+    )
+    label = now.labels[worst]
+    message = (
+        f"{now.name}: {label} {cells[worst]:.0f} tonight, {expected[worst]:.1f} expected from the reference's "
+        f"shares ({cells[worst] / expected[worst]:.1f}x, z {z[worst]:.1f})"
+        if alarm
+        else ""
+    )
+    return ("cell_jump", float(z[worst]), float(expected[worst]), "significant" if alarm else "ok", message)
+
+
 def _rows(now: ColumnProfile, base: ColumnProfile, settings: MonitoringSettings, baseline: str) -> list[tuple]:
     """Return (metric, value, reference, level, message) rows for one column."""
+    if now.role == CELLS:  # one night's counts against the reference's shares; noise against yesterday's night
+        return [] if baseline == "yesterday" else [cell_jump(now, base, settings)]
     name, guard, levels = now.name, settings.guardrail, settings.psi
     value = psi(base.shares, now.shares, levels.epsilon)
     level = "significant" if value >= levels.significant else "moderate" if value >= levels.moderate else "ok"

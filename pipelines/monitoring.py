@@ -26,6 +26,7 @@ import pandas as pd
 from data_contracts.loader import validate_output
 from features.windows import last_known_bill_month
 from models.drift import (
+    CELLS,
     ReferenceProfile,
     alert_rows,
     bin_counts,
@@ -40,6 +41,7 @@ from models.drift import (
 from models.performance_estimate import estimated_performance, performance_comparison, realised_performance
 from tiercast.errors import InputError
 from tiercast.settings import Settings
+from tiercast.settings.monitoring import ContactMixSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ REFERENCE_ARTIFACT = "monitoring/reference.json"
 SCORE = "churn_score"
 MIXES = ("tier", "lifecycle_stage")
 INPUT = "input"  # role of an input column (`bills.data_amount`) in a reference profile
+CONTACT_MIX = "contact_mix"  # tonight's inbound contacts as segment x reason cells (role CELLS)
 # Payments are left out: what a bill's payment row holds depends on when the export was taken (paid
 # later or not yet), so a training-time reference would see payments made after its own date.
 INPUT_WINDOWS = {"bills": "bill_month", "contacts": "contact_time"}
@@ -101,9 +104,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def recent_inputs(tables: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, pd.DataFrame]:
+def recent_inputs(
+    tables: Mapping[str, pd.DataFrame], as_of: date, mix: ContactMixSettings | None = None, mix_days: int | None = None
+) -> dict[str, pd.DataFrame]:
     """Return the input rows a broken export shows in first, as `table.column` numbers: the bills of the
-    latest bill month known at `as_of` and the last 30 days' contacts (ids left out)."""
+    latest bill month known at `as_of` and the last 30 days' contacts (ids left out); with `mix`, also
+    the last `mix_days` days' inbound contacts as `contact_mix.<segment>_reason` cells (`contact_cells`)."""
     out = {}
     end = pd.Timestamp(as_of)
     for table, column in INPUT_WINDOWS.items():
@@ -123,7 +129,26 @@ def recent_inputs(tables: Mapping[str, pd.DataFrame], as_of: date) -> dict[str, 
             if not c.endswith("_id") and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool
         ]
         out[table] = frame.loc[recent, numbers].add_prefix(f"{table}.").reset_index(drop=True)
+    if mix is not None:
+        cells = contact_cells(tables, as_of, mix.segment, mix_days or mix.days)
+        if cells is not None:
+            out[CONTACT_MIX] = cells
     return out
+
+
+def contact_cells(tables: Mapping[str, pd.DataFrame], as_of: date, segment: str, days: int) -> pd.DataFrame | None:
+    """Return one row per inbound contact of the `days` days ending with `as_of`: `<segment>|<reason>` of
+    its subscriber (segment "unknown" when not recorded); None without contacts or subscribers."""
+    contacts, subscribers = tables.get("contacts"), tables.get("subscribers")
+    if contacts is None or subscribers is None or not {"reason", "channel"} <= set(contacts.columns):
+        return None
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    when = pd.to_datetime(contacts["contact_time"])
+    inbound = contacts.loc[(when >= end - pd.Timedelta(days=days)) & (when < end) & (contacts["channel"] != "outbound")]
+    where = subscribers.set_index("subscriber_id")[segment] if segment in subscribers.columns else pd.Series()
+    place = inbound["subscriber_id"].map(where).astype("object").where(lambda s: s.notna(), "unknown").astype("str")
+    name = f"{CONTACT_MIX}.{segment}_reason"
+    return pd.DataFrame({name: (place + "|" + inbound["reason"].astype("str")).to_numpy()})
 
 
 def training_reference(
@@ -141,9 +166,13 @@ def training_reference(
     mixes = [m for m in MIXES if m in holdout.columns]
     scored = reference_profile(holdout, profile, columns, SCORE, mixes, metrics)
     raw = [
-        replace(layout, role=INPUT)
-        for frame in inputs.values()
-        for layout in reference_profile(frame, profile, list(frame.columns)).columns
+        replace(layout, role=CELLS if table == CONTACT_MIX else INPUT)
+        for table, frame in inputs.items()
+        for layout in (
+            reference_profile(frame, profile, [], mixes=list(frame.columns))  # every cell kept
+            if table == CONTACT_MIX
+            else reference_profile(frame, profile, list(frame.columns))
+        ).columns
     ]
     reference = replace(scored, columns=(*scored.columns, *raw))
     counted = {
@@ -156,7 +185,7 @@ def training_reference(
 
 
 def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
-    return ReferenceProfile(tuple(c for c in reference.columns if (c.role == INPUT) == inputs))
+    return ReferenceProfile(tuple(c for c in reference.columns if (c.role in (INPUT, CELLS)) == inputs))
 
 
 def input_counts(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile | None) -> ReferenceProfile | None:

@@ -19,7 +19,7 @@ from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LOGGED_DRIFT = ("psi", "missing_share")
+LOGGED_DRIFT = ("psi", "missing_share", "cell_jump")
 
 
 def metric_key(row: pd.Series) -> str:

@@ -35,6 +35,7 @@ from pipelines.data_end import export_data_end
 from pipelines.ingest import input_mapping, validate_tables
 from pipelines.mapping import SourceMapping
 from pipelines.monitoring import REFERENCE_ARTIFACT, input_counts, recent_inputs, shard_counts
+from pipelines.nightly_service import recent_contacts
 from pipelines.privacy import privacy_key
 from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
@@ -82,6 +83,7 @@ class ShardFeatures:
     leavers_path: Path | None = None  # subscriber_id, deactivation_date of those who left (realised monitoring)
     input_counts: ReferenceProfile | None = None  # recent input columns on the reference's bins (monitoring)
     contacts_path: Path | None = None  # the as_of day's voice and outbound contacts (the call-back list)
+    service_path: Path | None = None  # the last fcr_window_days + 1 days' contacts (the service-level step)
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ def shard_features(
     folder = plan.shard_dir("features", shard)
     folder.mkdir(parents=True, exist_ok=True)
     features.to_parquet(folder / "features.parquet", index=False)
-    active = tables["subscribers"][["subscriber_id", "msisdn"]]
+    active = tables["subscribers"][["subscriber_id", "msisdn", "activation_date"]]
     active[active["subscriber_id"].isin(features["subscriber_id"])].to_parquet(folder / "keys.parquet", index=False)
     subscribers = tables["subscribers"]
     left = subscribers.loc[subscribers["deactivation_date"].notna(), ["subscriber_id", "deactivation_date"]]
@@ -298,11 +300,21 @@ def shard_features(
     if "abandoned" in checked.absent.get("contacts", ()):  # filled with false: the list must say it cannot tell
         contacts = contacts.drop(columns="abandoned")
     window_contacts(contacts, plan.as_of, settings.retention).to_parquet(folder / "contacts.parquet", index=False)
+    days = settings.service.fcr_window_days + 1
+    absent = [c for c in checked.absent.get("contacts", ()) if c in contacts.columns]  # filled, not exported
+    recent_contacts(contacts.drop(columns=absent), plan.as_of, days).to_parquet(folder / "service.parquet", index=False)
     scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
     paths = (folder / "features.parquet", folder / "keys.parquet")
-    counted = input_counts(recent_inputs(tables, plan.as_of), reference)
+    counted = input_counts(recent_inputs(tables, plan.as_of, settings.monitoring.contact_mix), reference)
     return ShardFeatures(
-        shard, *paths, scores, checked.reports, folder / "leavers.parquet", counted, folder / "contacts.parquet"
+        shard,
+        *paths,
+        scores,
+        checked.reports,
+        folder / "leavers.parquet",
+        counted,
+        folder / "contacts.parquet",
+        folder / "service.parquet",
     )
 
 

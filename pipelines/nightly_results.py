@@ -204,6 +204,7 @@ def summarize(
     model_run: str,
     seconds: dict[str, float],
     monitoring: NightMonitoring | None = None,
+    service: dict[str, Any] | None = None,
 ) -> NightlySummary:
     """Return the run summary (and keep it in state/ for tomorrow's comparison)."""
     tier_stage: dict[str, dict[str, int]] = {}
@@ -245,6 +246,7 @@ def summarize(
         previous=previous_summary(state, plan.as_of),
         export=export_facts(settings, reports),
         monitoring=monitoring.summary() if monitoring is not None else {"note": "monitoring off (monitoring.enabled)"},
+        service=service or {},
     )
     summary.save(state)
     return summary

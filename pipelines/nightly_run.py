@@ -25,6 +25,7 @@ from pipelines import nightly_results as results
 from pipelines.executor import Executor, Inline
 from pipelines.monitoring import NightMonitoring
 from pipelines.nightly_monitoring import monitor
+from pipelines.nightly_service import service_step
 from pipelines.run_lock import exclusive_run
 from pipelines.run_summary import NightlySummary
 from tiercast.settings import Settings
@@ -41,6 +42,7 @@ class Scored:
     outputs: list[steps.ShardOutputs]
     retention: pd.DataFrame
     night: NightMonitoring | None
+    parts: list[steps.ShardFeatures]
 
 
 def _score(
@@ -67,7 +69,7 @@ def _score(
     retention = executor.step("merge-retention", results.merge_retention, settings, outputs)
     night = executor.step("monitor", monitor, settings, plan, model, reference, parts, outputs, retention, refuse)
     lap("monitor")
-    return Scored(model, reports, outputs, retention, night)
+    return Scored(model, reports, outputs, retention, night, parts)
 
 
 def run_nightly(
@@ -97,8 +99,12 @@ def run_nightly(
         switched = executor.step("publish", results.publish_tables, settings, outputs, retention)
         published = executor.step("write-outputs", results.write_outputs, settings, plan, outputs, retention, switched)
         lap("publish")
+        service = executor.step("service-levels", service_step, settings, plan.as_of, scored.parts, outputs)
+        lap("service")
     link = scored.model.run_link
-    return results.summarize(settings, plan, scored.reports, outputs, retention, published, link, seconds, scored.night)
+    return results.summarize(
+        settings, plan, scored.reports, outputs, retention, published, link, seconds, scored.night, service
+    )
 
 
 def replay_night(settings: Settings, data_dir: Path | None, as_of: date, executor: Executor) -> NightMonitoring | None:

@@ -35,6 +35,7 @@ class NightlySummary:
     previous: dict[str, Any] | None = None
     export: dict[str, Any] = field(default_factory=dict)  # mapping, absent columns, unavailable features, codes
     monitoring: dict[str, Any] = field(default_factory=dict)  # alerts, top PSI, estimates, realised (issue 12)
+    service: dict[str, Any] = field(default_factory=dict)  # the day's KPIs per tier, tomorrow's staffing (issue 13)
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -80,6 +81,7 @@ class NightlySummary:
         lines += ["| desk | listed | capacity |", "|---|---:|---:|"]
         lines += [f"| {desk} | {used:,} | {cap:,} |" for desk, (used, cap) in self.retention.items()]
         lines += _monitoring_lines(self.monitoring)
+        lines += _service_lines(self.service)
         lines += ["", "## Where everything went", ""]
         lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
         return "\n".join(lines) + "\n"
@@ -104,6 +106,56 @@ def _monitoring_lines(monitoring: dict[str, Any]) -> list[str]:
         lines.append(f"- {name}: {where}")
     if monitoring.get("history"):
         lines.append(f"- history: `{monitoring['history']}`")
+    return lines
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _service_lines(service: dict[str, Any]) -> list[str]:
+    """Return the service-level section: the day's KPIs per tier, then tomorrow's staffing verdict."""
+    if not service:
+        return []
+    lines = ["", f"## Service levels {service.get('day', '')}", ""]
+    if service.get("kpis"):
+        lines += [
+            "| tier | calls | within target time | target | met | abandoned | ASA s | AHT s | hours below target"
+            " | complaints per 1,000 |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for tier, k in service["kpis"].items():
+            lines.append(
+                f"| {tier} | {k.get('offered') or 0:,.0f} | {_share(k.get('service_level'))}"
+                f" | {_share(k.get('target'))}"
+                f" | {'-' if k.get('target') is None else 'no' if k.get('below_target') else 'yes'}"
+                f" | {_share(k.get('abandon_rate'))} | {k.get('asa_s') if k.get('asa_s') is not None else '-'}"
+                f" | {k.get('aht_s') if k.get('aht_s') is not None else '-'} | {k.get('hours_below_target') or 0:.0f}"
+                f" | {k.get('complaint_rate') if k.get('complaint_rate') is not None else '-'} |"
+            )
+    fcr = {t: v for t, v in (service.get("fcr") or {}).items() if t != "calls_of" and v is not None}
+    if fcr:
+        shown = ", ".join(f"{t} {v:.1%}" for t, v in fcr.items())
+        lines.append(f"\n- first-contact resolution of the calls of {service['fcr']['calls_of']}: {shown}")
+    for kpi, why in (service.get("unavailable") or {}).items():
+        lines.append(f"- {kpi}: not computed ({why})")
+    staffing = service.get("staffing")
+    if staffing:
+        verdict = ", ".join(
+            f"{t} {_share(v.get('service_level'))} ({'met' if v.get('met') else 'missed'})"
+            for t, v in staffing["tiers"].items()
+        )
+        lines.append(
+            f"- staffing for {staffing['for']} with {staffing['seats']:,} seats"
+            f" (calls of {staffing['replays_calls_of']} replayed under tonight's priorities): {verdict};"
+            f" peak required {staffing['peak_required_agents']:,} agents"
+        )
+        if staffing.get("black_list_longest_wait_s") is not None:
+            lines.append(f"- black list's longest wait in the replay: {staffing['black_list_longest_wait_s']:.0f} s")
+    if service.get("note"):
+        lines.append(f"- {service['note']}")
+    for name, where in (service.get("files") or {}).items():
+        lines.append(f"- staffing {name}: `{where}`")
     return lines
 
 

@@ -178,13 +178,22 @@ def plan(settings: Settings, data_dir: Path | None, day: date, seats: int | None
     )
     if calls.empty:
         raise InputError(f"contacts: no inbound voice call on {day}")
-    available = roster(service, seats or service.seats)
+    folder = out_dir or settings.paths.resolve(settings.paths.reports) / "staffing"
+    return replay(calls, patience, day, service, seats or service.seats, folder)
+
+
+def replay(
+    calls: pd.DataFrame, patience: float, day: date, service: ServiceSettings, seats: int, folder: Path
+) -> StaffingPlan:
+    """Simulate `calls` (from `day_calls`) with `seats` agents: each tier's verdict, the agents required per
+    interval (simulation and Erlang A), the black list's longest wait; the table and chart written to `folder`
+    as staffing_<day>.csv / .png."""
+    available = roster(service, seats)
     outcomes = simulate_calls(calls, available)
     verdict = seats_meet_targets(calls, available, targets(service))
     black = longest_waits(calls, outcomes, available.interval_s, BLACK_PRIORITY)
     longest = float(black["longest_wait_s"].max()) if len(black) else float("nan")
     required = _required_table(calls, available, service)
-    folder = out_dir or settings.paths.resolve(settings.paths.reports) / "staffing"
     folder.mkdir(parents=True, exist_ok=True)
     files = {"required": folder / f"staffing_{day}.csv", "chart": folder / f"staffing_{day}.png"}
     required.to_csv(files["required"], index=False)

@@ -265,7 +265,8 @@ def fit_backtest(
         truth = true_probabilities(data_dir, holdout, backtest.validation_date, churn.horizon_days)
     oracle = oracle_comparison(y, scores, truth) if truth is not None else None
     sliced = sliced_metrics(decorated, LABEL, SCORE, settings.evaluation)
-    recent = recent_inputs(tables, backtest.validation_date)
+    mix = settings.monitoring.contact_mix
+    recent = recent_inputs(tables, backtest.validation_date, mix, mix.reference_days if mix else None)
     phases = reference_phases(tables, decorated, backtest.validation_date, model, columns, settings, absent)
     return FittedBacktest(
         backtest,
@@ -308,7 +309,9 @@ def reference_phases(
         day = validation_date - timedelta(days=days)
         frame = snapshot(subset, day, settings, absent)
         scored = decorate(frame, model.predict_proba(frame[columns])[:, 1], settings)
-        phases[day] = (scored[kept].reset_index(drop=True), recent_inputs(tables, day))
+        mix = settings.monitoring.contact_mix
+        recent = recent_inputs(tables, day, mix, mix.reference_days if mix else None)
+        phases[day] = (scored[kept].reset_index(drop=True), recent)
     return phases
 
 

@@ -14,8 +14,11 @@ import yaml
 from pydantic import ValidationError
 
 from models.drift import (
+    CATEGORICAL,
+    CELLS,
     MISSING,
     OTHER,
+    ColumnProfile,
     ReferenceProfile,
     alert_rows,
     bin_counts,
@@ -57,6 +60,7 @@ SETTINGS = {
         "retrain_on_alert": False,
         "training_deployment": "tiercast-training/weekly-training",
     },
+    "contact_mix": {"segment": "region", "days": 1, "reference_days": 28, "min_ratio": 2, "min_z": 6, "min_count": 20},
 }
 
 
@@ -168,6 +172,35 @@ def test_phases_round_trip_and_the_closest_phase_is_chosen() -> None:
     day, phase = closest_phase(broken, phased, settings())
     table = drift_table(broken, phase, settings(guardrail={"zero_jump": 0.3}))
     assert day == "2026-05-17" and blocks_publish(table, settings().alerts)
+
+
+def cells(counts: tuple[int, ...]) -> ColumnProfile:
+    categories = ("a|inquiry", "b|cancel_intent", "b|inquiry")
+    return ColumnProfile("contact_mix.region_reason", CELLS, CATEGORICAL, (*counts, 0, 0), categories=categories)
+
+
+@pytest.mark.parametrize(
+    ("tonight", "z", "level"),
+    [
+        ((850, 60, 90), (60 - 10) / math.sqrt(10), "significant"),  # one city's cancel intents: 6x, z 15.8
+        ((875, 25, 100), (25 - 10) / math.sqrt(10), "ok"),  # 2.5x but z 4.7: noise-sized
+        ((900, 10, 90), 0.0, "ok"),
+    ],
+)
+def test_a_contact_cell_that_jumps_alarms_by_a_count_test(tonight: tuple, z: float, level: str) -> None:
+    reference = ReferenceProfile((cells((900, 10, 90)),))
+    table = drift_table(ReferenceProfile((cells(tonight),)), reference, settings())
+    row = table.iloc[0]
+    assert list(table["metric"]) == ["cell_jump"] and row["value"] == pytest.approx(z)
+    assert row["level"] == level
+    if z:
+        assert row["reference"] == 10.0  # the cell's expected count: 1% of tonight's 1,000
+    if level == "significant":
+        assert row["message"] == (
+            "contact_mix.region_reason: b|cancel_intent 60 tonight, 10.0 expected from the reference's shares "
+            "(6.0x, z 15.8)"
+        )
+    assert drift_table(ReferenceProfile((cells(tonight),)), reference, settings(), "yesterday").empty
 
 
 def test_a_nan_metric_is_written_as_null() -> None:

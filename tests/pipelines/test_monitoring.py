@@ -62,6 +62,27 @@ def test_recent_inputs_take_the_latest_bill_month_and_30_days_of_contacts_never_
     assert before["bills"].to_dict("list") == {"bills.amount": [10.0], "bills.data_amount": [2.5]}
 
 
+def test_contact_cells_are_tonights_inbound_contacts_by_region_and_reason(settings) -> None:
+    mix = settings.monitoring.contact_mix
+    assert mix is not None and mix.segment == "region"
+    subscribers = pd.DataFrame({"subscriber_id": [1, 2, 3], "region": ["Shenzhen", "Guangzhou", None]})
+    contacts = pd.DataFrame(
+        {
+            "subscriber_id": [1, 2, 3, 1, 2],
+            "contact_time": pd.to_datetime(
+                ["2026-09-30 08:00", "2026-09-30 09:00", "2026-09-30 10:00", "2026-09-29 23:59", "2026-10-01 00:00"]
+            ),
+            "channel": ["voice", "outbound", "app", "voice", "voice"],
+            "reason": ["cancel_intent", "retention_call", "billing", "inquiry", "inquiry"],
+        }
+    )
+    tables = {"subscribers": subscribers, "contacts": contacts}
+    tonight = recent_inputs(tables, AS_OF, mix, 1)["contact_mix"]
+    assert tonight["contact_mix.region_reason"].tolist() == ["Shenzhen|cancel_intent", "unknown|billing"]
+    two_days = recent_inputs(tables, AS_OF, mix, 2)["contact_mix"]
+    assert len(two_days) == 3  # the 29th's call too; outbound never, the 1st of October not yet
+
+
 def scored(n: int, seed: int, zero_data: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """A night of `n` scored subscribers and their recent bills."""
     rng = np.random.default_rng(seed)

@@ -64,6 +64,17 @@ class AlertSettings(Section):
     training_deployment: str
 
 
+class ContactMixSettings(Section):
+    """Tonight's inbound contacts per segment x reason against the reference's shares: a Poisson count test per cell."""
+
+    segment: str
+    days: int = Field(ge=1)
+    reference_days: int = Field(ge=1)
+    min_ratio: float = Field(gt=1)
+    min_z: float = Field(gt=0)
+    min_count: int = Field(ge=1)
+
+
 class MonitoringSettings(Section):
     """Production monitoring: drift against the champion's reference and yesterday, estimates, alerts."""
 
@@ -75,3 +86,4 @@ class MonitoringSettings(Section):
     guardrail: GuardrailSettings
     estimate: EstimateSettings
     alerts: AlertSettings
+    contact_mix: ContactMixSettings | None = None

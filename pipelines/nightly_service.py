@@ -1,0 +1,202 @@
+"""The nightly's service-level step: the day's KPIs per tier and tomorrow's staffing under tonight's priorities.
+
+After the publish switch, from the contacts each shard kept (the last `fcr_window_days` + 1 days):
+
+- the as-of day's KPIs per tier, as the centre measures itself (models/service_kpis.py): offered,
+  service level within 20 s against the tier's target, abandonment, ASA, AHT, complaints per 1,000, the
+  hours below target; first-contact resolution for the calls of `fcr_window_days` ago (the latest day
+  whose repeat window the data has seen: today's calls cannot be judged yet);
+- tomorrow's staffing: the calls of the same weekday a week before tomorrow replayed with tonight's
+  published priorities and queues and `service.seats` agents (pipelines/staffing_plan.replay): per tier
+  met or not, agents required per interval, the black list's longest wait, a PNG of required vs
+  available agents by hour.
+
+An export without queue columns (wait_seconds, abandoned, handle_seconds) gets the KPIs it can and no
+replay; the summary says which and why. Nothing here can undo the publication: a failure is logged and
+reported in the summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.service_kpis import service_kpis
+from pipelines.privacy import privacy_key, subscriber_key
+from pipelines.staffing_plan import day_calls, replay
+from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_COLUMNS = ("wait_seconds", "abandoned", "handle_seconds")
+OPTIONAL = ("resolved", *QUEUE_COLUMNS)
+KPIS = (
+    "offered", "service_level", "target", "below_target", "abandon_rate", "asa_s", "aht_s", "hours_below_target",
+    "complaint_rate",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServiceNight:
+    """The night's service-level figures, ready for the run summary."""
+
+    day: date
+    kpis: pd.DataFrame  # per tier (and 'all'): the day's KPIs
+    fcr: dict[str, float]  # tier -> first-contact resolution of the calls of fcr_day
+    fcr_day: date
+    unavailable: dict[str, str]
+    staffing: pd.DataFrame | None = None  # per tier: offered, service_level, target, met, intervals_missed
+    staffing_day: date | None = None
+    replayed_day: date | None = None
+    seats: int = 0
+    black_list_longest_wait_s: float = math.nan
+    peak_required: int = 0
+    files: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JSON-ready service part of the run summary."""
+        out: dict[str, Any] = {
+            "day": str(self.day),
+            "kpis": {str(r["tier"]): {k: _plain(r.get(k)) for k in KPIS} for r in self.kpis.to_dict("records")},
+            "fcr": {"calls_of": str(self.fcr_day), **{t: _plain(v) for t, v in self.fcr.items()}},
+            "unavailable": dict(self.unavailable),
+            "files": dict(self.files),
+            "note": self.note,
+        }
+        if self.staffing is not None:
+            out["staffing"] = {
+                "for": str(self.staffing_day),
+                "replays_calls_of": str(self.replayed_day),
+                "seats": self.seats,
+                "peak_required_agents": self.peak_required,
+                "black_list_longest_wait_s": _plain(self.black_list_longest_wait_s),
+                "tiers": {
+                    str(r["tier"]): {k: _plain(r[k]) for k in ("offered", "service_level", "target", "met")}
+                    for r in self.staffing.to_dict("records")
+                },
+            }
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """Return a JSON-ready number (None for NaN / missing), rounded for reading."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return None if math.isnan(number) else round(number, 4)
+
+
+def recent_contacts(contacts: pd.DataFrame, as_of: date, days: int) -> pd.DataFrame:
+    """Return the contacts of the `days` calendar days ending with `as_of` (a shard keeps these for the step)."""
+    end = pd.Timestamp(as_of + timedelta(days=1))
+    time = contacts["contact_time"]
+    return contacts.loc[(time >= end - pd.Timedelta(days=days)) & (time < end)].reset_index(drop=True)
+
+
+def service_step(settings: Settings, as_of: date, parts: list[Any], outputs: list[Any]) -> dict[str, Any]:
+    """The nightly step: read what the shards kept (ShardFeatures.service_path and keys, ShardOutputs' tier
+    tables), return the summary's service part; a failure is logged and reported, never raised (the night
+    has already published)."""
+    try:
+        kept = [p for p in parts if p.service_path is not None]
+        if not kept:
+            return {"note": "no contacts kept by the shards"}
+        contacts = pd.concat([pd.read_parquet(p.service_path) for p in kept], ignore_index=True)
+        subscribers = pd.concat([pd.read_parquet(p.keys_path) for p in parts], ignore_index=True)
+        columns = ["subscriber_key", "tier", "priority", "queue"]
+        routing = pd.concat([pd.read_parquet(o.tier_path, columns=columns) for o in outputs], ignore_index=True)
+        out_dir = settings.paths.resolve(settings.paths.reports) / "staffing"
+        night = service_night(settings, as_of, contacts, subscribers, routing, out_dir)
+    except Exception as exc:  # reported in the summary: the publication stands
+        log.exception("service-level step failed (the night's tables are published)")
+        return {"note": f"service-level step failed: {type(exc).__name__}: {exc}"}
+    _log(night)
+    return night.summary()
+
+
+def _log(night: ServiceNight) -> None:
+    for row in night.kpis.to_dict("records"):
+        log.info(
+            "service level %s on %s: %s of %s calls within target time (target %s)",
+            row["tier"],
+            night.day,
+            _plain(row.get("service_level")),
+            row.get("offered"),
+            _plain(row.get("target")),
+        )
+    if night.staffing is not None:
+        missed = night.staffing.loc[~night.staffing["met"].astype(bool), "tier"].tolist()
+        log.info(
+            "staffing for %s with %d seats (calls of %s replayed): %s; chart %s",
+            night.staffing_day,
+            night.seats,
+            night.replayed_day,
+            f"targets missed for {', '.join(map(str, missed))}" if missed else "every tier meets its target",
+            night.files.get("chart", "-"),
+        )
+    elif night.note:
+        log.info("%s", night.note)
+
+
+def service_night(
+    settings: Settings,
+    as_of: date,
+    contacts: pd.DataFrame,
+    subscribers: pd.DataFrame,
+    routing: pd.DataFrame,
+    out_dir: Path,
+) -> ServiceNight:
+    """Return the as-of day's KPIs and tomorrow's staffing.
+
+    `contacts`: the kept recent contacts (any channel); `subscribers`: subscriber_id, msisdn, activation_date
+    of tonight's active base; `routing`: tonight's tier table (subscriber_key, tier, priority, queue).
+    """
+    service = settings.service
+    absent = [c for c in OPTIONAL if c not in contacts.columns]
+    key = privacy_key(settings.privacy)
+    keys = subscriber_key(subscribers["msisdn"].astype("str"), key)
+    by_key = routing.set_index("subscriber_key")
+    tiers = pd.Series(by_key["tier"].reindex(keys.to_numpy()).to_numpy(), index=subscribers["subscriber_id"].to_numpy())
+    base = subscribers.assign(deactivation_date=pd.Series(pd.NaT, index=subscribers.index, dtype="datetime64[ns]"))
+    fcr_day = as_of - timedelta(days=service.fcr_window_days)
+    kpis = service_kpis(contacts, base, tiers.dropna(), service, fcr_day, as_of, absent)
+    daily = kpis.daily
+    today = daily[daily["day"] == pd.Timestamp(as_of)]
+    then = daily[daily["day"] == pd.Timestamp(fcr_day)]
+    fcr = {str(t): float(v) for t, v in zip(then["tier"], then["fcr"], strict=True)} if "fcr" in then else {}
+    night = ServiceNight(as_of, today.reset_index(drop=True), fcr, fcr_day, kpis.unavailable)
+    missing = [c for c in QUEUE_COLUMNS if c in absent]
+    if missing:
+        note = f"no staffing replay: the contacts have no {', '.join(missing)}"
+        return replace(night, note=note)
+    tomorrow = as_of + timedelta(days=1)
+    replayed = tomorrow - timedelta(days=7)
+    calls, patience = day_calls(contacts, subscribers, by_key, replayed, service, key)
+    if calls.empty:
+        return replace(night, note=f"no staffing replay: no inbound voice call on {replayed}")
+    plan = replay(calls, patience, tomorrow, service, service.seats, out_dir)
+    per_interval = plan.required.groupby("interval")["required"].sum()
+    return replace(
+        night,
+        staffing=plan.verdict,
+        staffing_day=tomorrow,
+        replayed_day=replayed,
+        seats=service.seats,
+        black_list_longest_wait_s=plan.black_list_longest_wait_s,
+        peak_required=int(per_interval.max()),
+        files={name: str(path) for name, path in plan.files.items()},
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from asyncio import CancelledError
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,13 +73,18 @@ def time_limit(run: str, seconds: float, setting: str) -> Iterator[None]:
 
     The flows read their limit from the settings at run time (a decorator's timeout is fixed at import).
     """
+    deadline = time.monotonic() + seconds
     try:
         with timeout(seconds=seconds, timeout_exc_type=_ExpiredError):
             yield
-    except _ExpiredError:
-        raise RunTimeoutError(
-            f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped"
-        ) from None
+    except (TimeoutError, CancelledError) as exc:
+        # The limit's cancellation is delivered to whatever code runs at that moment: inside a task's own
+        # timeout scope it comes out as that scope's timeout error. Past the deadline, it is ours.
+        if isinstance(exc, _ExpiredError) or time.monotonic() >= deadline:
+            raise RunTimeoutError(
+                f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped"
+            ) from None
+        raise
 
 
 def retry_options(settings: FlowsSettings, retries: int, condition: Callable[..., bool]) -> dict[str, Any]:

@@ -90,6 +90,7 @@ def contacts() -> pd.DataFrame:
             "wait_seconds": [30.0, 0.0, 95.0, 0.0],
             "handle_seconds": [200.0, 300.0, 0.0, 60.0],
             "abandoned": [False, False, True, False],
+            "agent_group": pd.Series(["standard", None, None, None], dtype="str"),
         }
     )
 

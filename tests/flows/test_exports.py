@@ -114,6 +114,7 @@ def test_nightly_on_the_minimal_export_publishes_and_says_what_was_unavailable(
         "wait_seconds",
         "handle_seconds",
         "abandoned",
+        "agent_group",
     ]
     report = json.loads(Path(summary["outputs"]["validation report"]).read_text())
     assert Path(summary["outputs"]["validation report"]).parent.name.endswith(f"-nightly-{summary['as_of']}")

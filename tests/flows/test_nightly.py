@@ -527,8 +527,10 @@ def test_the_nightly_publishes_the_call_back_list_as_a_table_and_files(
             "wait_seconds": [95.0 + i for i in range(len(planted))] + [0.0],
             "handle_seconds": 0.0,
             "abandoned": [True] * len(planted) + [False],
+            "agent_group": None,  # abandoned and outbound calls reach no agent group
         }
     )
+    extra = extra[[c for c in contacts.columns if c in extra.columns]]
     extra["contact_id"] = contacts["contact_id"].max() + 1 + np.arange(len(extra))
     contacts = pd.concat([contacts, extra.astype(contacts.dtypes.to_dict())], ignore_index=True)
     contacts.to_parquet(data / "contacts.parquet", index=False)

@@ -89,6 +89,49 @@ def test_summary_lists_inputs_tiers_scores_desks_and_locations(published: dict[s
     assert "tier table (routing service reads this view)" in summary["outputs"]
 
 
+def test_the_summary_shows_service_levels_per_tier_and_staffing_that_holds(
+    world: World, published: dict[str, Any]
+) -> None:
+    """Issue 13 on generated (ACD-like) data with the published priorities: the day's service level per
+    tier against 90% / 85%, and tomorrow's replay; the staffing search's answer, fed back into the
+    simulation, meets every target, and one agent fewer in its busiest interval misses one."""
+    from models.call_simulation import simulate_calls
+    from models.staffing import required_agents, targets_met
+    from pipelines.privacy import privacy_key
+    from pipelines.staffing_plan import day_calls, roster, targets
+
+    summary = published["summary"]
+    service, as_of = summary["service"], pd.Timestamp(summary["as_of"]).date()
+    assert service["day"] == str(as_of)
+    kpis = service["kpis"]
+    assert {tier: kpis[tier]["target"] for tier in ("high", "mid", "low")} == {"high": 0.9, "mid": 0.85, "low": 0.85}
+    assert all(isinstance(kpis[tier]["below_target"], bool) for tier in ("high", "mid", "low"))
+    assert kpis["all"]["offered"] == sum(kpis[t]["offered"] for t in kpis if t != "all")
+    staffing = service["staffing"]
+    replayed = as_of - pd.Timedelta(days=6)
+    assert staffing["replays_calls_of"] == str(replayed) and Path(service["files"]["chart"]).is_file()
+
+    settings = load_settings(world.config, environ={})
+    with sqlite3.connect(world.root / "data" / "published" / "tiercast.db") as conn:
+        routing = pd.read_sql("SELECT subscriber_key, tier, priority, queue FROM tier_table", conn)
+    contacts = pd.read_parquet(world.data_dir / "contacts.parquet")
+    subscribers = pd.read_parquet(world.data_dir / "subscribers.parquet")
+    key = privacy_key(settings.privacy)
+    calls, _ = day_calls(contacts, subscribers, routing.set_index("subscriber_key"), replayed, settings.service, key)
+    wanted, template = targets(settings.service), roster(settings.service, settings.service.seats)
+    needed = required_agents(calls, template, template.agents.shape[1], wanted)
+    met = targets_met(calls, simulate_calls(calls, needed), needed.interval_s, wanted)
+    assert len(calls) > 0 and met["met"].all()
+    busiest = int(needed.agents.sum(axis=0).argmax())
+    missed = []
+    for group in np.flatnonzero(needed.agents[:, busiest]):
+        fewer = needed.agents.copy()
+        fewer[group, busiest] -= 1
+        table = targets_met(calls, simulate_calls(calls, needed.with_agents(fewer)), needed.interval_s, wanted)
+        missed.append(not table.loc[table["interval"] == busiest, "met"].all())
+    assert missed and all(missed)
+
+
 def test_rerun_of_the_same_date_yields_identical_content(world: World, published: dict[str, Any]) -> None:
     state = run(world)
     assert state.is_completed(), state.message

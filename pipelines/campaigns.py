@@ -206,7 +206,7 @@ def lift_figure(report: pd.DataFrame, level: float = 0.95) -> Figure:
         )  # fmt: skip
     ax.axhline(0.0, color="grey", lw=0.8, ls="--")
     ax.set_xticks(range(len(days)), [f"{pd.Timestamp(d):%Y-%m-%d}" for d in days], rotation=45, ha="right")
-    ax.set(xlabel="campaign date", ylabel="lift (share of members kept)")
+    ax.set(xlabel="campaign date", ylabel="lift (share of members kept)", xlim=(-0.5, len(days) - 0.5))
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig

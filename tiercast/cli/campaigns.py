@@ -86,7 +86,10 @@ def report(
     for name, path in built.files.items():
         console.print(f"wrote {name} to [bold]{path}[/bold]")
     if built.run_id:
-        console.print(f"logged to MLflow experiment {EXPERIMENT}, run {built.run_id}")
+        from pipelines.tracking import experiment_link, tracking_uri
+
+        where = f"{tracking_uri(settings)} {experiment_link(settings, EXPERIMENT)}"
+        console.print(f"logged to MLflow experiment {EXPERIMENT}, run {built.run_id} ({where})")
 
 
 def _interval(value: float, low: float, high: float, kind: str) -> str:

@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tiercast.cli.monitor",
     "tiercast.cli.service_levels",
     "tiercast.cli.staffing",
+    "tiercast.cli.uplift",
     "tiercast.cli.campaigns",
 )
 

@@ -186,6 +186,27 @@ def campaign_summary(report: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def latest_summary(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Return the nightly summary's campaign part: `campaign_summary` of the latest report written by
+    `tiercast campaigns report` for data up to `as_of` (a campaign is judged once, when its horizon has
+    passed, not every night), with where it is; a note when there is none."""
+    folder = settings.paths.resolve(settings.paths.reports) / "campaigns"
+    dated = []
+    for path in folder.glob("campaign_report_*.parquet"):
+        try:
+            day = date.fromisoformat(path.stem.removeprefix("campaign_report_"))
+        except ValueError:
+            continue
+        if day <= as_of:
+            dated.append((day, path))
+    if not dated:
+        return {
+            "note": "no campaign report yet: `tiercast campaigns report` judges campaigns once their horizon passed"
+        }
+    day, path = max(dated)
+    return {**campaign_summary(pd.read_parquet(path)), "report": str(path), "data_end": day.isoformat()}
+
+
 def lift_figure(report: pd.DataFrame, level: float = 0.95) -> Figure:
     """Return lift (control churn - treated churn) with its interval per campaign date: each desk and all desks."""
     fig, ax = new_figure(f"Campaign lift with {level:.0%} intervals (> 0: calls kept customers)", (9, 4.8))

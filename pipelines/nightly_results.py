@@ -17,6 +17,7 @@ from data_contracts.loader import ContractError, validate_output
 from features.availability import unavailable_features
 from models.callbacks import rank_callbacks
 from models.retention import capacity_used, rank_by_desk, rounded_for_output
+from pipelines.campaigns import latest_summary
 from pipelines.database import display_url, engine_for
 from pipelines.evidence import LATEST, evidence_for
 from pipelines.ingest import check_volumes, input_mapping, table_path
@@ -247,6 +248,7 @@ def summarize(
         export=export_facts(settings, reports),
         monitoring=monitoring.summary() if monitoring is not None else {"note": "monitoring off (monitoring.enabled)"},
         service=service or {},
+        campaigns=latest_summary(settings, plan.as_of),
     )
     summary.save(state)
     return summary

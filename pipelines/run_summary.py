@@ -36,6 +36,7 @@ class NightlySummary:
     export: dict[str, Any] = field(default_factory=dict)  # mapping, absent columns, unavailable features, codes
     monitoring: dict[str, Any] = field(default_factory=dict)  # alerts, top PSI, estimates, realised (issue 12)
     service: dict[str, Any] = field(default_factory=dict)  # the day's KPIs per tier, tomorrow's staffing (issue 13)
+    campaigns: dict[str, Any] = field(default_factory=dict)  # the latest campaign report's lift (issue 14)
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -82,6 +83,7 @@ class NightlySummary:
         lines += [f"| {desk} | {used:,} | {cap:,} |" for desk, (used, cap) in self.retention.items()]
         lines += _monitoring_lines(self.monitoring)
         lines += _service_lines(self.service)
+        lines += _campaign_lines(self.campaigns)
         lines += ["", "## Where everything went", ""]
         lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
         return "\n".join(lines) + "\n"
@@ -156,6 +158,34 @@ def _service_lines(service: dict[str, Any]) -> list[str]:
         lines.append(f"- {service['note']}")
     for name, where in (service.get("files") or {}).items():
         lines.append(f"- staffing {name}: `{where}`")
+    return lines
+
+
+def _interval(values: dict[str, Any], name: str, form: str) -> str:
+    low, high = values.get(f"{name}_low"), values.get(f"{name}_high")
+    value = values.get(name)
+    if value is None:
+        return "-"
+    shown = format(value, form)
+    return shown if low is None or high is None else f"{shown} ({format(low, form)} to {format(high, form)})"
+
+
+def _campaign_lines(campaigns: dict[str, Any]) -> list[str]:
+    """Return the campaign section: the latest matured campaign's lift against its control group."""
+    if not campaigns:
+        return []
+    lines = ["", "## Retention campaigns (treated vs control)", ""]
+    latest = campaigns.get("latest")
+    if latest:
+        lines.append(
+            f"- campaign of {campaigns['latest_campaign_date']}: churn {_share(latest.get('churn_rate_treated'))}"
+            f" called vs {_share(latest.get('churn_rate_control'))} control; lift {_interval(latest, 'lift', '.2%')};"
+            f" customers saved {_interval(latest, 'customers_saved', ',.0f')};"
+            f" value saved {_interval(latest, 'value_saved', ',.0f')} CNY"
+        )
+        lines.append(f"- {campaigns.get('matured_campaigns', 0)} matured campaign(s) in `{campaigns.get('report')}`")
+    if campaigns.get("note"):
+        lines.append(f"- {campaigns['note']}")
     return lines
 
 

@@ -216,3 +216,19 @@ def test_summary_without_a_matured_campaign(settings) -> None:
     summary = campaign_summary(campaign_report(members))
 
     assert summary == {"matured_campaigns": 0, "latest_campaign_date": None, "latest": None, "all_matured": None}
+
+
+def test_the_nightly_summary_takes_the_latest_report_written_up_to_its_date(settings) -> None:
+    from pipelines.campaigns import latest_summary
+    from pipelines.run_summary import _campaign_lines
+
+    assert "no campaign report yet" in latest_summary(settings, date(2024, 6, 30))["note"]
+    folder = settings.paths.resolve(settings.paths.reports) / "campaigns"
+    folder.mkdir(parents=True)
+    table = report(settings, tables())
+    table.to_parquet(folder / "campaign_report_2024-05-31.parquet", index=False)
+    table.iloc[0:0].to_parquet(folder / "campaign_report_2024-07-31.parquet", index=False)  # after the night
+    summary = latest_summary(settings, date(2024, 6, 30))
+    assert summary["data_end"] == "2024-05-31" and summary["latest"]["lift"] == 0.25
+    text = "\n".join(_campaign_lines(summary))
+    assert "- campaign of 2024-03-01: churn 25.0% called vs 50.0% control; lift 25.00% (" in text

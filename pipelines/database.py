@@ -133,12 +133,29 @@ def quote(connection: Connection, identifier: str) -> str:
     return connection.dialect.identifier_preparer.quote_identifier(identifier)
 
 
+# Columns the retention list gained after databases were created with it, and the value the rows
+# already there get: `group` (issue 14's control groups; every earlier row was a customer to call).
+ADDED_RETENTION_COLUMNS = {"group": "treated"}
+
+
 def init_schema(engine: Engine, settings: PublishSettings) -> None:
-    """Create the publications registry and the retention table (with its index) when missing."""
+    """Create the publications registry and the retention table (with its index) when missing, and add the
+    retention columns a database created by an earlier version lacks (`ADDED_RETENTION_COLUMNS`)."""
     metadata = sa.MetaData()
     publications_table(settings, metadata)
-    retention_table(settings, metadata)
+    retention = retention_table(settings, metadata)
     metadata.create_all(engine)
+    present = {column["name"] for column in sa.inspect(engine).get_columns(retention.name)}
+    missing = [name for name in ADDED_RETENTION_COLUMNS if name in retention.c and name not in present]
+    if not missing:
+        return
+    with write_transaction(engine) as conn:
+        for name in missing:
+            kind = retention.c[name].type.compile(dialect=engine.dialect)
+            default = ADDED_RETENTION_COLUMNS[name].replace("'", "''")
+            table, column = quote(conn, retention.name), quote(conn, name)
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind} NOT NULL DEFAULT '{default}'")
+            log.info("added column %s to %s (existing rows: %r)", name, retention.name, ADDED_RETENTION_COLUMNS[name])
 
 
 def ensure_reader_role(engine: Engine, settings: PublishSettings) -> bool:

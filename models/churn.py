@@ -7,7 +7,7 @@ by LightGBM with the categories fixed at fit; an unseen category at scoring time
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import lightgbm as lgb
@@ -20,11 +20,18 @@ from models.calibration import CalibrationChoice, choose_calibration
 from models.reasons import reason_codes
 from tiercast.errors import ModelError
 
-__all__ = ["ChurnModel", "MissingFeaturesError", "reason_codes"]
+__all__ = ["ChurnModel", "MissingFeaturesError", "reason_codes", "require_features"]
 
 
 class MissingFeaturesError(ModelError, ValueError):
     """The frame to score lacks columns the model was trained on."""
+
+
+def require_features(x: pd.DataFrame, names: Iterable[Any]) -> None:
+    """Raise MissingFeaturesError naming the trained columns `x` lacks (a model's `prepare` starts here)."""
+    missing = [c for c in names if c not in x.columns]
+    if missing:
+        raise MissingFeaturesError(f"the frame lacks {len(missing)} feature(s) the model was trained on: {missing}")
 
 
 def _class_weight(y: np.ndarray, mode: str) -> float:
@@ -122,9 +129,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def prepare(self, x: pd.DataFrame) -> pd.DataFrame:
         """Return `x` reduced to the trained columns in trained order, typed as at fit (new frame)."""
-        missing = [c for c in self.feature_names_in_ if c not in x.columns]
-        if missing:
-            raise MissingFeaturesError(f"the frame lacks {len(missing)} feature(s) the model was trained on: {missing}")
+        require_features(x, self.feature_names_in_)
         out = {}
         for col in self.feature_names_in_:
             series = x[col]

@@ -20,7 +20,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, SplineTransformer, StandardScaler
 
-from models.churn import MissingFeaturesError
+from models.churn import require_features
 
 # Rows the quantile scaling estimates its grid from (fewer when the table is smaller).
 MAX_QUANTILES = 200
@@ -109,9 +109,7 @@ class TableLinearModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _frame(self, x: pd.DataFrame) -> pd.DataFrame:
-        missing = [c for c in self.feature_names_in_ if c not in x.columns]
-        if missing:
-            raise MissingFeaturesError(f"the frame lacks {len(missing)} feature(s) the model was trained on: {missing}")
+        require_features(x, self.feature_names_in_)
         # One-hot needs plain objects: a pandas category column with a blank becomes text with None.
         return x.loc[:, list(self.feature_names_in_)].assign(
             **{c: x[c].astype("object").where(x[c].notna(), None) for c in self.roles_["category"]}

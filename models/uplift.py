@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from models.churn import MissingFeaturesError
+from models.churn import require_features
 from models.uplift_metrics import metric_replicates, qini_coefficient
 from tiercast.errors import ModelError
 
@@ -85,9 +85,7 @@ class UpliftModel(BaseEstimator):
 
     def prepare(self, x: pd.DataFrame) -> pd.DataFrame:
         """Return `x` reduced to the trained columns in trained order, text columns as the fit's categories."""
-        missing = [c for c in self.feature_names_in_ if c not in x.columns]
-        if missing:
-            raise MissingFeaturesError(f"the frame lacks {len(missing)} feature(s) the model was trained on: {missing}")
+        require_features(x, self.feature_names_in_)
         out = {}
         for col in self.feature_names_in_:
             if col in self.categories_:

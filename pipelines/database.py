@@ -134,8 +134,13 @@ def quote(connection: Connection, identifier: str) -> str:
 
 
 # Columns the retention list gained after databases were created with it, and the value the rows
-# already there get: `group` (issue 14's control groups; every earlier row was a customer to call).
-ADDED_RETENTION_COLUMNS = {"group": "treated"}
+# already there get: `group` (issue 14's control groups; every earlier row was a customer to call),
+# `ranking` (every earlier list ranked by churn x value), `incremental_value` (null: no uplift ranking).
+ADDED_RETENTION_COLUMNS: dict[str, str | None] = {
+    "group": "treated",
+    "ranking": "churn_value",
+    "incremental_value": None,
+}
 
 
 def init_schema(engine: Engine, settings: PublishSettings) -> None:
@@ -152,9 +157,10 @@ def init_schema(engine: Engine, settings: PublishSettings) -> None:
     with write_transaction(engine) as conn:
         for name in missing:
             kind = retention.c[name].type.compile(dialect=engine.dialect)
-            default = ADDED_RETENTION_COLUMNS[name].replace("'", "''")
+            value = ADDED_RETENTION_COLUMNS[name]
+            fill = "" if value is None else " NOT NULL DEFAULT '{}'".format(value.replace("'", "''"))
             table, column = quote(conn, retention.name), quote(conn, name)
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind} NOT NULL DEFAULT '{default}'")
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}{fill}")
             log.info("added column %s to %s (existing rows: %r)", name, retention.name, ADDED_RETENTION_COLUMNS[name])
 
 

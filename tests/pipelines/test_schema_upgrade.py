@@ -20,6 +20,9 @@ def test_an_old_retention_table_gets_the_group_column_and_its_rows_stay_to_call(
     init_schema(target.engine, settings.publish)
     init_schema(target.engine, settings.publish)  # a second run changes nothing
     columns = {c["name"] for c in sa.inspect(target.engine).get_columns(name)}
-    assert "group" in columns
+    assert {"group", "ranking", "incremental_value"} <= columns
     with target.engine.connect() as conn:
         assert conn.exec_driver_sql(f'SELECT "group" FROM {name}').scalars().all() == ["treated"]
+        # issue 14, item 6: an earlier list was ranked by churn x value and has no incremental value
+        row = conn.exec_driver_sql(f"SELECT ranking, incremental_value FROM {name}").one()
+        assert tuple(row) == ("churn_value", None)

@@ -324,7 +324,9 @@ def report(a: argparse.Namespace, root: Path, timings: dict[str, Any]) -> tuple[
             if night is None or night not in psi_ref.index:
                 print(f"{label}: not replayed")
                 continue
-            hit = drift_alarms[(drift_alarms["recorded_on"] == night) & (drift_alarms["metric"] == "psi")]
+            hit = drift_alarms[
+                (drift_alarms["recorded_on"] == night) & drift_alarms["metric"].isin(["psi", "cell_jump"])
+            ]
             checks[f"PSI or mix alarm on the {label} ({night:%Y-%m-%d})"] = not hit.empty
             print(f"\n{label} {night:%Y-%m-%d}: drift alarms:", *hit["message"], sep="\n  ")
             print(f"\n{label} {night:%Y-%m-%d}: most-moved columns (PSI against the reference)")

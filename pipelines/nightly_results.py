@@ -16,7 +16,7 @@ import pandas as pd
 from data_contracts.loader import ContractError, validate_output
 from features.availability import unavailable_features
 from models.callbacks import rank_callbacks
-from models.retention import capacity_used, rank_by_desk, rounded_for_output
+from models.retention import capacity_used, rank_by_desk, ranking_of, rounded_for_output
 from pipelines.campaigns import latest_summary
 from pipelines.database import display_url, engine_for
 from pipelines.evidence import LATEST, evidence_for
@@ -229,6 +229,7 @@ def summarize(
         tier_stage=tier_stage,
         score_histogram=[int(sum(h)) for h in zip(*(part.score_histogram for part in parts), strict=True)],
         retention={desk: list(used) for desk, used in capacity_used(retention, settings.retention).items()},
+        ranking=ranking_of(retention),
         outputs={
             "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
             "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",

@@ -37,6 +37,7 @@ class NightlySummary:
     monitoring: dict[str, Any] = field(default_factory=dict)  # alerts, top PSI, estimates, realised (issue 12)
     service: dict[str, Any] = field(default_factory=dict)  # the day's KPIs per tier, tomorrow's staffing (issue 13)
     campaigns: dict[str, Any] = field(default_factory=dict)  # the latest campaign report's lift (issue 14)
+    ranking: str = "churn_value"  # how the retention lists were ranked: uplift (a champion) or churn_value
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -81,6 +82,11 @@ class NightlySummary:
         lines += ["", "## Churn scores", "", _histogram_text(self.score_histogram), "", "## Retention lists", ""]
         lines += ["| desk | listed | capacity |", "|---|---:|---:|"]
         lines += [f"| {desk} | {used:,} | {cap:,} |" for desk, (used, cap) in self.retention.items()]
+        lines.append(
+            "\nRanked by expected incremental value (the uplift champion: uplift x value at risk - offer cost)."
+            if self.ranking == "uplift"
+            else "\nRanked by churn probability x value at risk (no uplift champion: `tiercast uplift train`)."
+        )
         lines += _monitoring_lines(self.monitoring)
         lines += _service_lines(self.service)
         lines += _campaign_lines(self.campaigns)

@@ -87,6 +87,8 @@ def test_summary_lists_inputs_tiers_scores_desks_and_locations(published: dict[s
     assert sum(summary["score_histogram"]) == len(published["table"])
     assert summary["model_version"] == "1"
     assert "tier table (routing service reads this view)" in summary["outputs"]
+    assert summary["ranking"] == "churn_value"  # no uplift champion in this world
+    assert "no campaign report yet" in summary["campaigns"]["note"]
 
 
 def test_the_summary_shows_service_levels_per_tier_and_staffing_that_holds(

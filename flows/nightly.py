@@ -20,6 +20,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.executor import TaskExecutor
 from flows.reliability import (
+    deadline_check,
     live_now,
     report_alerts,
     report_failure,
@@ -43,7 +44,8 @@ def executor(settings: Settings) -> TaskExecutor:
     options: dict[str, dict[str, Any]] = dict.fromkeys(READING_STEPS, reading)
     options["publish"] = retry_options(flows, flows.publish_retries, retry_transient_db)
     options["write-outputs"] = retry_options(flows, flows.publish_retries, retry_transient_io)
-    return TaskExecutor(options, task_runner(flows), flows.nightly_timeout_seconds)
+    expired = deadline_check("nightly", flows.nightly_timeout_seconds, "nightly_timeout_seconds")
+    return TaskExecutor(options, task_runner(flows), flows.nightly_timeout_seconds, expired)
 
 
 @flow(

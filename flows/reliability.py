@@ -87,6 +87,19 @@ def time_limit(run: str, seconds: float, setting: str) -> Iterator[None]:
         raise
 
 
+def deadline_check(run: str, seconds: float | None, setting: str) -> Callable[[], None]:
+    """Return a check that raises the same RunTimeoutError as `time_limit` once `seconds` from now have passed."""
+    if seconds is None:
+        return lambda: None
+    deadline = time.monotonic() + seconds
+
+    def check() -> None:
+        if time.monotonic() >= deadline:
+            raise RunTimeoutError(f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped")
+
+    return check
+
+
 def retry_options(settings: FlowsSettings, retries: int, condition: Callable[..., bool]) -> dict[str, Any]:
     """Return task options: `retries` attempts with doubling delays, the retry condition and the task timeout."""
     return {

@@ -1,0 +1,32 @@
+"""The run's time limit is also checked between steps: an interrupt Prefect absorbs cannot let a late run go on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from flows.executor import TaskExecutor
+from flows.reliability import deadline_check
+from tiercast.errors import RunTimeoutError
+
+
+def test_the_deadline_check_raises_the_limits_message_once_it_has_passed() -> None:
+    check = deadline_check("nightly", 0.05, "nightly_timeout_seconds")
+    check()  # within the limit: nothing
+    time.sleep(0.06)
+    with pytest.raises(
+        RunTimeoutError, match=r"^the nightly did not finish within 0.05 s \(flows.nightly_timeout_seconds\)"
+    ):
+        check()
+    deadline_check("nightly", None, "nightly_timeout_seconds")()  # no limit: never raises
+
+
+def test_an_executor_past_its_deadline_runs_no_further_step() -> None:
+    ran: list[str] = []
+    executor = TaskExecutor({}, expired=deadline_check("nightly", 0.0, "nightly_timeout_seconds"))
+    with pytest.raises(RunTimeoutError):
+        executor.step("plan", ran.append, "plan")
+    with pytest.raises(RunTimeoutError):
+        executor.per_shard("shard-features", lambda shard: ran.append(shard), [1, 2])
+    assert ran == []

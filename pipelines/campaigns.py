@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from features.build import feature_table
 from models.campaign_effect import LEVELS, SEGMENT, STATISTICS, campaign_effect_report
 from models.retention import value_if_lost
 from models.tiers import assign_tiers
 from pipelines import tracking
-from pipelines.features import data_end_date
+from pipelines.features import data_end_date, features_as_of
 from pipelines.ingest import validate_inputs
 from pipelines.plots import new_figure
 from tiercast.errors import InputError
@@ -91,10 +90,7 @@ def tier_and_value(
     absent: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
     """Return subscriber_id, tier and value (CNY if lost) of every subscriber active at `as_of`, as known then."""
-    features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
-    )
-    tiered = assign_tiers(features, settings.tiers)
+    tiered = assign_tiers(features_as_of(tables, as_of, settings, absent), settings.tiers)
     return pd.DataFrame(
         {
             "subscriber_id": tiered["subscriber_id"].to_numpy(),

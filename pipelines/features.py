@@ -11,6 +11,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,6 +36,24 @@ def data_end_date(bills: pd.DataFrame, min_share: float) -> date:
     return data_end(bill_month_counts(bills["bill_month"]), min_share)
 
 
+def features_as_of(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: date,
+    settings: Settings,
+    absent: Mapping[str, Collection[str]] | None = None,
+) -> pd.DataFrame:
+    """Return the feature table as of `as_of` from the four clean input tables (`features.build.feature_table`)."""
+    return feature_table(
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
+    )
+
+
+def for_subscribers(tables: Mapping[str, pd.DataFrame], ids: Iterable[Any]) -> dict[str, pd.DataFrame]:
+    """Return the four input tables reduced to the rows of subscribers `ids` (features of a few, cheaply)."""
+    wanted = pd.Index(ids)
+    return {name: tables[name][tables[name]["subscriber_id"].isin(wanted)] for name in INPUT_TABLES}
+
+
 def decide(
     tables: Mapping[str, pd.DataFrame],
     as_of: date,
@@ -47,10 +66,7 @@ def decide(
 
     `absent`: the optional input columns the export lacks (the features that need them are null).
     """
-    features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
-    )
-    tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
+    tiered = assign_tiers(features_as_of(tables, as_of, settings, absent), settings.tiers, cutoffs=cutoffs)
     staged = assign_stages(tiered, settings.lifecycle, previous=previous_stages)
     return validate_output(staged, CONTRACT)
 

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from features.availability import unavailable_features
-from features.build import feature_table
 from features.labels import churn_labels
 from models.churn import ChurnModel
 from models.evaluation import classification_metrics, oracle_comparison, roc_auc, sliced_metrics
 from models.lifecycle import assign_stages, new_customer_months
 from models.tiers import assign_tiers
 from pipelines.executor import Executor, Inline
+from pipelines.features import features_as_of
 from pipelines.monitoring import recent_inputs
 from pipelines.shards import id_numbers
 from tiercast.errors import ModelError
@@ -99,9 +99,7 @@ def snapshot(
 
     `absent`: the optional input columns the export lacks (their features are null).
     """
-    features = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], as_of, settings.features, absent
-    )
+    features = features_as_of(tables, as_of, settings, absent)
     labels = churn_labels(tables["subscribers"], as_of, settings.churn.horizon_days)
     frame = features.merge(labels[["subscriber_id", LABEL]], on="subscriber_id", how="inner", validate="one_to_one")
     frame[LABEL] = frame[LABEL].astype(int)

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from features.availability import unavailable_features
-from features.build import feature_table
 from features.labels import churn_labels
 from models.churn import MissingFeaturesError
 from models.retention import value_if_lost
 from models.uplift import GateResult, UpliftModel, uplift_gate
 from models.uplift_metrics import uplift_curves, uplift_metric_intervals
+from pipelines.features import features_as_of, for_subscribers
 from pipelines.training import LABEL, build_model, model_columns, month_end
 from tiercast.errors import ModelError
 from tiercast.settings import Settings
@@ -85,10 +85,8 @@ def campaign_rows(
     `offer`, `desk`, `campaign_date`, `treated` and `churned` (left within the label window)."""
     eve, horizon = label_window(campaign_date, settings.uplift.horizon_days)
     ids = members["subscriber_id"].unique()
-    subset = {name: t[t["subscriber_id"].isin(ids)] for name, t in tables.items() if name != "campaigns"}
-    features = feature_table(
-        subset["subscribers"], subset["bills"], subset["payments"], subset["contacts"], eve, settings.features, absent
-    )
+    subset = for_subscribers(tables, ids)
+    features = features_as_of(subset, eve, settings, absent)
     labels = churn_labels(subset["subscribers"], eve, horizon)[["subscriber_id", LABEL]]
     offer = settings.uplift.offer_column
     chosen = members.loc[:, ["subscriber_id", "desk", "group", "offer"]].rename(columns={"offer": offer})

@@ -81,10 +81,12 @@ def time_limit(run: str, seconds: float, setting: str) -> Iterator[None]:
         # The limit's cancellation is delivered to whatever code runs at that moment: inside a task's own
         # timeout scope it comes out as that scope's timeout error. Past the deadline, it is ours.
         if isinstance(exc, _ExpiredError) or time.monotonic() >= deadline:
-            raise RunTimeoutError(
-                f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped"
-            ) from None
+            raise _over_time(run, seconds, setting) from None
         raise
+
+
+def _over_time(run: str, seconds: float, setting: str) -> RunTimeoutError:
+    return RunTimeoutError(f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped")
 
 
 def deadline_check(run: str, seconds: float | None, setting: str) -> Callable[[], None]:
@@ -95,7 +97,7 @@ def deadline_check(run: str, seconds: float | None, setting: str) -> Callable[[]
 
     def check() -> None:
         if time.monotonic() >= deadline:
-            raise RunTimeoutError(f"the {run} did not finish within {seconds:g} s (flows.{setting}) and was stopped")
+            raise _over_time(run, seconds, setting)
 
     return check
 

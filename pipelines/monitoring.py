@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from data_contracts.loader import validate_output
 from features.windows import last_known_bill_month
@@ -326,10 +327,11 @@ def _estimate(settings: Settings, as_of: date, version: str, scores: pd.DataFram
 
 def _judged_by(path: Path) -> date | None:
     """Return the night that judged the night of a realised file (None for a file written before it was kept)."""
-    frame = pd.read_parquet(path)
-    if "recorded_on" not in frame.columns or frame.empty:
+    file = pq.ParquetFile(path)
+    if "recorded_on" not in file.schema_arrow.names or not file.metadata.num_rows:
         return None
-    return pd.Timestamp(frame["recorded_on"].iloc[0]).date()
+    first = file.read(columns=["recorded_on"]).column(0)[0].as_py()
+    return pd.Timestamp(first).date()
 
 
 def matured_nights(settings: Settings, data_end: date | None, recorded_on: date | None = None) -> list[date]:

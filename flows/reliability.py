@@ -77,11 +77,15 @@ def time_limit(run: str, seconds: float, setting: str) -> Iterator[None]:
     try:
         with timeout(seconds=seconds, timeout_exc_type=_ExpiredError):
             yield
-    except (TimeoutError, CancelledError) as exc:
-        # The limit's cancellation is delivered to whatever code runs at that moment: inside a task's own
-        # timeout scope it comes out as that scope's timeout error. Past the deadline, it is ours.
-        if isinstance(exc, _ExpiredError) or time.monotonic() >= deadline:
-            raise _over_time(run, seconds, setting) from None
+    except _ExpiredError:
+        raise _over_time(run, seconds, setting) from None
+    except (Exception, CancelledError) as exc:
+        # The limit's interrupt is delivered to whatever code runs at that moment: inside a task's own
+        # timeout scope it comes out as that scope's timeout error, inside Prefect's task engine as some
+        # other error (seen: "ValueError: Task run is not set"). Past the deadline it is ours; the
+        # error it surfaced as stays chained.
+        if time.monotonic() >= deadline:
+            raise _over_time(run, seconds, setting) from exc
         raise
 
 

@@ -30,3 +30,19 @@ def test_an_executor_past_its_deadline_runs_no_further_step() -> None:
     with pytest.raises(RunTimeoutError):
         executor.per_shard("shard-features", lambda shard: ran.append(shard), [1, 2])
     assert ran == []
+
+
+def test_an_error_the_limits_interrupt_surfaced_as_is_reported_as_the_limit() -> None:
+    from flows.reliability import time_limit
+
+    # before the deadline: the error itself
+    with pytest.raises(ValueError, match="a real error"), time_limit("nightly", 60.0, "nightly_timeout_seconds"):
+        raise ValueError("a real error")
+    limit = time_limit("nightly", 0.05, "nightly_timeout_seconds")
+    expected = r"within 0.05 s \(flows.nightly_timeout_seconds\)"
+    with pytest.raises(RunTimeoutError, match=expected) as caught, limit:
+        try:
+            time.sleep(1.0)  # interrupted by the limit
+        except BaseException:
+            raise ValueError("Task run is not set") from None  # what Prefect's engine made of it
+    assert isinstance(caught.value.__cause__, ValueError)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
 from pipelines.shards import id_numbers
 from pipelines.sources import Source, header, iter_batches, locate, table_path
+from pipelines.stage_clock import StageClock, summed
 from pipelines.staging import read_export_facts, shard_folder, stage_shards
 from tiercast.settings import Settings
 
@@ -84,6 +85,7 @@ class ShardFeatures:
     input_counts: ReferenceProfile | None = None  # recent input columns on the reference's bins (monitoring)
     contacts_path: Path | None = None  # the as_of day's voice and outbound contacts (the call-back list)
     service_path: Path | None = None  # the last fcr_window_days + 1 days' contacts (the service-level step)
+    seconds: dict[str, float] = field(default_factory=dict)  # this shard's seconds per stage (the run's profile)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class ShardOutputs:
     scores_path: Path | None = None  # subscriber_id, churn_score, tier (monitoring's score history)
     counts: ReferenceProfile | None = None  # features, score and mixes on the reference's bins (monitoring)
     callbacks_path: Path | None = None  # the shard's call-back list (ranked again when merged)
+    seconds: dict[str, float] = field(default_factory=dict)  # this shard's seconds per stage (the run's profile)
 
 
 @dataclass(frozen=True)
@@ -172,9 +175,14 @@ def shard_outputs_for(
     reference: ReferenceProfile | None = None,
 ) -> ShardOutputs:
     """`shard_outputs` with the model loaded by version (once per process) and the key read from the environment."""
-    loaded = _load_model(settings, model.version)
+    clock = StageClock()
+    with clock.timed("model load"):  # once per process; later shards find it loaded
+        loaded = _load_model(settings, model.version)
     key = privacy_key(settings.privacy)
-    return shard_outputs(settings, plan, part, cutoffs, loaded, model.version, run_id, key, previous_stages, reference)
+    outputs = shard_outputs(
+        settings, plan, part, cutoffs, loaded, model.version, run_id, key, previous_stages, reference
+    )
+    return replace(outputs, seconds=summed([clock.seconds, outputs.seconds]))
 
 
 def count_rows(path: Path) -> int:
@@ -264,48 +272,59 @@ def shard_features(
 
     Quarantine limits are checked over all shards together (`validation_reports`), not per shard.
     """
-    unlimited = settings.validation.model_copy(
-        update={"max_quarantined_share": 1.0, "max_quarantined_share_by_table": {}}
-    )
-    facts = read_export_facts(plan.inputs_dir)
-    checked = validate_tables(
-        shard_folder(plan.inputs_dir, shard),
-        unlimited,
-        plan.shard_dir("quarantine", shard),
-        plan.shard_dir("quarantine", shard) / "validation.json",
-        mapping=input_mapping(settings).staged(),
-        id_kind=str(facts["id_kind"]) if facts.get("id_kind") else None,
-        data_end=plan.data_end,
-        repeated={"msisdn": np.load(plan.inputs_dir / REPEATED_MSISDN)},
-    )
+    clock = StageClock()
+    with clock.timed("shard files"):
+        unlimited = settings.validation.model_copy(
+            update={"max_quarantined_share": 1.0, "max_quarantined_share_by_table": {}}
+        )
+        facts = read_export_facts(plan.inputs_dir)
+        repeated = {"msisdn": np.load(plan.inputs_dir / REPEATED_MSISDN)}
+    with clock.timed("validate"):
+        checked = validate_tables(
+            shard_folder(plan.inputs_dir, shard),
+            unlimited,
+            plan.shard_dir("quarantine", shard),
+            plan.shard_dir("quarantine", shard) / "validation.json",
+            mapping=input_mapping(settings).staged(),
+            id_kind=str(facts["id_kind"]) if facts.get("id_kind") else None,
+            data_end=plan.data_end,
+            repeated=repeated,
+        )
     tables = checked.tables
-    features = feature_table(
-        tables["subscribers"],
-        tables["bills"],
-        tables["payments"],
-        tables["contacts"],
-        plan.as_of,
-        settings.features,
-        checked.absent,
-    )
+    with clock.timed("features"):
+        features = feature_table(
+            tables["subscribers"],
+            tables["bills"],
+            tables["payments"],
+            tables["contacts"],
+            plan.as_of,
+            settings.features,
+            checked.absent,
+        )
     folder = plan.shard_dir("features", shard)
-    folder.mkdir(parents=True, exist_ok=True)
-    features.to_parquet(folder / "features.parquet", index=False)
-    active = tables["subscribers"][["subscriber_id", "msisdn", "activation_date"]]
-    active[active["subscriber_id"].isin(features["subscriber_id"])].to_parquet(folder / "keys.parquet", index=False)
-    subscribers = tables["subscribers"]
-    left = subscribers.loc[subscribers["deactivation_date"].notna(), ["subscriber_id", "deactivation_date"]]
-    left.to_parquet(folder / "leavers.parquet", index=False)
+    with clock.timed("shard files"):
+        folder.mkdir(parents=True, exist_ok=True)
+        features.to_parquet(folder / "features.parquet", index=False)
+        active = tables["subscribers"][["subscriber_id", "msisdn", "activation_date"]]
+        active[active["subscriber_id"].isin(features["subscriber_id"])].to_parquet(folder / "keys.parquet", index=False)
+        subscribers = tables["subscribers"]
+        left = subscribers.loc[subscribers["deactivation_date"].notna(), ["subscriber_id", "deactivation_date"]]
+        left.to_parquet(folder / "leavers.parquet", index=False)
     contacts = tables["contacts"]
-    if "abandoned" in checked.absent.get("contacts", ()):  # filled with false: the list must say it cannot tell
-        contacts = contacts.drop(columns="abandoned")
-    window_contacts(contacts, plan.as_of, settings.retention).to_parquet(folder / "contacts.parquet", index=False)
-    days = settings.service.fcr_window_days + 1
-    absent = [c for c in checked.absent.get("contacts", ()) if c in contacts.columns]  # filled, not exported
-    recent_contacts(contacts.drop(columns=absent), plan.as_of, days).to_parquet(folder / "service.parquet", index=False)
-    scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
+    with clock.timed("retention"):
+        if "abandoned" in checked.absent.get("contacts", ()):  # filled with false: the list must say it cannot tell
+            contacts = contacts.drop(columns="abandoned")
+        window_contacts(contacts, plan.as_of, settings.retention).to_parquet(folder / "contacts.parquet", index=False)
+    with clock.timed("service levels"):
+        days = settings.service.fcr_window_days + 1
+        absent = [c for c in checked.absent.get("contacts", ()) if c in contacts.columns]  # filled, not exported
+        recent = recent_contacts(contacts.drop(columns=absent), plan.as_of, days)
+        recent.to_parquet(folder / "service.parquet", index=False)
+    with clock.timed("tiers and lifecycle"):
+        scores = value_score(features, settings.tiers.value_score).to_numpy(dtype="float64")
     paths = (folder / "features.parquet", folder / "keys.parquet")
-    counted = input_counts(recent_inputs(tables, plan.as_of, settings.monitoring.contact_mix), reference)
+    with clock.timed("monitoring"):
+        counted = input_counts(recent_inputs(tables, plan.as_of, settings.monitoring.contact_mix), reference)
     return ShardFeatures(
         shard,
         *paths,
@@ -315,6 +334,7 @@ def shard_features(
         counted,
         folder / "contacts.parquet",
         folder / "service.parquet",
+        clock.seconds,
     )
 
 
@@ -352,30 +372,38 @@ def shard_outputs(
 ) -> ShardOutputs:
     """Tier, score, stage, route and list one shard; write its tier rows, retention candidates and stages,
     its scores for monitoring, and count its features on the reference's bins."""
-    features = pd.read_parquet(part.features_path)
-    previous = _previous_stages(previous_stages, features["subscriber_id"])
-    tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
-    decided = validate_output(assign_stages(tiered, settings.lifecycle, previous=previous), "features")
-    contacts = pd.read_parquet(part.contacts_path) if part.contacts_path is not None else None
+    clock = StageClock()
+    with clock.timed("shard files"):
+        features = pd.read_parquet(part.features_path)
+        previous = _previous_stages(previous_stages, features["subscriber_id"])
+    with clock.timed("tiers and lifecycle"):
+        tiered = assign_tiers(features, settings.tiers, cutoffs=cutoffs)
+        decided = validate_output(assign_stages(tiered, settings.lifecycle, previous=previous), "features")
+    with clock.timed("shard files"):
+        contacts = pd.read_parquet(part.contacts_path) if part.contacts_path is not None else None
+        keys = pd.read_parquet(part.keys_path)
     result = build_outputs(
-        decided, pd.read_parquet(part.keys_path), model, model_version, plan.as_of, settings, key, previous, contacts
+        decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock
     )
     if result.run_id != run_id:
         raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")
     rows, candidates = result.tier_table, result.retention
     folder = plan.shard_dir("outputs", part.shard)
-    folder.mkdir(parents=True, exist_ok=True)
-    rows.to_parquet(folder / "tier_table.parquet", index=False)
-    candidates.to_parquet(folder / "retention.parquet", index=False)
-    result.stages.to_parquet(folder / "stages.parquet", index=False)
     scored = result.scored if result.scored is not None else pd.DataFrame()
-    scored[["subscriber_id", "churn_score", "tier"]].to_parquet(folder / "scores.parquet", index=False)
     callbacks_path = None
-    if result.callbacks is not None:
-        callbacks_path = folder / "callbacks.parquet"
-        result.callbacks.to_parquet(callbacks_path, index=False)
-    counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
-    histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
+    with clock.timed("shard files"):
+        folder.mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(folder / "tier_table.parquet", index=False)
+        candidates.to_parquet(folder / "retention.parquet", index=False)
+        result.stages.to_parquet(folder / "stages.parquet", index=False)
+        scored[["subscriber_id", "churn_score", "tier"]].to_parquet(folder / "scores.parquet", index=False)
+        if result.callbacks is not None:
+            callbacks_path = folder / "callbacks.parquet"
+            result.callbacks.to_parquet(callbacks_path, index=False)
+    with clock.timed("monitoring"):
+        counts = pd.crosstab(rows["tier"], rows["lifecycle_stage"])
+        histogram, _ = np.histogram(rows["churn_score"].to_numpy(), bins=SCORE_BINS, range=(0.0, 1.0))
+        monitored = shard_counts(scored, reference)
     return ShardOutputs(
         shard=part.shard,
         tier_path=folder / "tier_table.parquet",
@@ -385,6 +413,7 @@ def shard_outputs(
         tier_stage_counts={str(t): {str(s): int(n) for s, n in row.items()} for t, row in counts.iterrows()},
         score_histogram=[int(n) for n in histogram],
         scores_path=folder / "scores.parquet",
-        counts=shard_counts(scored, reference),
+        counts=monitored,
         callbacks_path=callbacks_path,
+        seconds=clock.seconds,
     )

@@ -206,8 +206,10 @@ def summarize(
     seconds: dict[str, float],
     monitoring: NightMonitoring | None = None,
     service: dict[str, Any] | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> NightlySummary:
-    """Return the run summary (and keep it in state/ for tomorrow's comparison)."""
+    """Return the run summary (and keep it in state/ for tomorrow's comparison); `profile`: the run's stage
+    profile (`stage_clock.run_profile`)."""
     tier_stage: dict[str, dict[str, int]] = {}
     for part in parts:
         for tier, stages in part.tier_stage_counts.items():
@@ -250,6 +252,7 @@ def summarize(
         monitoring=monitoring.summary() if monitoring is not None else {"note": "monitoring off (monitoring.enabled)"},
         service=service or {},
         campaigns=latest_summary(settings, plan.as_of),
+        profile=profile or {},
     )
     summary.save(state)
     return summary

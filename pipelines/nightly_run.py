@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -28,9 +28,12 @@ from pipelines.nightly_monitoring import monitor
 from pipelines.nightly_service import service_step
 from pipelines.run_lock import exclusive_run
 from pipelines.run_summary import NightlySummary
+from pipelines.stage_clock import StageClock, run_profile
 from tiercast.settings import Settings
 
 __all__ = ["Executor", "Inline", "replay_night", "run_nightly"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,29 +48,61 @@ class Scored:
     parts: list[steps.ShardFeatures]
 
 
+class Profiled:
+    """The clocks of one run's stage profile: each step's own work by stage, the per-shard steps' wall time."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.work = StageClock()  # measured inside each step, so a task's overhead is not in it
+        self.walls = StageClock()  # around each per-shard step: its wall time, on however many workers
+
+    def step(self, executor: Executor, name: str, stage: str, function: Callable[..., T], *args: Any) -> T:
+        """Run step `name` with `executor`, its work counted to `stage`."""
+        return executor.step(name, self.work.wrap(stage, function), *args)
+
+    def per_shard(self, executor: Executor, name: str, function: Callable[..., T], items: Any, *args: Any) -> list[T]:
+        """Run per-shard step `name` with `executor`, its wall time counted to `name`."""
+        with self.walls.timed(name):
+            return executor.per_shard(name, function, items, *args)
+
+    def profile(self, features: list[steps.ShardFeatures], outputs: list[steps.ShardOutputs]) -> dict[str, Any]:
+        """Return the run's profile so far (`stage_clock.run_profile`)."""
+        shards = [part.seconds for part in features] + [part.seconds for part in outputs]
+        work = {
+            "shard-features": sum(sum(part.seconds.values()) for part in features),
+            "shard-outputs": sum(sum(part.seconds.values()) for part in outputs),
+        }
+        wall = time.perf_counter() - self.start
+        return run_profile(wall, self.work.seconds, shards, self.walls.seconds, work)
+
+
 def _score(
     settings: Settings,
     plan: steps.NightlyPlan,
     executor: Executor,
     lap: Callable[[str], None],
     refuse: bool = True,
+    clocks: Profiled | None = None,
 ) -> Scored:
     """The steps from staging to monitoring (inside the run's lock); `refuse`: a broken export raises."""
-    executor.step("stage-inputs", steps.stage_inputs, settings, plan)
+    run = clocks or Profiled()
+    run.step(executor, "stage-inputs", "stage", steps.stage_inputs, settings, plan)
     lap("stage")
-    model = executor.step("resolve-champion", steps.resolve_model, settings)
-    reference = executor.step("load-reference", steps.load_reference, settings, model)
+    model = run.step(executor, "resolve-champion", "resolve champion", steps.resolve_model, settings)
+    reference = run.step(executor, "load-reference", "monitoring", steps.load_reference, settings, model)
     run_id = steps.run_identity(settings, plan, model)
     previous = steps.previous_stages_file(settings, plan.as_of)
-    parts = executor.per_shard("shard-features", _shard_features, range(plan.n_shards), settings, plan, reference)
-    reports = executor.step("check-quarantine", results.check_quarantine, settings, plan, parts)
-    cutoffs = executor.step("tier-cutoffs", steps.tier_cutoffs, settings, parts)
-    outputs = executor.per_shard(
-        "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous, reference
+    parts = run.per_shard(executor, "shard-features", _shard_features, range(plan.n_shards), settings, plan, reference)
+    reports = run.step(executor, "check-quarantine", "validate", results.check_quarantine, settings, plan, parts)
+    cutoffs = run.step(executor, "tier-cutoffs", "tiers and lifecycle", steps.tier_cutoffs, settings, parts)
+    outputs = run.per_shard(
+        executor, "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous, reference
     )
     lap("shards")
-    retention = executor.step("merge-retention", results.merge_retention, settings, outputs)
-    night = executor.step("monitor", monitor, settings, plan, model, reference, parts, outputs, retention, refuse)
+    retention = run.step(executor, "merge-retention", "retention", results.merge_retention, settings, outputs)
+    night = run.step(
+        executor, "monitor", "monitoring", monitor, settings, plan, model, reference, parts, outputs, retention, refuse
+    )
     lap("monitor")
     return Scored(model, reports, outputs, retention, night, parts)
 
@@ -85,6 +120,7 @@ def run_nightly(
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
+    run = Profiled()
 
     def lap(name: str) -> None:
         nonlocal clock
@@ -92,18 +128,31 @@ def run_nightly(
         seconds[name] = round(now - clock, 2)
         clock = now
 
-    plan = executor.step("plan", steps.plan_nightly, settings, data_dir, as_of, shards)
+    plan = run.step(executor, "plan", "plan", steps.plan_nightly, settings, data_dir, as_of, shards)
     with exclusive_run(plan.work_dir):  # one run per date; its scratch (raw MSISDNs) removed however it ends
-        scored = _score(settings, plan, executor, lap)
+        scored = _score(settings, plan, executor, lap, clocks=run)
         outputs, retention = scored.outputs, scored.retention
-        switched = executor.step("publish", results.publish_tables, settings, outputs, retention)
-        published = executor.step("write-outputs", results.write_outputs, settings, plan, outputs, retention, switched)
+        switched = run.step(executor, "publish", "publish", results.publish_tables, settings, outputs, retention)
+        published = run.step(
+            executor,
+            "write-outputs",
+            "write outputs",
+            results.write_outputs,
+            settings,
+            plan,
+            outputs,
+            retention,
+            switched,
+        )
         lap("publish")
-        service = executor.step("service-levels", service_step, settings, plan.as_of, scored.parts, outputs)
+        service = run.step(
+            executor, "service-levels", "service levels", service_step, settings, plan.as_of, scored.parts, outputs
+        )
         lap("service")
     link = scored.model.run_link
+    profile = run.profile(scored.parts, outputs)
     return results.summarize(
-        settings, plan, scored.reports, outputs, retention, published, link, seconds, scored.night, service
+        settings, plan, scored.reports, outputs, retention, published, link, seconds, scored.night, service, profile
     )
 
 

@@ -38,6 +38,7 @@ class NightlySummary:
     service: dict[str, Any] = field(default_factory=dict)  # the day's KPIs per tier, tomorrow's staffing (issue 13)
     campaigns: dict[str, Any] = field(default_factory=dict)  # the latest campaign report's lift (issue 14)
     ranking: str = "churn_value"  # how the retention lists were ranked: uplift (a champion) or churn_value
+    profile: dict[str, Any] = field(default_factory=dict)  # seconds per stage (pipelines.stage_clock.run_profile)
 
     def to_json(self) -> dict[str, Any]:
         """Return the summary as JSON-ready values."""
@@ -90,6 +91,7 @@ class NightlySummary:
         lines += _monitoring_lines(self.monitoring)
         lines += _service_lines(self.service)
         lines += _campaign_lines(self.campaigns)
+        lines += _profile_lines(self.profile, self.shards)
         lines += ["", "## Where everything went", ""]
         lines += [f"- {name}: `{where}`" for name, where in self.outputs.items()]
         return "\n".join(lines) + "\n"
@@ -115,6 +117,28 @@ def _monitoring_lines(monitoring: dict[str, Any]) -> list[str]:
     if monitoring.get("history"):
         lines.append(f"- history: `{monitoring['history']}`")
     return lines
+
+
+def _profile_lines(profile: dict[str, Any], shards: int) -> list[str]:
+    """Return the stage profile: seconds per stage in the one-off steps and summed over the shards, then the
+    per-shard steps' wall time and what of the run's wall time none of it accounts for."""
+    if not profile:
+        return []
+    steps, summed = profile.get("steps_s") or {}, profile.get("shards_s") or {}
+    lines = ["", "## Where the time went (seconds)", "", f"| stage | in steps | summed over {shards} shard(s) |"]
+    lines.append("|---|---:|---:|")
+    for stage in (*steps, *(name for name in summed if name not in steps)):
+        lines.append(f"| {stage} | {_seconds(steps.get(stage))} | {_seconds(summed.get(stage))} |")
+    walls, work = profile.get("shard_steps_wall_s") or {}, profile.get("shard_steps_summed_s") or {}
+    for step, wall in walls.items():
+        lines.append(f"| {step} (wall; shards' work {_seconds(work.get(step))}) | {_seconds(wall)} | |")
+    lines.append(f"| not in any stage (task overhead, waits) | {_seconds(profile.get('unaccounted_s'))} | |")
+    lines.append(f"| **run wall time** | **{_seconds(profile.get('wall_s'))}** | |")
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
 
 
 def _share(value: Any) -> str:

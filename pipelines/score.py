@@ -26,6 +26,7 @@ from models.lifecycle import assign_stages, new_customer_months
 from models.retention import CHURN_VALUE, UpliftTargeting, ranking_of, retention_list
 from models.routing import route
 from pipelines.privacy import subscriber_key
+from pipelines.stage_clock import StageClock
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,16 +74,21 @@ def score_features(
     model_version: str,
     settings: Settings,
     previous_stages: pd.DataFrame | None = None,
+    clock: StageClock | None = None,
 ) -> pd.DataFrame:
     """Return features + churn_score, model_version, and lifecycle stages re-assigned with the score.
 
     churn_reasons stays empty here: reason codes need per-feature contributions, which cost far
     more than a score, so `with_reasons` computes them only for the customers on the retention list.
+    `clock` gets the seconds of the scoring and of the lifecycle stages (the nightly's stage profile).
     """
-    churn = published_score(np.asarray(model.predict_proba(features))[:, 1], settings.publish.score_decimals)
-    scored = features.assign(churn_score=churn, churn_reasons="", model_version=model_version)
-    by_id = pd.Series(churn, index=features["subscriber_id"].to_numpy())
-    return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
+    clock = clock or StageClock()
+    with clock.timed("scoring"):
+        churn = published_score(np.asarray(model.predict_proba(features))[:, 1], settings.publish.score_decimals)
+        scored = features.assign(churn_score=churn, churn_reasons="", model_version=model_version)
+    with clock.timed("tiers and lifecycle"):
+        by_id = pd.Series(churn, index=features["subscriber_id"].to_numpy())
+        return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
 
 
 def with_reasons(
@@ -174,29 +180,43 @@ def build_outputs(
     previous_stages: pd.DataFrame | None = None,
     contacts: pd.DataFrame | None = None,
     targeting: UpliftTargeting | Literal["champion"] | None = "champion",
+    clock: StageClock | None = None,
 ) -> ScoreResult:
     """Return the tier table and retention list for one as_of from the feature table and the model, and with
     the subscribers' `contacts` (those of the as_of day suffice) the call-back list.
 
     `targeting`: "champion" ranks the list by uplift when an uplift model is champion (`uplift_champion`),
-    else by churn x value; None always by churn x value; or a given uplift model.
+    else by churn x value; None always by churn x value; or a given uplift model. `clock` gets the seconds
+    of each stage (scoring, keys, routing, retention, reason codes, tier table).
     """
+    clock = clock or StageClock()
     run_id = run_id_for(settings, as_of, model_version, key)
-    scored = score_features(features, model, str(model_version), settings, previous_stages)
-    keyed = key_subscribers(scored, subscribers, key)
-    routed = route(keyed, settings.routing)
+    scored = score_features(features, model, str(model_version), settings, previous_stages, clock)
+    with clock.timed("subscriber keys"):
+        keyed = key_subscribers(scored, subscribers, key)
+    with clock.timed("routing"):
+        routed = route(keyed, settings.routing)
     uplift_version = None
-    if targeting == "champion":
-        targeting, uplift_version = uplift_champion(settings)
-    listed = retention_list(keyed, settings.retention, as_of, run_id, key, targeting)
-    listed = with_reasons(listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle))
+    with clock.timed("retention"):
+        if targeting == "champion":
+            targeting, uplift_version = uplift_champion(settings)
+        listed = retention_list(keyed, settings.retention, as_of, run_id, key, targeting)
+    with clock.timed("reason codes"):
+        listed = with_reasons(
+            listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle)
+        )
     callbacks = None
-    if contacts is not None:
-        owed = callback_list(contacts, keyed, as_of, settings.retention, run_id)
-        callbacks = validate_output(owed, "callback_list", examples=0)
+    with clock.timed("retention"):
+        if contacts is not None:
+            owed = callback_list(contacts, keyed, as_of, settings.retention, run_id)
+            callbacks = validate_output(owed, "callback_list", examples=0)
+    with clock.timed("tier table"):
+        table = tier_table(routed, as_of, run_id, settings.publish.score_decimals)
+    with clock.timed("retention"):
+        retention = validate_output(listed, "retention_list", examples=0)
     return ScoreResult(
-        tier_table=tier_table(routed, as_of, run_id, settings.publish.score_decimals),
-        retention=validate_output(listed, "retention_list", examples=0),
+        tier_table=table,
+        retention=retention,
         as_of=as_of,
         run_id=run_id,
         model_version=str(model_version),

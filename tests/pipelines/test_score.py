@@ -218,8 +218,30 @@ def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: p
         dump = read_view(engine).to_csv(index=False)
         dump += "".join(p.read_text(encoding="utf-8-sig") for p in folder.rglob("*.csv"))
         assert not any(number in dump for number in subscribers["msisdn"])
+        assert_profiled(rerun.profile)
     finally:
         engine.dispose()
+
+
+SHARD_STAGES = {
+    "shard files", "validate", "features", "retention", "service levels", "tiers and lifecycle", "monitoring",
+    "model load", "scoring", "subscriber keys", "routing", "reason codes", "tier table",
+}  # fmt: skip
+STEP_STAGES = {
+    "plan", "stage", "resolve champion", "monitoring", "validate", "tiers and lifecycle", "retention", "publish",
+    "write outputs", "service levels",
+}  # fmt: skip
+
+
+def assert_profiled(profile: dict[str, Any]) -> None:
+    """Given a run inline on one shard, then every stage is timed and the shard steps' walls hold their work."""
+    assert set(profile["shards_s"]) == SHARD_STAGES and set(profile["steps_s"]) == STEP_STAGES
+    walls, work = profile["shard_steps_wall_s"], profile["shard_steps_summed_s"]
+    assert set(walls) == set(work) == {"shard-features", "shard-outputs"}
+    assert all(walls[step] >= work[step] for step in walls)  # inline: the wall is around the shard's own clock
+    assert sum(work.values()) == pytest.approx(sum(profile["shards_s"].values()), abs=0.01)
+    measured = sum(profile["steps_s"].values()) + sum(walls.values())
+    assert profile["unaccounted_s"] == pytest.approx(profile["wall_s"] - measured, abs=0.01)
 
 
 def cli_rows(settings: Any, day: str) -> int:

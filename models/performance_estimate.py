@@ -164,21 +164,12 @@ def realised_performance(
     return pd.DataFrame(rows, columns=["group", "metric", "value", "n"])
 
 
-def performance_comparison(estimated: pd.DataFrame, realised: pd.DataFrame, settings: EstimateSettings) -> pd.DataFrame:
-    """Return group, metric, estimate, low, high, realised, n, level, message: the estimate made on a date by its truth.
-
-    A realised ROC AUC more than `settings.auc_drop` below that night's estimate, and below its band,
-    is `significant`: the model ranks worse than its calibrated scores promised (concept drift, or
-    scores no longer calibrated). The band keeps a small tier's noise from alarming.
-    """
-    keys = pd.concat([estimated[["group", "metric"]], realised[["group", "metric"]]]).drop_duplicates()
-    order = {group: i for i, group in enumerate(pd.unique(keys["group"]))}
-    keys = keys.sort_values("group", key=lambda g: g.map(order), kind="stable")
-    side = realised[["group", "metric", "value", "n"]].rename(columns={"value": "realised", "n": "n_realised"})
-    table = keys.merge(estimated, how="left", on=["group", "metric"]).merge(side, how="left", on=["group", "metric"])
-    table["n"] = table["n"].fillna(table.pop("n_realised")).astype("int64")
+def _auc_alarm(table: pd.DataFrame, settings: EstimateSettings) -> tuple[np.ndarray, list[str]]:
+    """Realised ROC AUC more than `auc_drop` below the estimate and below its band: the ranking got worse."""
     drop = table["estimate"] - table["realised"]
-    alarm = (table["metric"] == "roc_auc") & (drop > settings.auc_drop) & (table["realised"] < table["low"])
+    alarm = (
+        (table["metric"] == "roc_auc") & (drop > settings.auc_drop) & (table["realised"] < table["low"])
+    ).to_numpy()
     message = [
         f"{group}: realised ROC AUC {real:.3f} is {gap:.3f} below the estimate {estimate:.3f} made that night"
         if flag
@@ -187,4 +178,63 @@ def performance_comparison(estimated: pd.DataFrame, realised: pd.DataFrame, sett
             table["group"], table["realised"], drop, table["estimate"], alarm, strict=True
         )
     ]
-    return table.assign(level=np.where(alarm, "significant", "ok"), message=message).reset_index(drop=True)
+    return alarm, message
+
+
+def band_distance(realised: object, estimate: object, low: object, high: object) -> np.ndarray:
+    """Return how far `realised` lies from `estimate` in half-widths of the band on its side (0 at the estimate,
+    1 at the band's edge; NaN where that side of the band has no width)."""
+    real, centre = np.asarray(realised, dtype="float64"), np.asarray(estimate, dtype="float64")
+    side = np.where(
+        real >= centre, np.asarray(high, dtype="float64") - centre, centre - np.asarray(low, dtype="float64")
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(side > 0, np.abs(real - centre) / side, np.nan)
+
+
+def _churn_rate_alarm(table: pd.DataFrame, settings: EstimateSettings) -> tuple[np.ndarray, list[str]]:
+    """Realised churn rate at least `churn_rate_bands` band half-widths and `churn_rate_ratio` (relative) away
+    from the rate the calibrated scores promised: the scores no longer say how many leave (calibration drift)."""
+    ratio = table["realised"] / table["estimate"] - 1.0
+    bands = band_distance(table["realised"], table["estimate"], table["low"], table["high"])
+    alarm = (
+        (table["metric"] == "churn_rate").to_numpy()
+        & (np.nan_to_num(bands) >= settings.churn_rate_bands)
+        & (ratio.abs().fillna(0.0).to_numpy() >= settings.churn_rate_ratio)
+    )
+    message = [
+        f"{group}: realised churn rate {real:.2%} against {estimate:.2%} expected from that night's scores "
+        f"({share:+.0%}, {distance:.1f} band half-widths): the scores no longer match who leaves"
+        if flag
+        else ""
+        for group, real, estimate, share, distance, flag in zip(
+            table["group"], table["realised"], table["estimate"], ratio, bands, alarm, strict=True
+        )
+    ]
+    return alarm, message
+
+
+def performance_comparison(estimated: pd.DataFrame, realised: pd.DataFrame, settings: EstimateSettings) -> pd.DataFrame:
+    """Return group, metric, estimate, low, high, realised, n, level, message: the estimate made on a date by its truth.
+
+    Two realised-performance alarms (level `significant`), each with a band condition so that a small tier's
+    noise does not alarm:
+
+    - ROC AUC: realised more than `settings.auc_drop` below that night's estimate and below its band: the model
+      ranks worse than its calibrated scores promised (concept drift among the customers it ranks).
+    - churn rate: realised at least `settings.churn_rate_bands` band half-widths and `settings.churn_rate_ratio`
+      (relative) away from the estimate: more (or fewer) customers left than the scores said. Concept drift
+      that raises everyone's risk in a tier (a price rise) shows here first: the ranking within the tier can
+      hold while the level moves.
+    """
+    keys = pd.concat([estimated[["group", "metric"]], realised[["group", "metric"]]]).drop_duplicates()
+    order = {group: i for i, group in enumerate(pd.unique(keys["group"]))}
+    keys = keys.sort_values("group", key=lambda g: g.map(order), kind="stable")
+    side = realised[["group", "metric", "value", "n"]].rename(columns={"value": "realised", "n": "n_realised"})
+    table = keys.merge(estimated, how="left", on=["group", "metric"]).merge(side, how="left", on=["group", "metric"])
+    table["n"] = table["n"].fillna(table.pop("n_realised")).astype("int64")
+    table = table.reset_index(drop=True)
+    auc, auc_message = _auc_alarm(table, settings)
+    rate, rate_message = _churn_rate_alarm(table, settings)
+    message = [a or b for a, b in zip(auc_message, rate_message, strict=True)]
+    return table.assign(level=np.where(auc | rate, "significant", "ok"), message=message)

@@ -1,9 +1,11 @@
-"""`tiercast monitor report`: the monitoring history as a drift table and two charts (PNG, also in MLflow).
+"""`tiercast monitor report`: the monitoring history as a drift table and three charts (PNG, also in MLflow).
 
 - PSI over time of the features that moved most, with the moderate / significant levels drawn and
   the nights that alerted marked;
 - estimated vs realised ROC AUC over time: the label-free estimate with its band each night, and
-  the realised value on the same night once its horizon has passed, alarms marked.
+  the realised value on the same night once its horizon has passed, alarms marked;
+- estimated vs realised churn rate over time, overall and per tier (high, mid, low): where concept drift
+  that raises a whole tier's risk (a price rise) shows first, alarms marked.
 """
 
 from __future__ import annotations
@@ -104,6 +106,31 @@ def auc_figure(history: pd.DataFrame, group: str = "all") -> Figure:
     return fig
 
 
+GROUP_ORDER = ("all", "high", "mid", "low")  # tiers in the order the business reads them (issue 12, item 8)
+
+
+def churn_rate_figure(history: pd.DataFrame) -> Figure:
+    """Return the churn rate estimated each night (band) and realised once matured, per group, alarms marked."""
+    rate = history[history["metric"] == "churn_rate"]
+    fig, ax = new_figure("Churn rate within the horizon: expected from calibrated scores vs realised", WIDE)
+    groups = [g for g in GROUP_ORDER if g in set(rate["subject"])]
+    groups += sorted(set(rate["subject"]) - set(groups))
+    for i, group in enumerate(groups):
+        colour = f"C{i}"
+        rows = rate[rate["subject"] == group].sort_values("as_of")
+        estimated = rows[rows["kind"] == "estimate"].drop_duplicates("as_of", keep="last")
+        realised = rows[rows["kind"] == "realised"].drop_duplicates("as_of", keep="last")
+        ax.fill_between(estimated["as_of"], estimated["low"], estimated["high"], alpha=0.2, color=colour)
+        ax.plot(estimated["as_of"], estimated["value"], c=colour, lw=1, label=f"{group}: expected (band)")
+        ax.plot(realised["as_of"], realised["value"], c=colour, marker="o", ls="none", label=f"{group}: realised")
+        alarms = realised[realised["level"] != "ok"]
+        ax.scatter(alarms["as_of"], alarms["value"], s=90, facecolors="none", edgecolors="red")
+    ax.set(xlabel="night scored (red ring: alarm)", ylabel="churn rate within the horizon")
+    ax.legend(fontsize=7, loc="best", ncol=2)
+    fig.autofmt_xdate()
+    return fig
+
+
 def build_report(
     settings: Settings, out_dir: Path, start: date | None = None, end: date | None = None
 ) -> MonitoringReport:
@@ -114,6 +141,7 @@ def build_report(
     figures = {
         "psi_over_time.png": psi_figure(history, psi.moderate, psi.significant),
         "roc_auc_over_time.png": auc_figure(history),
+        "churn_rate_over_time.png": churn_rate_figure(history),
     }
     charts = {}
     for name, figure in figures.items():

@@ -28,7 +28,11 @@ def test_report_prints_the_drift_table_and_alerts_and_writes_both_charts(setting
     assert result.exit_code == 0, result.output
     assert f"night {AS_OF + timedelta(days=1)}" in result.output
     assert "[guardrail] bills.data_amount: 100% zero tonight" in result.output  # brackets shown, not eaten as markup
-    assert sorted(p.name for p in out.iterdir()) == ["psi_over_time.png", "roc_auc_over_time.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "churn_rate_over_time.png",
+        "psi_over_time.png",
+        "roc_auc_over_time.png",
+    ]
     assert all(p.stat().st_size > 10_000 for p in out.iterdir())
 
 

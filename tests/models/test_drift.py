@@ -53,6 +53,8 @@ SETTINGS = {
         "lift_share": 0.1,
         "ece_bins": 2,
         "auc_drop": 0.03,
+        "churn_rate_bands": 2.0,
+        "churn_rate_ratio": 0.1,
     },
     "alerts": {
         "levels": ["significant", "guardrail"],

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from models.performance_estimate import (
     OVERALL,
+    band_distance,
     estimated_performance,
     expected_roc_auc,
     performance_comparison,
@@ -31,6 +32,8 @@ def estimate_settings(**changes: object) -> EstimateSettings:
         "lift_share": 0.1,
         "ece_bins": 2,
         "auc_drop": 0.03,
+        "churn_rate_bands": 2.0,
+        "churn_rate_ratio": 0.1,
     }
     return EstimateSettings.model_validate({**values, **changes})
 
@@ -205,3 +208,47 @@ def test_realised_auc_far_below_the_estimate_alarms(realised: float, low: float,
         assert (
             table["message"].iloc[0] == "high: realised ROC AUC 0.750 is 0.050 below the estimate 0.800 made that night"
         )
+
+
+@pytest.mark.parametrize(
+    ("realised", "level"),
+    [
+        (0.0260, "significant"),  # +30%, 3 half-widths above
+        (0.0140, "significant"),  # -30%, 3 half-widths below (low side: 0.02 - 0.018 = 0.002 a half-width)
+        (0.0215, "ok"),  # +7.5%: 0.75 half-widths
+        (0.0235, "ok"),  # +17.5% but 1.75 half-widths: a small tier's noise
+    ],
+)
+def test_realised_churn_rate_far_from_the_estimate_alarms(realised: float, level: str) -> None:
+    estimated = pd.DataFrame(
+        {"group": ["high"], "metric": ["churn_rate"], "estimate": [0.02], "low": [0.018], "high": [0.022], "n": [9000]}
+    )
+    truth = pd.DataFrame({"group": ["high"], "metric": ["churn_rate"], "value": [realised], "n": [9000]})
+    table = performance_comparison(estimated, truth, estimate_settings())
+    assert table["level"].tolist() == [level]
+    if level == "significant" and realised > 0.02:
+        assert table["message"].iloc[0] == (
+            "high: realised churn rate 2.60% against 2.00% expected from that night's scores (+30%, 3.0 band"
+            " half-widths): the scores no longer match who leaves"
+        )
+
+
+def test_a_small_relative_miss_does_not_alarm_however_narrow_the_band() -> None:
+    estimated = pd.DataFrame(
+        {
+            "group": ["all"],
+            "metric": ["churn_rate"],
+            "estimate": [0.034],
+            "low": [0.0339],
+            "high": [0.0341],
+            "n": [10**7],
+        }
+    )
+    truth = pd.DataFrame({"group": ["all"], "metric": ["churn_rate"], "value": [0.036], "n": [10**7]})  # +5.9%
+    assert performance_comparison(estimated, truth, estimate_settings())["level"].tolist() == ["ok"]
+
+
+def test_band_distance_counts_half_widths_on_the_realised_side() -> None:
+    distance = band_distance([0.6, 0.4, 0.5, 0.7], [0.5, 0.5, 0.5, 0.5], [0.45, 0.45, 0.45, 0.5], [0.6, 0.6, 0.6, 0.5])
+    assert distance[:3].tolist() == pytest.approx([1.0, 2.0, 0.0])
+    assert np.isnan(distance[3])  # no width above the estimate

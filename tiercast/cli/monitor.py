@@ -82,10 +82,11 @@ def report(
     track: Annotated[bool, typer.Option("--track/--no-track", help="Also log the charts to MLflow.")] = True,
 ) -> None:
     """Print the latest night's drift table (largest PSI first) and the alerts of the period; write
-    psi_over_time.png and roc_auc_over_time.png (estimated vs realised ROC AUC, alarms marked) to --out
-    and log them to the MLflow experiment `tiercast-monitoring`. Concept drift (the same inputs meaning
-    a different churn risk) cannot be seen without labels: it shows as realised below estimated, once
-    the horizon has passed."""
+    psi_over_time.png, roc_auc_over_time.png (estimated vs realised ROC AUC, alarms marked) and
+    churn_rate_over_time.png (expected vs realised churn rate, overall and per tier) to --out and log
+    them to the MLflow experiment `tiercast-monitoring`. Concept drift (the same inputs meaning a
+    different churn risk) cannot be seen without labels: it shows once the horizon has passed, as a
+    realised ROC AUC below its estimate or a realised churn rate away from the expected one."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -53,6 +53,8 @@ class EstimateSettings(Section):
     lift_share: float = Field(gt=0, le=1)
     ece_bins: int = Field(ge=2)
     auc_drop: float = Field(gt=0, lt=1)
+    churn_rate_bands: float = Field(gt=0)
+    churn_rate_ratio: float = Field(ge=0)
 
 
 class AlertSettings(Section):

@@ -53,6 +53,7 @@ class Profiled:
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
+        self.started_at = time.time()  # where the run sits in the flow's own wall time (the benchmark's overhead)
         self.work = StageClock()  # measured inside each step, so a task's overhead is not in it
         self.walls = StageClock()  # around each per-shard step: its wall time, on however many workers
 
@@ -73,7 +74,7 @@ class Profiled:
             "shard-outputs": sum(sum(part.seconds.values()) for part in outputs),
         }
         wall = time.perf_counter() - self.start
-        return run_profile(wall, self.work.seconds, shards, self.walls.seconds, work)
+        return run_profile(wall, self.work.seconds, shards, self.walls.seconds, work, self.started_at)
 
 
 def _score(

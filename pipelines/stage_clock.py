@@ -63,12 +63,15 @@ def run_profile(
     shards: Iterable[Mapping[str, float]],
     shard_walls: Mapping[str, float],
     shard_work: Mapping[str, float],
+    started_at: float | None = None,
 ) -> dict[str, Any]:
     """Return a run's stage profile (seconds, 3 decimals): `steps` measured inside the one-off steps,
     `shards` each shard's stages (summed here), the per-shard steps' wall time and their summed shard
-    work, and what of the run's `wall` none of it accounts for (task overhead, waits, small glue)."""
+    work, and what of the run's `wall` none of it accounts for (task overhead, waits, small glue);
+    `started_at` (epoch seconds) places the run in a longer one (what a flow spent before it)."""
     unaccounted = wall - sum(steps.values()) - sum(shard_walls.values())
     return {
+        "started_at": None if started_at is None else round(started_at, 3),
         "wall_s": round(wall, 3),
         "steps_s": {name: round(seconds, 3) for name, seconds in steps.items()},
         "shards_s": {name: round(seconds, 3) for name, seconds in summed(shards).items()},

@@ -59,8 +59,10 @@ def test_the_profile_says_what_the_steps_and_shard_walls_leave_unaccounted() -> 
         shards=[{"validate": 4.0, "features": 1.0}, {"validate": 2.0}],
         shard_walls={"shard-features": 5.0},
         shard_work={"shard-features": 7.0},
+        started_at=1_700_000_000.0,
     )
     assert profile == {
+        "started_at": 1_700_000_000.0,
         "wall_s": 20.0,
         "steps_s": {"stage": 3.0, "publish": 2.0},
         "shards_s": {"validate": 6.0, "features": 1.0},

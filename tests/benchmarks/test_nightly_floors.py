@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.bench_features import random_tables
+from benchmarks.bench_features import random_tables, read_inputs
 from benchmarks.nightly_floors import (
     feature_matrix,
     features_floor,
@@ -63,7 +63,7 @@ def test_the_read_floor_reads_every_row_of_the_tables(inputs: Path) -> None:
 def test_the_duckdb_floor_lists_the_subscribers_the_feature_table_does(
     inputs: Path, features: pd.DataFrame, feature_settings: FeaturesSettings
 ) -> None:
-    floor, table = features_floor(inputs, AS_OF, feature_settings, threads=1)
+    floor, table = features_floor(read_inputs(inputs), AS_OF, feature_settings, threads=1)
     assert floor.rows == len(features) > 0
     assert table["subscriber_id"].tolist() == features["subscriber_id"].tolist()
 

@@ -25,7 +25,8 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None
 
     # The workers are not children of the flow: they report task runs to the harness's API, not a server of their own.
     env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()))
-    with process_cluster(tmp_path_factory.mktemp("dask"), WORKERS, threads=1, env=env, timeout=120) as cluster:
+    # Starting takes 60 s on this 2-core machine under load (each process imports the preloaded modules).
+    with process_cluster(tmp_path_factory.mktemp("dask"), WORKERS, threads=1, env=env, timeout=300) as cluster:
         yield cluster
 
 

@@ -35,10 +35,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from models.churn import require_features
+from models.lift_model import fit_true_lift, true_lift_effect
 from models.uplift_metrics import metric_replicates, qini_coefficient
 from tiercast.errors import ModelError
 
-METHODS = ("t", "x")
+METHODS = ("t", "x", "lo")
 
 
 class UpliftModel(BaseEstimator):
@@ -55,6 +56,10 @@ class UpliftModel(BaseEstimator):
         propensity: float | None = None,
         n_jobs: int = 1,
         random_state: int = 0,
+        offer_column: str = "offer",
+        lift_c: float = 0.1,
+        lift_bins: int = 0,
+        lift_folds: int = 5,
     ) -> None:
         self.method = method
         self.n_estimators = n_estimators
@@ -65,6 +70,10 @@ class UpliftModel(BaseEstimator):
         self.propensity = propensity
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.offer_column = offer_column
+        self.lift_c = lift_c
+        self.lift_bins = lift_bins
+        self.lift_folds = lift_folds
 
     def _params(self, objective: str) -> dict[str, Any]:
         return {
@@ -112,10 +121,16 @@ class UpliftModel(BaseEstimator):
             if not (pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c]))
         }
         frame = self.prepare(x)
+        self.propensity_ = float(t.mean()) if self.propensity is None else float(self.propensity)
+        if self.method == "lo":
+            self.lift_ = fit_true_lift(
+                frame, t, target, self.offer_column, self._params("binary"), self.n_estimators, self.lift_c,
+                self.lift_bins, self.lift_folds, self.random_state,
+            )  # fmt: skip
+            return self
         treated, control = frame[t], frame[~t]
         self.outcome_control_ = self._train(control, target[~t], "binary")
         self.outcome_treated_ = self._train(treated, target[t], "binary")
-        self.propensity_ = float(t.mean()) if self.propensity is None else float(self.propensity)
         if self.method == "x":
             imputed_treated = target[t] - np.asarray(self.outcome_control_.predict(treated), dtype="float64")
             imputed_control = np.asarray(self.outcome_treated_.predict(control), dtype="float64") - target[~t]
@@ -126,6 +141,8 @@ class UpliftModel(BaseEstimator):
     def predict(self, x: pd.DataFrame) -> np.ndarray:
         """Return each customer's uplift: P(y = 1 | called) - P(y = 1 | not called), in [-1, 1]."""
         frame = self.prepare(x)
+        if self.method == "lo":
+            return np.clip(true_lift_effect(self.lift_, frame), -1.0, 1.0)
 
         def of(booster: lgb.Booster) -> np.ndarray:
             return np.asarray(booster.predict(frame), dtype="float64")

@@ -180,7 +180,9 @@ def fit_uplift(
     log.info(
         "uplift: training on %d members of %d campaigns, holdout %d", len(train), len(plan.train_dates), len(holdout)
     )
-    model = UpliftModel(**cfg.model.model_dump()).fit(train[columns], train[TREATED], 1 - train[LABEL])
+    model = UpliftModel(**cfg.model.model_dump(), offer_column=cfg.offer_column).fit(
+        train[columns], train[TREATED], 1 - train[LABEL]
+    )
     uplift = model.predict(holdout[columns])
     churn, source = holdout_churn_scores(holdout, train, columns, settings, churn_model, churn_source)
     value = value_if_lost(holdout, settings.retention).to_numpy()

@@ -1,4 +1,4 @@
-"""Uplift model (two-model and X-learner over LightGBM) and the gate against churn probability x value."""
+"""Uplift model (two-model, X-learner and Lo's lift model) and the gate against churn probability x value."""
 
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def fitted(train: Campaign, method: str) -> UpliftModel:
 def heterogeneous() -> tuple[Campaign, dict[str, np.ndarray]]:
     """The held-out campaign of the heterogeneous world and each learner's predictions, trained on another."""
     train, held_out = world("heterogeneous", 20_000, 1), world("heterogeneous", 20_000, 2)
-    return held_out, {method: fitted(train, method).predict(held_out.x) for method in ("t", "x")}
+    return held_out, {method: fitted(train, method).predict(held_out.x) for method in ("t", "x", "lo")}
 
 
-@pytest.mark.parametrize("method", ["t", "x"])
+@pytest.mark.parametrize("method", ["t", "x", "lo"])
 def test_learner_finds_who_responds_and_who_is_woken_up(heterogeneous, method: str) -> None:
     held_out, predictions = heterogeneous
     predicted = predictions[method]
@@ -72,7 +72,7 @@ def test_learner_finds_who_responds_and_who_is_woken_up(heterogeneous, method: s
     assert predicted[sleeping].mean() < 0.0 < predicted[~sleeping].mean()
 
 
-@pytest.mark.parametrize("method", ["t", "x"])
+@pytest.mark.parametrize("method", ["t", "x", "lo"])
 def test_gate_passes_a_learner_where_uplift_is_heterogeneous(heterogeneous, method: str) -> None:
     held_out, predictions = heterogeneous
     predicted = predictions[method]
@@ -82,9 +82,10 @@ def test_gate_passes_a_learner_where_uplift_is_heterogeneous(heterogeneous, meth
     assert gate.value_qini_uplift > gate.value_qini_churn_value
 
 
-def test_gate_falls_back_to_churn_times_value_where_the_effect_is_proportional_to_risk() -> None:
+@pytest.mark.parametrize("method", ["x", "lo"])
+def test_gate_falls_back_to_churn_times_value_where_the_effect_is_proportional_to_risk(method: str) -> None:
     train, held_out = world("proportional", 20_000, 1), world("proportional", 20_000, 2)
-    predicted = fitted(train, "x").predict(held_out.x)
+    predicted = fitted(train, method).predict(held_out.x)
     gate = uplift_gate(predicted, held_out.p0, held_out.value, held_out.treated, held_out.churned, n_boot=200, seed=0)
     # the learner does find who responds (risky customers), but cannot rank better than churn x value
     assert gate.qini_low > 0.0

@@ -12,7 +12,7 @@ from tiercast.settings.base import Section
 class UpliftModelParams(Section):
     """Parameters of `models.uplift.UpliftModel` (same names as its constructor)."""
 
-    method: Literal["t", "x"]
+    method: Literal["t", "x", "lo"]
     n_estimators: int = Field(ge=1)
     learning_rate: float = Field(gt=0, le=1)
     num_leaves: int = Field(ge=2)
@@ -20,6 +20,9 @@ class UpliftModelParams(Section):
     lambda_l2: float = Field(ge=0)
     n_jobs: int
     random_state: int
+    lift_c: float = Field(gt=0, description="Lift model: inverse L2 strength of its logistic regression")
+    lift_bins: int = Field(ge=0, description="Lift model: quantile bins per numeric input (0: linear only)")
+    lift_folds: int = Field(ge=2, description="Lift model: folds of the out-of-fold baseline")
 
 
 class UpliftGateSettings(Section):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pyarrow
 
 from benchmarks.bench_nightly import OUT, prepare, run_once
 
@@ -45,6 +46,11 @@ DASK = Path(sys.executable).with_name("dask")  # the `dask` command of this envi
 # here, two workers blocked 32 s, one lost its scheduler connection (distributed.comm.timeouts.tcp
 # is 30 s), was removed and died, and every shard ran again on the other.
 PRELOAD = ("prefect.task_engine", "pipelines.nightly_run")
+
+# A worker's nanny starts it with OMP_NUM_THREADS=1 (distributed.nanny.pre-spawn-environ), which
+# pyarrow also reads to size its CPU pool: one thread per worker process for Parquet and LightGBM.
+# Set as a whole mapping: a key spelled out in the variable's name would arrive lower-cased.
+NANNY_ENV = "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"
 
 
 class ClusterError(RuntimeError):
@@ -175,6 +181,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per Dask worker")
+    parser.add_argument(
+        "--worker-omp-threads",
+        type=int,
+        default=None,
+        help="OMP_NUM_THREADS of the worker processes (default: the nanny's 1, which also sizes pyarrow's pool)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=OUT, help="shared with bench_nightly (inputs reused)")
     parser.add_argument("--monitoring", choices=["on", "off"], default="on")
@@ -191,8 +203,13 @@ def main() -> None:
     with prefect_server("127.0.0.1", port, folder / "prefect", folder / "prefect-server.log") as api_url:
         # The flow (run_once's child inherits this environment) and the workers report to the same API.
         os.environ["PREFECT_API_URL"] = api_url
-        with process_cluster(folder, args.workers, args.threads) as cluster:
+        env = dict(os.environ)
+        if args.worker_omp_threads:
+            env[NANNY_ENV] = json.dumps({"OMP_NUM_THREADS": args.worker_omp_threads})
+        with process_cluster(folder, args.workers, args.threads, env) as cluster:
             print(f"Dask scheduler {cluster.address}, {args.workers} workers x {args.threads} thread(s)", flush=True)
+            cpus = cluster.run_on_workers(pyarrow.cpu_count)
+            print(f"pyarrow CPU pool of each worker: {sorted(cpus.values())} (flow process: {pyarrow.cpu_count()})")
             print(f"load average at start: {os.getloadavg()}", flush=True)
             dask_env = {"TIERCAST__FLOWS__TASK_RUNNER": "dask", "TIERCAST__FLOWS__DASK_ADDRESS": cluster.address}
             runs: dict[str, list[dict[str, Any]]] = {"threads": [], "dask": []}

@@ -17,7 +17,9 @@ reached with each offer):
 
 with the uplift list's chosen offer, and for churn x value the offers as the campaigns drew them (the expected
 saving over the generator's offer shares). Sleeping dogs: truth response_type; none exist in the proportional
-world. "nightly uses" is the list the nightly would publish: uplift only if the gate passed. A third list
+world. "nightly uses" is the list the nightly would publish: uplift only if the gate passed. The oracle is the
+list uplift targeting builds from the true effects (the headroom at equal capacity), and r the correlation of
+the model's predicted uplift per customer and offer with the true effect over the base. A third list
 (not what the nightly does) re-ranks by uplift only the desk's top 2 x capacity by churn x value.
 """
 
@@ -94,6 +96,43 @@ def score_list(listed: pd.DataFrame, truth: pd.DataFrame, offers: pd.Series | No
     )
 
 
+def effect_accuracy(model: Any, base: pd.DataFrame, truth: pd.DataFrame, targeting: Any) -> dict[str, float]:
+    """Return how well the model's per-offer uplift matches the true effect if reached over the base: the
+    correlation pooled over offers and within each, and the mean spread of a customer's predicted uplifts."""
+    from models.retention_targeting import offer_uplifts
+
+    predicted = offer_uplifts(model, base, targeting.offers, targeting.offer_column)
+    rows = truth.loc[base["subscriber_id"].to_numpy()]
+    true = pd.DataFrame(
+        {o: (rows["p_churn_if_not_called"] - rows[f"p_churn_if_called_{o}"]).to_numpy() for o in predicted.columns},
+        index=predicted.index,
+    )
+    out = {"r_true_effect": float(np.corrcoef(predicted.to_numpy().ravel(), true.to_numpy().ravel())[0, 1])}
+    out |= {f"r_true_effect_{o}": float(np.corrcoef(predicted[o], true[o])[0, 1]) for o in predicted.columns}
+    return out | {"offer_spread": float(predicted.std(axis=1).mean())}
+
+
+def oracle_list(
+    base: pd.DataFrame, truth: pd.DataFrame, targeting: Any, answer_rate: float, capacity: dict[Any, int]
+) -> pd.DataFrame:
+    """Return the list uplift targeting would build from the true effects (x the answer rate, as a model
+    trained on treated vs control predicts): the headroom at equal capacity."""
+    from models.retention_targeting import best_offers
+
+    rows = truth.loc[base["subscriber_id"].to_numpy()]
+    offers = [o for o in targeting.offers if f"p_churn_if_called_{o}" in rows.columns]
+    true = pd.DataFrame(
+        {o: answer_rate * (rows["p_churn_if_not_called"] - rows[f"p_churn_if_called_{o}"]).to_numpy() for o in offers},
+        index=base.index,
+    )
+    best = best_offers(true, base["value"], targeting.offer_costs, targeting.min_incremental_value)
+    ranked = base.assign(offer=best["offer"], incremental_value=best["incremental_value"])[best["excluded"].isna()]
+    return pd.concat(
+        [g.nlargest(capacity.get(d, 0), "incremental_value") for d, g in ranked.groupby("desk", sort=True)],
+        ignore_index=True,
+    )
+
+
 def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     """Generate, train both models and compare the two lists in one world; return its row."""
     from features.build import feature_table
@@ -138,6 +177,8 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     targeting: UpliftTargeting = targeting_for(fitted.model, settings)
     ranked = uplift_targeting(settings.retention, base, targeting).assign(value=value)
+    accuracy = effect_accuracy(fitted.model, base, truth, targeting)
+    oracle = oracle_list(base.assign(value=value), truth, targeting, settings.generator.campaigns.answer_rate, capacity)
     uplift_list = pd.concat(
         [g.nlargest(capacity.get(d, 0), "incremental_value") for d, g in ranked.groupby("desk", sort=True)],
         ignore_index=True,
@@ -158,6 +199,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     shares = {str(name): o.share / total for name, o in generator.offers.items()}
     cv = score_list(churn_list, truth, None, shares)
     up = score_list(uplift_list, truth, uplift_list["offer"], shares)
+    best = score_list(oracle, truth, oracle["offer"], shares)
     pooled = score_list(pool_list, truth, pool_list["offer"], shares)
     gate = fitted.gate
     return {
@@ -178,6 +220,10 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
         "value_ratio": up.value_saved / cv.value_saved if cv.value_saved else float("nan"),
         "churn_value_sleeping_dogs": cv.sleeping_dog_share,
         "uplift_sleeping_dogs": up.sleeping_dog_share,
+        "oracle_saved": best.saved,
+        "oracle_value_saved": best.value_saved,
+        "oracle_sleeping_dogs": best.sleeping_dog_share,
+        **accuracy,
         "pool_listed": pooled.size,
         "pool_saved": pooled.saved,
         "pool_ratio": pooled.saved / cv.saved if cv.saved else float("nan"),
@@ -203,8 +249,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| world | listed (churn x value / uplift) | customers saved (churn x value / uplift, ratio) "
         "| value saved CNY (churn x value / uplift, ratio) | sleeping dogs in list (churn x value / uplift) "
-        "| gate (Qini 95% interval) | nightly uses | uplift within the 2x churn x value pool: customers, value "
-        "ratio, sleeping dogs |\n|---|---|---|---|---|---|---|---|"
+        "| gate (Qini 95% interval) | nightly uses | oracle (true effect): customers, value saved "
+        "| r(predicted, true effect) | uplift within the 2x churn x value pool: customers, value "
+        "ratio, sleeping dogs |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in rows:
@@ -214,7 +261,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {r['churn_value_value_saved']:,.0f} / {r['uplift_value_saved']:,.0f} ({r['value_ratio']:.2f}x) "
             f"| {r['churn_value_sleeping_dogs']:.1%} / {r['uplift_sleeping_dogs']:.1%} "
             f"| {'passed' if r['gate_passed'] else 'failed'} ({r['qini_low']:.4f}, {r['qini_high']:.4f}) "
-            f"| {r['nightly_uses']} | {r['pool_ratio']:.2f}x, {r['pool_value_ratio']:.2f}x, "
+            f"| {r['nightly_uses']} | {r['oracle_saved']:.1f}, {r['oracle_value_saved']:,.0f} "
+            f"| {r['r_true_effect']:.2f} | {r['pool_ratio']:.2f}x, {r['pool_value_ratio']:.2f}x, "
             f"{r['pool_sleeping_dogs']:.1%} |"
         )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
 import pandas as pd
 from matplotlib.collections import PathCollection
 
@@ -39,5 +40,5 @@ def test_churn_rate_chart_lists_all_then_high_mid_low_and_rings_the_alarm() -> N
     labels = ax.get_legend_handles_labels()[1]
     assert labels == [f"{g}: {what}" for g in ("all", "high", "mid", "low") for what in ("expected (band)", "realised")]
     rings = [c for c in ax.collections if isinstance(c, PathCollection)]  # scatter: the alarm rings
-    ringed = [point for c in rings for point in c.get_offsets().tolist()]
+    ringed = [point for c in rings for point in np.asarray(c.get_offsets()).tolist()]
     assert [value for _, value in ringed] == [0.03]

@@ -96,7 +96,10 @@ def day_calls(
     when = pd.to_datetime(contacts["contact_time"])
     calls = contacts[(contacts["channel"] == "voice") & (when >= start) & (when < start + pd.Timedelta(days=1))]
     msisdn = calls["subscriber_id"].map(subscribers.set_index("subscriber_id")["msisdn"])
-    routed = routing.reindex(subscriber_key(msisdn.astype("str"), key).to_numpy())
+    known = msisdn.notna()  # a caller outside tonight's active base (left, or quarantined) is not in the tier table
+    keys = pd.Series(pd.NA, index=calls.index, dtype="str")
+    keys[known] = subscriber_key(msisdn[known].astype("str"), key)
+    routed = routing.reindex(keys.to_numpy())
     priority = routed["priority"].fillna(UNLISTED["priority"]).astype("int64").to_numpy()
     group = routed["queue"].where(routed["queue"].isin(list(service.groups)), UNLISTED["queue"]).to_numpy()
     tier = np.where(priority == BLACK_PRIORITY, BLACK, routed["tier"].fillna(service.unlisted_tier).to_numpy())

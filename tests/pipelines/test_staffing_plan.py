@@ -73,3 +73,13 @@ def test_a_days_calls_get_priority_and_queue_from_the_published_table(settings: 
     assert calls.loc[[0, 2], "patience_s"].tolist() == [10.0, 30.0]  # abandoned: patience = the wait
     assert float(calls["patience_s"].iloc[1]) > 20.0  # answered: patience beyond the wait
     assert np.all(calls["handle_s"] >= 1.0 + acw)
+
+
+def test_a_caller_outside_tonights_base_is_routed_as_unlisted(settings: Settings) -> None:
+    """A line that left (or whose row was quarantined) still calls: it is not in the tier table, not an error."""
+    keys = subscriber_key(pd.Series(["13800000001"]), KEY)
+    routing = pd.DataFrame({"tier": ["high"], "priority": [1], "queue": ["vip"]}, index=keys.to_numpy())
+    base = subscribers().iloc[[0]]  # subscribers 2 and 3 are not in tonight's active base
+    calls, _ = day_calls(contacts(), base, routing, DAY, settings.service, KEY, seed=3)
+    assert calls["priority"].tolist() == [1, 7, 7]
+    assert calls["tier"].tolist() == ["high", settings.service.unlisted_tier, settings.service.unlisted_tier]

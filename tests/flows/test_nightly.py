@@ -8,16 +8,20 @@ import re
 import shutil
 import sqlite3
 import time
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
+from benchmarks.bench_dask_cluster import ProcessCluster, process_cluster
 from data_contracts.loader import ContractError
 from flows.nightly import nightly
 from pipelines import nightly as steps
@@ -37,6 +41,7 @@ from tiercast.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
+DASK_WORKERS = 2
 MSISDN_TOKEN = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")  # a phone number standing alone
 CANDIDATE = re.compile(r"(?=(1[3-9]\d{9}))")  # every 11-digit window, overlapping (also inside hex keys)
 
@@ -284,19 +289,49 @@ def test_a_transient_read_error_is_retried(world: World, monkeypatch: pytest.Mon
     assert len(calls) == 2
 
 
-def test_dask_runner_publishes_the_same_tier_table_as_threads(
-    world: World, published: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[ProcessCluster]:
+    """A scheduler and two one-thread workers started as OS processes; stopped (killed if need be) afterwards."""
     from prefect.settings import PREFECT_API_URL
 
-    # Dask workers are new processes: point them at the harness's API instead of their own servers.
-    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    # The workers are not children of the flow: they report task runs to the harness's API, not a server of their own.
+    env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()))
+    # Starting takes 60 s on this 2-core machine under load (each process imports the preloaded modules).
+    with process_cluster(tmp_path_factory.mktemp("dask"), DASK_WORKERS, threads=1, env=env, timeout=300) as cluster:
+        yield cluster
+
+
+def started_by(pid: int, cluster: ProcessCluster) -> int | None:
+    """Return the pid of the `dask worker` process that `pid` is or descends from (its nanny starts the worker)."""
+    started = {process.pid for process in cluster.workers}
+    lineage = [pid, *(parent.pid for parent in psutil.Process(pid).parents())]
+    return next((p for p in lineage if p in started), None)
+
+
+def test_dask_worker_processes_publish_the_same_tier_table_as_threads(
+    world: World, published: dict[str, Any], dask_cluster: ProcessCluster
+) -> None:
+    """`dask scheduler` + two `dask worker` started as OS processes (flows.dask_address), as in production."""
+    from distributed import Client, get_task_stream
+
+    version = world.live_version()
+    assert version is not None
     config = world.with_overrides(
-        "dask", {"flows": {"task_runner": "dask", "dask_workers": 2, "dask_threads_per_worker": 1}}
+        "dask-cluster", {"flows": {"task_runner": "dask", "dask_address": dask_cluster.address}}
     )
-    state = run(world, config)
+    with Client(dask_cluster.address) as client, get_task_stream(client) as stream:
+        state = run(world, config)
+        pids = client.run(os.getpid)
     assert state.is_completed(), state.message
-    assert world.tier_table() == published["table"]
+    assert world.live_version() == version + 1  # the Dask run published a version of its own ...
+    assert world.tier_table() == published["table"]  # ... row for row the threads run's table
+
+    ran = Counter(pids[record["worker"]] for record in stream.data)
+    shards = state.result()["shards"]
+    assert shards == published["summary"]["shards"] > 1
+    assert sum(ran.values()) == 2 * shards  # shard-features and shard-outputs of every shard ran on the cluster
+    assert os.getpid() not in ran
+    assert {started_by(pid, dask_cluster) for pid in ran} == {process.pid for process in dask_cluster.workers}
 
 
 def test_one_shard_publishes_the_same_tables_as_four(world: World, published: dict[str, Any]) -> None:

@@ -46,3 +46,20 @@ def test_an_error_the_limits_interrupt_surfaced_as_is_reported_as_the_limit() ->
         except BaseException:
             raise ValueError("Task run is not set") from None  # what Prefect's engine made of it
     assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_the_task_runner_is_threads_a_local_cluster_or_the_configured_cluster() -> None:
+    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect_dask import DaskTaskRunner
+
+    from flows.reliability import task_runner
+    from tiercast.settings import load_settings
+
+    flows = load_settings(environ={}).flows
+    threads = task_runner(flows.model_copy(update={"task_runner": "threads", "thread_workers": 3}))
+    assert isinstance(threads, ThreadPoolTaskRunner) and threads._max_workers == 3
+    local = task_runner(flows.model_copy(update={"task_runner": "dask", "dask_workers": 3, "dask_address": None}))
+    assert isinstance(local, DaskTaskRunner) and local.address is None
+    assert local.cluster_kwargs["n_workers"] == 3 and local.cluster_kwargs["processes"] is True
+    remote = task_runner(flows.model_copy(update={"task_runner": "dask", "dask_address": "tcp://10.0.0.5:8786"}))
+    assert isinstance(remote, DaskTaskRunner) and remote.address == "tcp://10.0.0.5:8786"

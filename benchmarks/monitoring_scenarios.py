@@ -29,8 +29,9 @@ history), so `--reuse` on a finished folder only re-reads and re-prints; --diagn
 matured night's estimate and realised ROC AUC by lines with no bill yet (support_diagnostic);
 --ignore bills_due leaves a column's drift alarms out of the verdict (bills_due jumps from 11 to 12
 after each month's due day: a calendar artefact of a month-end reference); --json FILE also writes
-the figures. Nothing is written outside --root. Exit code 0 when the scenario's acceptance items
-pass, 1 otherwise.
+the figures; --rejudge recomputes the realised rows' alarms from their stored figures with today's
+rules (for a replay made before a rule changed). Nothing is written outside --root. Exit code 0 when
+the scenario's acceptance items pass, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -126,6 +127,31 @@ def load_history(root: Path, wanted: list[date]) -> pd.DataFrame:
     return history
 
 
+def rejudge(history: pd.DataFrame) -> pd.DataFrame:
+    """Return the history with its realised rows' level and message recomputed by today's rules
+    (models.performance_estimate.performance_comparison with the packaged monitoring.estimate settings), from
+    the estimate, band and realised value each row stored: a replay made before a rule changed is judged
+    by the rule as it is now, without scoring the nights again."""
+    from models.performance_estimate import performance_comparison
+    from tiercast.settings import load_settings
+
+    settings = load_settings(environ={}).monitoring.estimate
+    realised = history["kind"] == "realised"
+    parts = []
+    for _, night in history[realised].groupby(["as_of", "recorded_on"], sort=False):
+        estimated = night.rename(columns={"subject": "group", "baseline": "estimate"})
+        estimated = estimated.loc[estimated["estimate"].notna(), ["group", "metric", "estimate", "low", "high", "n"]]
+        truth = night.rename(columns={"subject": "group"})[["group", "metric", "value", "n"]]
+        judged = performance_comparison(estimated, truth, settings).set_index(["group", "metric"])
+        keys = pd.MultiIndex.from_arrays([night["subject"], night["metric"]])
+        parts.append(
+            night.assign(
+                level=judged["level"].reindex(keys).to_numpy(), message=judged["message"].reindex(keys).to_numpy()
+            )
+        )
+    return pd.concat([history[~realised], *parts], ignore_index=True) if parts else history
+
+
 def scenario_record(root: Path, name: str) -> dict[str, Any]:
     """Return the scenario's record in <root>/raw/_truth/scenarios.json (empty for none)."""
     path = root / "raw" / "_truth" / "scenarios.json"
@@ -191,6 +217,9 @@ def report(a: argparse.Namespace, root: Path, timings: dict[str, Any]) -> tuple[
     pd.set_option("display.max_rows", 200)
     wanted = nights(date.fromisoformat(a.start), date.fromisoformat(a.end), a.every)
     history = load_history(root, wanted)
+    if a.rejudge:
+        history = rejudge(history)
+        print("realised rows re-judged by today's rules (--rejudge)")
     record = scenario_record(root, a.scenario)
     out: dict[str, Any] = {"scenario": a.scenario, "record": record, "nights": len(wanted)}
     print(f"\n== {a.scenario}: {a.subscribers:,} subscribers x {a.months} months, seed {a.seed}, "
@@ -403,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated columns whose drift alarms the verdict leaves out (e.g. bills_due)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    p.add_argument(
+        "--rejudge", action="store_true", help="recompute the realised rows' alarms with today's rules (see rejudge)"
+    )
     a = p.parse_args(argv)
     root = (a.root or Path("/tmp/mscen") / a.scenario).resolve()
     timings = run_steps(a, root)

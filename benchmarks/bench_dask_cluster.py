@@ -11,7 +11,7 @@ its generated sizes are reused). Prints each run, the medians, the ratio dask / 
 workers' peak RSS and whether the two runners published the same tier table.
 
 The workers live for the whole benchmark, as on a real cluster: each loads the champion once
-(`pipelines.nightly._load_model` caches it per process), while every threads run is a new process.
+(`pipelines.nightly.load_model` caches it per process), while every threads run is a new process.
 """
 
 from __future__ import annotations

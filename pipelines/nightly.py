@@ -103,6 +103,7 @@ class ShardOutputs:
     counts: ReferenceProfile | None = None  # features, score and mixes on the reference's bins (monitoring)
     callbacks_path: Path | None = None  # the shard's call-back list (ranked again when merged)
     seconds: dict[str, float] = field(default_factory=dict)  # this shard's seconds per stage (the run's profile)
+    explain_path: Path | None = None  # the candidates' scored rows: their reason codes are added after the merge
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ _MODELS: dict[tuple[str, str], Any] = {}  # one loaded model per process (thread
 _MODELS_LOCK = threading.Lock()
 
 
-def _load_model(settings: Settings, version: str) -> Any:
+def load_model(settings: Settings, version: str) -> Any:
+    """Return the churn model of `version`, loaded once per process (thread or Dask worker) and tracking URI."""
     from pipelines import tracking
 
     key = (tracking.tracking_uri(settings), version)
@@ -177,7 +179,7 @@ def shard_outputs_for(
     """`shard_outputs` with the model loaded by version (once per process) and the key read from the environment."""
     clock = StageClock()
     with clock.timed("model load"):  # once per process; later shards find it loaded
-        loaded = _load_model(settings, model.version)
+        loaded = load_model(settings, model.version)
     key = privacy_key(settings.privacy)
     outputs = shard_outputs(
         settings, plan, part, cutoffs, loaded, model.version, run_id, key, previous_stages, reference
@@ -383,7 +385,7 @@ def shard_outputs(
         contacts = pd.read_parquet(part.contacts_path) if part.contacts_path is not None else None
         keys = pd.read_parquet(part.keys_path)
     result = build_outputs(
-        decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock
+        decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock, explain=False
     )
     if result.run_id != run_id:
         raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")
@@ -395,6 +397,8 @@ def shard_outputs(
         folder.mkdir(parents=True, exist_ok=True)
         rows.to_parquet(folder / "tier_table.parquet", index=False)
         candidates.to_parquet(folder / "retention.parquet", index=False)
+        if result.to_explain is not None:
+            result.to_explain.to_parquet(folder / "explain.parquet", index=False)
         result.stages.to_parquet(folder / "stages.parquet", index=False)
         scored[["subscriber_id", "churn_score", "tier"]].to_parquet(folder / "scores.parquet", index=False)
         if result.callbacks is not None:
@@ -416,4 +420,5 @@ def shard_outputs(
         counts=monitored,
         callbacks_path=callbacks_path,
         seconds=clock.seconds,
+        explain_path=folder / "explain.parquet" if result.to_explain is not None else None,
     )

@@ -100,7 +100,7 @@ def _score(
         executor, "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous, reference
     )
     lap("shards")
-    retention = run.step(executor, "merge-retention", "retention", results.merge_retention, settings, outputs)
+    retention = run.step(executor, "merge-retention", "retention", results.merge_retention, settings, outputs, model)
     night = run.step(
         executor, "monitor", "monitoring", monitor, settings, plan, model, reference, parts, outputs, retention, refuse
     )

@@ -49,6 +49,7 @@ class ScoreResult:
     callbacks: pd.DataFrame | None = None  # the call-back list, when the contacts were given
     ranking: str = CHURN_VALUE  # how the retention list was ranked: uplift | churn_value (run summary)
     uplift_version: str | None = None  # the uplift champion's version when ranking = uplift
+    to_explain: pd.DataFrame | None = None  # explain=False: the listed customers' scored rows, reasons not yet added
 
 
 def run_id_for(settings: Settings, as_of: date, model_version: str, key: bytes) -> str:
@@ -91,18 +92,32 @@ def score_features(
         return assign_stages(scored, settings.lifecycle, previous=previous_stages, churn_score=by_id)
 
 
+def explained_rows(listed: pd.DataFrame, keyed: pd.DataFrame) -> pd.DataFrame:
+    """Return the scored rows of the listed customers, in the list's order: what their reason codes are computed on."""
+    return keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
+
+
+def add_reasons(
+    listed: pd.DataFrame, rows: pd.DataFrame, model: Any, top_k: int, new_customer_months: float | None = None
+) -> pd.DataFrame:
+    """Return the retention list with the top `top_k` reasons in plain words for each listed customer, computed
+    on `rows` (explained_rows: the listed customers' scored rows, in the list's order)."""
+    if listed.empty:
+        return listed
+    reasons = reason_codes(model, rows, top_k=top_k, new_customer_months=new_customer_months)
+    churn = pd.Series(reasons.to_numpy(), index=listed.index, dtype="str").fillna("")
+    # an uplift-ranked list already says which offer the customer is likely to respond to: keep it first
+    joined = listed["reasons"].astype("str").fillna("").str.cat(churn, sep="; ").str.strip("; ")
+    return listed.assign(reasons=joined.astype("str"))
+
+
 def with_reasons(
     listed: pd.DataFrame, keyed: pd.DataFrame, model: Any, top_k: int, new_customer_months: float | None = None
 ) -> pd.DataFrame:
     """Return the retention list with the top `top_k` reasons in plain words for each listed customer."""
     if listed.empty:
         return listed
-    chosen = keyed.set_index("subscriber_key").loc[listed["subscriber_key"]].reset_index()
-    reasons = reason_codes(model, chosen, top_k=top_k, new_customer_months=new_customer_months)
-    churn = pd.Series(reasons.to_numpy(), index=listed.index, dtype="str").fillna("")
-    # an uplift-ranked list already says which offer the customer is likely to respond to: keep it first
-    joined = listed["reasons"].astype("str").fillna("").str.cat(churn, sep="; ").str.strip("; ")
-    return listed.assign(reasons=joined.astype("str"))
+    return add_reasons(listed, explained_rows(listed, keyed), model, top_k, new_customer_months)
 
 
 def key_subscribers(scored: pd.DataFrame, subscribers: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -181,13 +196,16 @@ def build_outputs(
     contacts: pd.DataFrame | None = None,
     targeting: UpliftTargeting | Literal["champion"] | None = "champion",
     clock: StageClock | None = None,
+    explain: bool = True,
 ) -> ScoreResult:
     """Return the tier table and retention list for one as_of from the feature table and the model, and with
     the subscribers' `contacts` (those of the as_of day suffice) the call-back list.
 
     `targeting`: "champion" ranks the list by uplift when an uplift model is champion (`uplift_champion`),
     else by churn x value; None always by churn x value; or a given uplift model. `clock` gets the seconds
-    of each stage (scoring, keys, routing, retention, reason codes, tier table).
+    of each stage (scoring, keys, routing, retention, reason codes, tier table). `explain=False` leaves the
+    churn reasons out of the list and returns the listed customers' rows in `to_explain` (`add_reasons`
+    adds them later: the nightly explains only the customers left after the shards' lists are merged).
     """
     clock = clock or StageClock()
     run_id = run_id_for(settings, as_of, model_version, key)
@@ -201,10 +219,14 @@ def build_outputs(
         if targeting == "champion":
             targeting, uplift_version = uplift_champion(settings)
         listed = retention_list(keyed, settings.retention, as_of, run_id, key, targeting)
+    to_explain = None
     with clock.timed("reason codes"):
-        listed = with_reasons(
-            listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle)
-        )
+        if explain:
+            listed = with_reasons(
+                listed, keyed, model, settings.churn.reasons_top_k, new_customer_months(settings.lifecycle)
+            )
+        else:
+            to_explain = explained_rows(listed, keyed) if len(listed) else keyed.head(0)
     callbacks = None
     with clock.timed("retention"):
         if contacts is not None:
@@ -225,4 +247,5 @@ def build_outputs(
         callbacks=callbacks,
         ranking=ranking_of(listed, CHURN_VALUE if targeting is None else "uplift"),
         uplift_version=uplift_version,
+        to_explain=to_explain,
     )

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from models.churn import reason_codes
+from models.lifecycle import new_customer_months
 from pipelines.score import build_outputs, run_id_for
 from tests.pipelines.publish_db import MSISDN_RE
 
@@ -177,7 +178,7 @@ def test_score_publish_end_to_end(generated: Path, settings: Any, monkeypatch: p
     fitted = trained(settings, generated, date(2026, 8, 31))
     # the registry's champion stood in for by the model just fitted
     monkeypatch.setattr(nightly, "resolve_model", lambda s: nightly.ModelRef("tiercast-churn", "3", "r3", "run r3"))
-    monkeypatch.setattr(nightly, "_load_model", lambda s, version: fitted)
+    monkeypatch.setattr(nightly, "load_model", lambda s, version: fitted)
     app = publishing_app()
     score_publish_cli.register(app)
     env = {"TIERCAST__PATHS__ROOT": str(settings.paths.root), "COLUMNS": "120"}
@@ -311,3 +312,31 @@ def test_a_registered_uplift_champion_ranks_the_list(settings: Any) -> None:
     assert (result.ranking, result.uplift_version) == ("uplift", version)
     assert set(result.retention["suggested_action"]) <= {"discount", "device"}
     assert registry.champion_version(settings) is None  # the churn model's aliases are untouched
+
+
+def test_reasons_added_after_a_parquet_round_trip_equal_those_added_in_place(
+    generated: Path, settings: Any, tmp_path: Path
+) -> None:
+    """The nightly explains only the customers left after the shards' lists merge (pipelines.nightly_results):
+    the reasons it adds to rows read back from a shard's file are those build_outputs adds in place."""
+    from pipelines.features import decide
+    from pipelines.ingest import validate_inputs
+    from pipelines.score import add_reasons, explained_rows
+
+    day = date(2026, 10, 31)
+    model = trained(settings, generated, date(2026, 8, 31))
+    tables = validate_inputs(settings, generated).tables
+    table, subscribers = decide(tables, day, settings), tables["subscribers"]
+    in_place = build_outputs(table, subscribers, model, "3", day, settings, KEY, targeting=None)
+    later = build_outputs(table, subscribers, model, "3", day, settings, KEY, targeting=None, explain=False)
+    assert later.to_explain is not None and len(in_place.retention) > 20
+    assert (later.retention["reasons"] == "").all()  # nothing explained yet
+    later.to_explain.to_parquet(tmp_path / "explain.parquet", index=False)
+    rows = pd.read_parquet(tmp_path / "explain.parquet")
+    chosen = later.retention.iloc[::2]  # the merge keeps some of a shard's candidates, in its own order
+    top_k, months = settings.churn.reasons_top_k, new_customer_months(settings.lifecycle)
+    explained = add_reasons(chosen, explained_rows(chosen, rows), model, top_k, months)
+    expected = in_place.retention.iloc[::2]["reasons"]
+    assert expected.str.len().gt(0).all()
+    assert explained["reasons"].tolist() == expected.tolist()
+    pd.testing.assert_frame_equal(later.tier_table, in_place.tier_table)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.uplift_worlds import generate, settings_for
+from benchmarks.uplift_worlds import generate, held_out_base, settings_for
 
 TRUTH_PREFIX = "truth_"
 
@@ -37,7 +37,6 @@ TRUTH_PREFIX = "truth_"
 def prepare(mix: str, out: Path, subscribers: int, months: int, seed: int) -> Path:
     """Cache the world's uplift training rows, held-out rows and held-out base with truth; return the folder."""
     from features.availability import unavailable_features
-    from features.build import feature_table
     from models.retention import value_if_lost
     from pipelines.ingest import validate_inputs
     from pipelines.training import fit_backtest, plan_backtest
@@ -46,7 +45,6 @@ def prepare(mix: str, out: Path, subscribers: int, months: int, seed: int) -> Pa
         _newest_first,
         campaign_members,
         campaign_rows,
-        label_window,
         plan_campaigns,
         uplift_columns,
     )
@@ -70,17 +68,9 @@ def prepare(mix: str, out: Path, subscribers: int, months: int, seed: int) -> Pa
     holdout = pd.concat(rows_of(plan.holdout_dates), ignore_index=True)
     columns = uplift_columns(train, settings, unavailable_features(inputs.absent or {}))
     day = plan.holdout_dates[-1]
-    eve, _ = label_window(day, settings.uplift.horizon_days)
-    truth = pd.read_parquet(data / "_truth" / "campaign_response.parquet")
-    truth = truth[pd.to_datetime(truth["campaign_date"]).dt.date == day].set_index("subscriber_id")
-    base = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], eve, settings.features,
-        inputs.absent,
-    )  # fmt: skip
-    base = base[base["subscriber_id"].isin(truth.index[truth["eligible"]])].reset_index(drop=True)
+    base, truth = held_out_base(data, tables, day, settings, inputs.absent)
     truth_cols = truth.loc[base["subscriber_id"]].reset_index(drop=True).drop(columns=["desk"], errors="ignore")
     base = base.assign(
-        desk=truth.loc[base["subscriber_id"], "desk"].to_numpy(),
         value=value_if_lost(base, settings.retention).to_numpy(),
         churn_score=churn.model.predict_proba(base[churn.columns])[:, 1],
         **{f"{TRUTH_PREFIX}{c}": truth_cols[c].to_numpy() for c in truth_cols.columns},

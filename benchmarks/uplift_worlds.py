@@ -133,14 +133,32 @@ def oracle_list(
     )
 
 
+def held_out_base(
+    data: Path, tables: dict[str, pd.DataFrame], day: date, settings: Any, absent: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the campaign of `day`'s whole eligible base (features as of its eve, with its desk) and the
+    generator's truth for that campaign by subscriber_id (_truth/campaign_response)."""
+    from features.build import feature_table
+    from pipelines.uplift_training import label_window
+
+    eve, _ = label_window(day, settings.uplift.horizon_days)
+    truth = pd.read_parquet(data / "_truth" / "campaign_response.parquet")
+    truth = truth[pd.to_datetime(truth["campaign_date"]).dt.date == day].set_index("subscriber_id")
+    base = feature_table(
+        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], eve, settings.features,
+        absent,
+    )  # fmt: skip
+    base = base[base["subscriber_id"].isin(truth.index[truth["eligible"]])].reset_index(drop=True)
+    return base.assign(desk=truth.loc[base["subscriber_id"], "desk"].to_numpy()), truth
+
+
 def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     """Generate, train both models and compare the two lists in one world; return its row."""
-    from features.build import feature_table
     from models.retention import UpliftTargeting, uplift_targeting, value_if_lost
     from pipelines.ingest import validate_inputs
     from pipelines.score import targeting_for
     from pipelines.training import fit_backtest, plan_backtest
-    from pipelines.uplift_training import campaign_members, fit_uplift, label_window
+    from pipelines.uplift_training import campaign_members, fit_uplift
 
     started = time.perf_counter()
     folder = args.out / mix
@@ -156,15 +174,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     trained = time.perf_counter()
 
     day = fitted.plan.holdout_dates[-1]
-    eve, _ = label_window(day, settings.uplift.horizon_days)
-    truth = pd.read_parquet(data / "_truth" / "campaign_response.parquet")
-    truth = truth[pd.to_datetime(truth["campaign_date"]).dt.date == day].set_index("subscriber_id")
-    base = feature_table(
-        tables["subscribers"], tables["bills"], tables["payments"], tables["contacts"], eve, settings.features,
-        inputs.absent,
-    )  # fmt: skip
-    base = base[base["subscriber_id"].isin(truth.index[truth["eligible"]])].reset_index(drop=True)
-    base = base.assign(desk=truth.loc[base["subscriber_id"], "desk"].to_numpy())
+    base, truth = held_out_base(data, tables, day, settings, inputs.absent)
     value = value_if_lost(base, settings.retention)
     churn_score = churn.model.predict_proba(base[churn.columns])[:, 1]
     members = campaign_members(tables["campaigns"], day)

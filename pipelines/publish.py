@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -113,6 +114,14 @@ def _single(frame: pd.DataFrame, column: str) -> Any:
     return values[0]
 
 
+def _by_value(series: pd.Series, convert: Callable[[pd.Series], list[Any]]) -> list[Any]:
+    """Return `convert` (datetime Series -> list) applied to each distinct value once, spread back over the rows
+    (None where missing): a table's dates repeat (as_of is one value), and formatting 1M of them costs seconds."""
+    codes, uniques = pd.factorize(pd.to_datetime(series))
+    converted = np.array([*convert(pd.Series(uniques)), None], dtype=object)  # code -1 (missing) -> None
+    return converted[codes].tolist()
+
+
 def _python_columns(frame: pd.DataFrame, contract_name: str, dates_as_text: bool) -> list[list[Any]]:
     """Return the frame's contract columns as lists of plain Python values (None for missing)."""
     out = []
@@ -121,14 +130,12 @@ def _python_columns(frame: pd.DataFrame, contract_name: str, dates_as_text: bool
         values: list[Any]
         if spec.type == "datetime" and dates_as_text:
             # SQLite: the text SQLAlchemy's DateTime reads back (Python 3.12 deprecates sqlite3's own adapter)
-            stamps = pd.to_datetime(series).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-            values = [None if pd.isna(v) else v for v in stamps.tolist()]
+            values = _by_value(series, lambda s: s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist())
         elif spec.type == "datetime":
-            values = [None if pd.isna(v) else v.to_pydatetime() for v in pd.to_datetime(series).tolist()]
+            values = _by_value(series, lambda s: [v.to_pydatetime() for v in s.tolist()])
         elif spec.type == "date":
-            days = pd.to_datetime(series)
-            text = days.dt.strftime("%Y-%m-%d")
-            values = [None if pd.isna(v) else (v if dates_as_text else date.fromisoformat(v)) for v in text.tolist()]
+            text = _by_value(series, lambda s: s.dt.strftime("%Y-%m-%d").tolist())
+            values = [None if v is None else (v if dates_as_text else date.fromisoformat(v)) for v in text]
         elif spec.type in ("int64", "bool") and not spec.nullable:
             values = series.astype(spec.type).tolist()
         else:

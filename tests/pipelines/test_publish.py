@@ -310,3 +310,23 @@ def test_without_a_call_back_list_the_table_is_left_alone(target: Target) -> Non
     publish(target.engine, publish_settings(), first, retention_frame(first), callback_frame(first))
     publish(target.engine, publish_settings(), first, retention_frame(first))
     assert len(callback_rows(target, D1)) == 3
+
+
+def test_dates_are_converted_once_per_distinct_value_and_missing_stays_none() -> None:
+    from pipelines.publish import _by_value
+
+    raw = pd.Series(["2026-10-31", None, "2026-10-31", "2026-11-01 12:00:00.123456"])
+    stamps = pd.to_datetime(raw, format="ISO8601")
+    seen: list[int] = []
+
+    def text(s: pd.Series) -> list[str]:
+        seen.append(len(s))
+        return s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+
+    assert _by_value(stamps, text) == [
+        "2026-10-31 00:00:00.000000",
+        None,
+        "2026-10-31 00:00:00.000000",
+        "2026-11-01 12:00:00.123456",
+    ]
+    assert seen == [2]  # two distinct stamps formatted, not four rows

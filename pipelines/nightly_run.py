@@ -100,7 +100,8 @@ def _score(
         executor, "shard-outputs", _shard_outputs, parts, settings, plan, cutoffs, model, run_id, previous, reference
     )
     lap("shards")
-    retention = run.step(executor, "merge-retention", "retention", results.merge_retention, settings, outputs, model)
+    # the merge ranks a few thousand candidates and explains the customers it keeps: its time is the reasons'
+    retention = run.step(executor, "merge-retention", "reason codes", results.merge_retention, settings, outputs, model)
     night = run.step(
         executor, "monitor", "monitoring", monitor, settings, plan, model, reference, parts, outputs, retention, refuse
     )

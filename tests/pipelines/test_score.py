@@ -229,7 +229,7 @@ SHARD_STAGES = {
     "model load", "scoring", "subscriber keys", "routing", "reason codes", "tier table",
 }  # fmt: skip
 STEP_STAGES = {
-    "plan", "stage", "resolve champion", "monitoring", "validate", "tiers and lifecycle", "retention", "publish",
+    "plan", "stage", "resolve champion", "monitoring", "validate", "tiers and lifecycle", "reason codes", "publish",
     "write outputs", "service levels",
 }  # fmt: skip
 

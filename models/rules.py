@@ -50,7 +50,9 @@ def describe(frame: pd.DataFrame, parts: Iterable[tuple[Condition, np.ndarray]],
         if not condition.label or rows.size == 0:
             continue
         values = column_values(frame, condition.column)[rows]
-        labels = [condition.label.format(value=value) for value in values]
-        joined = zip(texts[rows], labels, strict=True)
-        texts[rows] = [f"{before}{sep}{label}" if before else label for before, label in joined]
+        # formatted once per distinct value (by bit pattern: -0.0 and NaN keep their own text), not once per row
+        codes, uniques = pd.factorize(values.view(np.int64))
+        labels = np.array([condition.label.format(value=value) for value in uniques.view(np.float64)], dtype=object)
+        before = texts[rows]
+        texts[rows] = np.where(before == "", labels[codes], before + sep + labels[codes])
     return texts

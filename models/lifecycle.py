@@ -77,8 +77,7 @@ def assign_stages(
         fires, held, text = _stage_rule(frame, getattr(settings, name), before == name)
         rows = np.flatnonzero(fires)
         stage[rows] = name
-        prefixes = np.where(held[rows], f"{name} (held): ", f"{name}: ")
-        reason[rows] = [prefix + part for prefix, part in zip(prefixes, text[rows], strict=True)]
+        reason[rows] = np.where(held[rows], f"{name} (held): ", f"{name}: ").astype(object) + text[rows]
     return features.assign(
         lifecycle_stage=pd.Series(stage, index=features.index, dtype="str"),
         lifecycle_reason=pd.Series(reason, index=features.index, dtype="str"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,22 +80,32 @@ def stage_shards(
     n_shards: int,
     batch_rows: int,
     mapping: SourceMapping | None = None,
+    workers: int = 1,
 ) -> StagedShards:
-    """Write every table of `data_dir` into `n_shards` folders under `out_dir` (replacing what was there)."""
+    """Write every table of `data_dir` into `n_shards` folders under `out_dir` (replacing what was there),
+    `workers` tables at a time."""
     mapping = mapping or SourceMapping()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     folders = tuple(shard_folder(out_dir, shard) for shard in range(n_shards))
     for folder in folders:
         folder.mkdir(parents=True)
-    rows: dict[str, tuple[int, ...]] = {}
     ignored: dict[str, tuple[str, ...]] = {}
     kinds: set[str] = set()
+    jobs = []
     for table in tables:
         source = locate(data_dir, table, mapping)
         renames = _renames(source, table, mapping)
         ignored[table] = tuple(c for c in header(source) if c not in renames)
-        rows[table] = _stage_table(table, source, renames, folders, batch_rows, kinds if table == tables[0] else None)
+        jobs.append((table, source, renames, kinds if table == tables[0] else None))
+    # tables side by side: reading, sorting and writing Parquet release the GIL (1M x 12: 11.2 s -> see the README)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        staged = [
+            pool.submit(_stage_table, table, source, renames, folders, batch_rows, kind)
+            for table, source, renames, kind in jobs
+        ]
+        rows = {job[0]: future.result() for job, future in zip(jobs, staged, strict=True)}
+    for table in tables:
         log.info("staged %s into %d shards (%d rows)", table, n_shards, sum(rows[table]))
     id_kind = "string" if "string" in kinds else "int64"
     (out_dir / EXPORT_FILE).write_text(json.dumps({"id_kind": id_kind, "ignored": ignored}))

@@ -77,3 +77,21 @@ def test_a_contact_id_repeated_across_shards_is_structural(tmp_path: Path) -> No
 def test_a_phone_number_repeated_across_shards_is_returned_for_the_shards_to_quarantine(tmp_path: Path) -> None:
     repeated = check_global_keys(_inputs(tmp_path / "bad", ["13800138000", "13800138000"], [1, 2]), batch_rows=1)
     assert repeated["msisdn"].tolist() == [13800138000]
+
+
+def test_tables_staged_side_by_side_give_the_same_shards_as_one_at_a_time(tmp_path: Path) -> None:
+    data = tmp_path / "in"
+    data.mkdir()
+    BILLS.to_parquet(data / "bills.parquet", index=False)
+    pd.DataFrame({"subscriber_id": ["A7", "B8", "C9"], "msisdn": ["1", "2", "3"]}).to_csv(
+        data / "subscribers.csv", index=False
+    )
+    tables = ["subscribers", "bills"]
+    alone = stage_shards(data, tmp_path / "one", tables, n_shards=2, batch_rows=2, workers=1)
+    side = stage_shards(data, tmp_path / "two", tables, n_shards=2, batch_rows=2, workers=2)
+    assert (side.rows, side.id_kind, side.ignored) == (alone.rows, alone.id_kind, alone.ignored)
+    assert alone.id_kind == "string"  # the first table's ids decide, whichever table finishes first
+    for shard in range(2):
+        for table in tables:
+            expected = pq.read_table(shard_folder(tmp_path / "one", shard) / f"{table}.parquet")
+            assert pq.read_table(shard_folder(tmp_path / "two", shard) / f"{table}.parquet").equals(expected)

@@ -6,6 +6,8 @@ Priority 1 is served first; larger numbers wait longer.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -50,6 +52,14 @@ def matching_rule(conditions: dict[str, pd.Series], settings: RoutingSettings) -
     return chosen
 
 
+def _lookup(values: pd.Series, mapping: dict[str, Any]) -> np.ndarray:
+    """Return `mapping[value]` per row (None where the value is missing or not a key), looked up once per
+    distinct value: a base has a handful of tiers and levels, and a row-by-row map of 1M rows costs seconds."""
+    codes, uniques = pd.factorize(values)
+    found = np.array([*(mapping.get(u) for u in uniques), None], dtype=object)  # code -1 (missing) -> None
+    return found[codes]
+
+
 def route(scored: pd.DataFrame, settings: RoutingSettings) -> pd.DataFrame:
     """Return `scored` plus risk_band, priority, queue, SLA target, callback_hours and reason columns."""
     band = risk_band(scored["churn_score"], settings)
@@ -66,18 +76,22 @@ def route(scored: pd.DataFrame, settings: RoutingSettings) -> pd.DataFrame:
         return np.array([getattr(r, attribute) for r in rules], dtype=object)[rule]
 
     level_name = pd.Series(pick("service_level"), index=scored.index)
-    by_tier = conditions["tier"].map(settings.tier_service_level)
+    by_tier = pd.Series(_lookup(conditions["tier"], settings.tier_service_level), index=scored.index)
     level_name = level_name.where(level_name != "tier", by_tier)
     if level_name.isna().any():
         unknown = sorted(set(conditions["tier"][level_name.isna()]))
         raise ValueError(f"no service level for tier(s) {unknown}; add them to routing.tier_service_level")
     levels = settings.service_levels
+
+    def of_level(attribute: str, dtype: str) -> np.ndarray:
+        return _lookup(level_name, {k: getattr(v, attribute) for k, v in levels.items()}).astype(dtype)
+
     return scored.assign(
         risk_band=band,
         priority=pick("priority").astype("int64"),
         queue=pd.Series(pick("queue"), index=scored.index, dtype="str"),
-        sla_target_share=level_name.map({k: v.answered_share for k, v in levels.items()}).astype("float64"),
-        sla_target_seconds=level_name.map({k: v.within_seconds for k, v in levels.items()}).astype("int64"),
-        callback_hours=level_name.map({k: v.callback_hours for k, v in levels.items()}).astype("float64"),
+        sla_target_share=of_level("answered_share", "float64"),
+        sla_target_seconds=of_level("within_seconds", "int64"),
+        callback_hours=of_level("callback_hours", "float64"),
         reason=pd.Series(pick("reason"), index=scored.index, dtype="str"),
     )

@@ -1,0 +1,130 @@
+"""Do two versions of the code publish the same night? Issue 15: making the nightly fast must not change its results.
+
+    .venv/bin/python -m benchmarks.compare_published --base 5ff9a85 \
+        --config benchmarks/out/nightly/n1000000/settings.yaml
+
+Checks out `--base` (any git revision) into a temporary worktree and runs the nightly flow of `--config` (its
+inputs, its champion, its tracking database) twice, each in a fresh Python process: once with the base's code
+and once with this checkout's, each into its own root under `--workdir` (the inputs linked, not copied, the
+same privacy key). Then it compares, row for row and column for column, what the night published: the tier
+table (the routing service's view, ordered by key), the retention list and call-back list tables, and the
+retention list files per desk. It prints each table's rows and SHA-256 per side and exits 1 when any differs.
+The run's own wall time of each side is printed too, but one run each is not a benchmark: see bench_nightly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+KEY = "compare-published-" + "0" * 32  # the same pseudonyms on both sides; not a secret
+RUN = "from flows.nightly import nightly; nightly(config={config!r})"
+
+
+def _side(config: Path, root: Path) -> Path:
+    """Write a settings file like `config` whose root is `root`, with the inputs of `config` linked in."""
+    from tiercast.settings import load_settings
+
+    settings = load_settings(config, environ={})
+    raw = settings.paths.resolve(settings.paths.raw)
+    values = yaml.safe_load(config.read_text()) or {}
+    values.setdefault("paths", {})["root"] = str(root)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    link = root / "data" / "raw"
+    if not link.exists():
+        link.symlink_to(raw, target_is_directory=True)
+    path = root / "settings.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def run_nightly(code: Path, config: Path) -> float:
+    """Run the nightly of `config` with the code in `code` in a fresh process (its output in nightly.log beside
+    `config`); return its wall seconds."""
+    env = dict(os.environ, PYTHONPATH=str(code), TIERCAST_PRIVACY_KEY=os.environ.get("TIERCAST_PRIVACY_KEY", KEY))
+    start = time.perf_counter()
+    with (config.parent / "nightly.log").open("w") as log:
+        command = [sys.executable, "-c", RUN.format(config=str(config))]
+        subprocess.run(command, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - start
+
+
+def published(config: Path) -> dict[str, pd.DataFrame]:
+    """Return what the night of `config` published: its database's tables (sorted) and its retention files."""
+    from data_contracts.loader import load_contract
+    from tiercast.settings import load_settings
+
+    settings = load_settings(config, environ={})
+    database = settings.paths.resolve(settings.paths.published) / settings.publish.sqlite_file
+    out: dict[str, pd.DataFrame] = {}
+    with sqlite3.connect(database) as conn:
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        names = [settings.publish.tier_view, settings.publish.retention_table, load_contract("callback_list").table]
+        for name in (n for n in names if n in present):
+            frame = pd.read_sql_query(f'SELECT * FROM "{name}"', conn)
+            out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    folder = settings.paths.resolve(settings.paths.retention)
+    for path in sorted(folder.rglob("*.parquet")):
+        out[str(path.relative_to(folder))] = pd.read_parquet(path)
+    return out
+
+
+def digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's columns and values, in order."""
+    hashed = hashlib.sha256(repr(list(frame.columns)).encode())
+    hashed.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return hashed.hexdigest()
+
+
+def compare(base: dict[str, pd.DataFrame], head: dict[str, pd.DataFrame]) -> list[str]:
+    """Return one line per table (rows and digest of each side, same or DIFFERENT); differing tables say so."""
+    lines = []
+    for name in sorted(set(base) | set(head)):
+        left, right = base.get(name), head.get(name)
+        if left is None or right is None:
+            lines.append(f"DIFFERENT {name}: only in {'head' if left is None else 'base'}")
+            continue
+        same = left.columns.equals(right.columns) and left.equals(right)
+        verdict = "same" if same else "DIFFERENT"
+        lines.append(
+            f"{verdict:9s} {name}: {len(left):,} / {len(right):,} rows, {digest(left)[:16]} / {digest(right)[:16]}"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", required=True, help="git revision whose code is the reference")
+    parser.add_argument("--config", type=Path, required=True, help="settings of the night (inputs, tracking)")
+    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out/compare"))
+    args = parser.parse_args()
+    repo = Path(__file__).resolve().parents[1]
+    workdir = args.workdir.resolve()
+    with tempfile.TemporaryDirectory(prefix="tiercast-base-") as scratch:
+        tree = Path(scratch) / "code"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), args.base], check=True)
+        try:
+            sides = {"base": tree, "head": repo}
+            configs = {name: _side(args.config.resolve(), workdir / name) for name in sides}
+            for name, code in sides.items():
+                seconds = run_nightly(code, configs[name])
+                print(f"{name} ({code}): nightly {seconds:.1f} s", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False)
+    lines = compare(published(configs["base"]), published(configs["head"]))
+    print("\n".join(lines))
+    sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
+
+
+if __name__ == "__main__":
+    main()

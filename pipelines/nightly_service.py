@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 QUEUE_COLUMNS = ("wait_seconds", "abandoned", "handle_seconds")
 OPTIONAL = ("resolved", *QUEUE_COLUMNS)
+SUBSCRIBERS = ["subscriber_id", "msisdn", "activation_date"]
+ROUTING = ["subscriber_key", "tier", "priority", "queue"]
 KPIS = (
     "offered", "service_level", "target", "below_target", "abandon_rate", "asa_s", "aht_s", "hours_below_target",
     "complaint_rate",
@@ -108,24 +110,68 @@ def recent_contacts(contacts: pd.DataFrame, as_of: date, days: int) -> pd.DataFr
 
 
 def service_step(settings: Settings, as_of: date, parts: list[Any], outputs: list[Any]) -> dict[str, Any]:
-    """The nightly step: read what the shards kept (ShardFeatures.service_path and keys, ShardOutputs' tier
-    tables), return the summary's service part; a failure is logged and reported, never raised (the night
+    """The nightly step: read what the shards kept (ShardFeatures.service_path and keys, ShardOutputs' scores and
+    tier tables), return the summary's service part; a failure is logged and reported, never raised (the night
     has already published)."""
     try:
-        kept = [p for p in parts if p.service_path is not None]
-        if not kept:
+        if not any(p.service_path is not None for p in parts):
             return {"note": "no contacts kept by the shards"}
-        contacts = pd.concat([pd.read_parquet(p.service_path) for p in kept], ignore_index=True)
-        subscribers = pd.concat([pd.read_parquet(p.keys_path) for p in parts], ignore_index=True)
-        columns = ["subscriber_key", "tier", "priority", "queue"]
-        routing = pd.concat([pd.read_parquet(o.tier_path, columns=columns) for o in outputs], ignore_index=True)
         out_dir = settings.paths.resolve(settings.paths.reports) / "staffing"
-        night = service_night(settings, as_of, contacts, subscribers, routing, out_dir)
+        night = night_from_shards(settings, as_of, parts, outputs, out_dir)
     except Exception as exc:  # reported in the summary: the publication stands
         log.exception("service-level step failed (the night's tables are published)")
         return {"note": f"service-level step failed: {type(exc).__name__}: {exc}"}
     _log(night)
     return night.summary()
+
+
+def night_from_shards(
+    settings: Settings, as_of: date, parts: list[Any], outputs: list[Any], out_dir: Path
+) -> ServiceNight:
+    """Return `service_night` on the shards' files, keying only the replayed day's callers.
+
+    Each subscriber's tier comes by subscriber_id from the shards' scores (the rows their tier-table rows were
+    made from, so the same tier as the lookup by subscriber_key); only the callers of the replayed day are keyed
+    and looked up in the tier tables for their priority and queue, as the routing service does.
+    """
+    kept = [p.service_path for p in parts if p.service_path is not None]
+    contacts = pd.concat([pd.read_parquet(path) for path in kept], ignore_index=True)
+    key = privacy_key(settings.privacy)
+    keys_paths, tier_paths = [p.keys_path for p in parts], [o.tier_path for o in outputs]
+    if any(o.scores_path is None for o in outputs):  # no scores to take the tiers from: key every subscriber
+        subscribers, routing = _read(keys_paths, SUBSCRIBERS), _read(tier_paths, ROUTING)
+        tiers = tiers_by_key(subscribers, routing, key)
+        return service_night(settings, as_of, contacts, subscribers, tiers, subscribers, routing, out_dir)
+    base = _read(keys_paths, ["subscriber_id", "activation_date"])
+    scores = _read([o.scores_path for o in outputs], ["subscriber_id", "tier"])
+    tiers = pd.Series(scores["tier"].to_numpy(), index=scores["subscriber_id"].to_numpy())
+    day = pd.Timestamp(replayed_day(as_of))
+    when = contacts["contact_time"]
+    called = contacts.loc[(when >= day) & (when < day + pd.Timedelta(days=1)), "subscriber_id"].unique()
+    callers = _read(keys_paths, ["subscriber_id", "msisdn"], ("subscriber_id", called.tolist()))
+    wanted = subscriber_key(callers["msisdn"].astype("str"), key)
+    routing = _read(tier_paths, ROUTING, ("subscriber_key", wanted.tolist()))
+    return service_night(settings, as_of, contacts, base, tiers, callers, routing, out_dir)
+
+
+def _read(paths: list[Path], columns: list[str], keep: tuple[str, list[Any]] | None = None) -> pd.DataFrame:
+    """Return `columns` of the Parquet files, one after the other; with `keep` (column, values) only those rows."""
+    filters = None if keep is None or not keep[1] else [(keep[0], "in", keep[1])]
+    frame = pd.concat([pd.read_parquet(path, columns=columns, filters=filters) for path in paths], ignore_index=True)
+    return frame.iloc[:0] if keep is not None and not keep[1] else frame  # pyarrow cannot type an empty value set
+
+
+def tiers_by_key(subscribers: pd.DataFrame, routing: pd.DataFrame, key: bytes) -> pd.Series:
+    """Return subscriber_id -> tier: each subscriber's MSISDN keyed and looked up in the tier table (`routing`:
+    subscriber_key, tier); subscribers the table lacks are left out."""
+    keys = subscriber_key(subscribers["msisdn"].astype("str"), key)
+    tier = routing.set_index("subscriber_key")["tier"].reindex(keys.to_numpy()).to_numpy()
+    return pd.Series(tier, index=subscribers["subscriber_id"].to_numpy()).dropna()
+
+
+def replayed_day(as_of: date) -> date:
+    """Return the day whose calls tomorrow's staffing replays: tomorrow's weekday a week earlier."""
+    return as_of + timedelta(days=1) - timedelta(days=7)
 
 
 def _log(night: ServiceNight) -> None:
@@ -156,24 +202,24 @@ def service_night(
     settings: Settings,
     as_of: date,
     contacts: pd.DataFrame,
-    subscribers: pd.DataFrame,
+    base: pd.DataFrame,
+    tiers: pd.Series,
+    callers: pd.DataFrame,
     routing: pd.DataFrame,
     out_dir: Path,
 ) -> ServiceNight:
     """Return the as-of day's KPIs and tomorrow's staffing.
 
-    `contacts`: the kept recent contacts (any channel); `subscribers`: subscriber_id, msisdn, activation_date
-    of tonight's active base; `routing`: tonight's tier table (subscriber_key, tier, priority, queue).
+    `contacts`: the kept recent contacts (any channel); `base`: subscriber_id, activation_date of tonight's
+    active base; `tiers`: subscriber_id -> tier in tonight's tier table; `callers`: subscriber_id, msisdn of the
+    base's subscribers (those who called on the replayed day suffice); `routing`: tonight's tier-table rows
+    (subscriber_key, tier, priority, queue), those callers' at least.
     """
     service = settings.service
     absent = [c for c in OPTIONAL if c not in contacts.columns]
-    key = privacy_key(settings.privacy)
-    keys = subscriber_key(subscribers["msisdn"].astype("str"), key)
-    by_key = routing.set_index("subscriber_key")
-    tiers = pd.Series(by_key["tier"].reindex(keys.to_numpy()).to_numpy(), index=subscribers["subscriber_id"].to_numpy())
-    base = subscribers.assign(deactivation_date=pd.Series(pd.NaT, index=subscribers.index, dtype="datetime64[ns]"))
+    active = base.assign(deactivation_date=pd.Series(pd.NaT, index=base.index, dtype="datetime64[ns]"))
     fcr_day = as_of - timedelta(days=service.fcr_window_days)
-    kpis = service_kpis(contacts, base, tiers.dropna(), service, fcr_day, as_of, absent)
+    kpis = service_kpis(contacts, active, tiers, service, fcr_day, as_of, absent)
     daily = kpis.daily
     today = daily[daily["day"] == pd.Timestamp(as_of)]
     then = daily[daily["day"] == pd.Timestamp(fcr_day)]
@@ -183,9 +229,9 @@ def service_night(
     if missing:
         note = f"no staffing replay: the contacts have no {', '.join(missing)}"
         return replace(night, note=note)
-    tomorrow = as_of + timedelta(days=1)
-    replayed = tomorrow - timedelta(days=7)
-    calls, patience = day_calls(contacts, subscribers, by_key, replayed, service, key)
+    tomorrow, replayed = as_of + timedelta(days=1), replayed_day(as_of)
+    by_key = routing.set_index("subscriber_key")
+    calls, patience = day_calls(contacts, callers, by_key, replayed, service, privacy_key(settings.privacy))
     if calls.empty:
         return replace(night, note=f"no staffing replay: no inbound voice call on {replayed}")
     plan = replay(calls, patience, tomorrow, service, service.seats, out_dir)

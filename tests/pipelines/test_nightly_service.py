@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.nightly_service import service_night
+from pipelines.nightly_service import ServiceNight, night_from_shards, service_night, tiers_by_key
 from pipelines.privacy import privacy_key, subscriber_key
 from pipelines.run_summary import _service_lines
 from tiercast.settings import Settings
@@ -61,8 +64,15 @@ def contacts() -> pd.DataFrame:
     return frame.assign(contact_time=pd.to_datetime(frame["contact_time"]), resolved=True)
 
 
+def night_of(settings: Settings, contacts: pd.DataFrame, out_dir: Path) -> ServiceNight:
+    """`service_night` on the hand-built base, every subscriber keyed and looked up in the tier table."""
+    base, table = subscribers(), routing(settings)
+    tiers = tiers_by_key(base, table, privacy_key(settings.privacy))
+    return service_night(settings, AS_OF, contacts, base, tiers, base, table, out_dir)
+
+
 def test_the_days_kpis_per_tier_fcr_a_week_back_and_tomorrows_replay(settings: Settings, tmp_path) -> None:
-    night = service_night(settings, AS_OF, contacts(), subscribers(), routing(settings), tmp_path)
+    night = night_of(settings, contacts(), tmp_path)
     kpis = night.kpis.set_index("tier")
     assert kpis.loc["high", "offered"] == 2 and kpis.loc["high", "service_level"] == 0.5
     assert kpis.loc["high", "asa_s"] == 17.5 and kpis.loc["high", "aht_s"] == 150.0
@@ -89,9 +99,97 @@ def test_an_export_without_queue_columns_gets_the_kpis_it_can_and_says_why_no_re
     settings: Settings, tmp_path
 ) -> None:
     bare = contacts().drop(columns=["wait_seconds", "abandoned", "handle_seconds"])
-    night = service_night(settings, AS_OF, bare, subscribers(), routing(settings), tmp_path)
+    night = night_of(settings, bare, tmp_path)
     assert night.staffing is None
     assert night.note == "no staffing replay: the contacts have no wait_seconds, abandoned, handle_seconds"
     assert night.kpis.set_index("tier").loc["high", "offered"] == 2
     assert {"service_level", "aht_s"} <= set(night.unavailable)
     assert not list(tmp_path.iterdir())
+
+
+def generated_night(
+    settings: Settings, folder: Path, seed: int = 15
+) -> tuple[list[SimpleNamespace], list[SimpleNamespace]]:
+    """Two shards' files for a random night as of AS_OF: keys, kept contacts (callers outside the base among
+    them), tier tables in key order (black list, a queue outside the groups) and scores (one shard's shuffled)."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(1, 301)
+    base = pd.DataFrame(
+        {
+            "subscriber_id": ids,
+            "msisdn": [f"139{n:08d}" for n in rng.choice(10**8, len(ids), replace=False)],
+            "activation_date": pd.Timestamp(AS_OF) - pd.to_timedelta(rng.integers(0, 40, len(ids)), unit="D"),
+        }
+    )
+    tiers = rng.choice(["high", "mid", "low"], len(ids))
+    queues = [*settings.service.groups, "not-a-group"]
+    table = pd.DataFrame(
+        {
+            "subscriber_key": subscriber_key(base["msisdn"], privacy_key(settings.privacy)),
+            "tier": tiers,
+            "priority": rng.choice([1, 2, 4, 5, 7, 9], len(ids)),
+            "queue": rng.choice(queues, len(ids)),
+        }
+    )
+    n = 2500
+    start = pd.Timestamp(AS_OF - timedelta(days=settings.service.fcr_window_days))
+    calls = pd.DataFrame(
+        {
+            "subscriber_id": rng.integers(1, 331, n),  # 301-330: left or quarantined, not in tonight's base
+            "contact_time": start + pd.to_timedelta(rng.integers(0, 8 * 86400, n), unit="s"),
+            "channel": rng.choice(["voice", "voice", "voice", "chat", "app", "outbound"], n),
+            "reason": rng.choice(["inquiry", "billing", "fault", "complaint"], n),
+            "wait_seconds": (1.0 + rng.exponential(15.0, n)).round(),
+            "abandoned": rng.random(n) < 0.1,
+            "handle_seconds": rng.lognormal(5.5, 0.4, n).round(),
+            "resolved": True,
+        }
+    ).sort_values("contact_time", kind="stable")
+    parts, outputs = [], []
+    for shard in (0, 1):
+        where = folder / f"shard-{shard}"
+        where.mkdir(parents=True)
+        mine = base["subscriber_id"] % 2 == shard
+        base[mine].to_parquet(where / "keys.parquet", index=False)
+        calls[calls["subscriber_id"] % 2 == shard].to_parquet(where / "service.parquet", index=False)
+        table[mine].sort_values("subscriber_key").to_parquet(where / "tier_table.parquet", index=False)
+        scores = pd.DataFrame({"subscriber_id": ids[mine], "churn_score": rng.random(mine.sum()), "tier": tiers[mine]})
+        scores.sample(frac=1.0, random_state=shard).to_parquet(where / "scores.parquet", index=False)
+        parts.append(SimpleNamespace(keys_path=where / "keys.parquet", service_path=where / "service.parquet"))
+        outputs.append(SimpleNamespace(tier_path=where / "tier_table.parquet", scores_path=where / "scores.parquet"))
+    return parts, outputs
+
+
+def reference_night(settings: Settings, parts: list[SimpleNamespace], outputs, out_dir: Path) -> ServiceNight:
+    """The step before issue 15: every active subscriber keyed and looked up in the whole tier table."""
+    contacts = pd.concat([pd.read_parquet(p.service_path) for p in parts], ignore_index=True)
+    base = pd.concat([pd.read_parquet(p.keys_path) for p in parts], ignore_index=True)
+    columns = ["subscriber_key", "tier", "priority", "queue"]
+    table = pd.concat([pd.read_parquet(o.tier_path, columns=columns) for o in outputs], ignore_index=True)
+    tiers = tiers_by_key(base, table, privacy_key(settings.privacy))
+    return service_night(settings, AS_OF, contacts, base, tiers, base, table, out_dir)
+
+
+@pytest.mark.parametrize("scores", [True, False], ids=["tiers-from-scores", "no-scores-every-subscriber-keyed"])
+def test_the_step_on_the_shards_files_gives_what_keying_every_subscriber_gives(
+    settings: Settings, tmp_path: Path, scores: bool
+) -> None:
+    """Given a generated night's shard files, when the step keys only the replayed day's callers (tiers by
+    subscriber_id from the scores), then every KPI, the staffing verdict and the files are the reference's."""
+    parts, outputs = generated_night(settings, tmp_path / "work")
+    if not scores:
+        outputs = [SimpleNamespace(tier_path=o.tier_path, scores_path=None) for o in outputs]
+    expected = reference_night(settings, parts, outputs, tmp_path / "expected")
+    night = night_from_shards(settings, AS_OF, parts, outputs, tmp_path / "got")
+    assert expected.staffing is not None and night.staffing is not None
+    assert set(expected.kpis["tier"]) == {"all", "high", "mid", "low", "unlisted"}
+    pd.testing.assert_frame_equal(night.kpis, expected.kpis)
+    pd.testing.assert_frame_equal(night.staffing, expected.staffing)
+    assert (night.fcr, night.black_list_longest_wait_s, night.peak_required) == (
+        expected.fcr,
+        expected.black_list_longest_wait_s,
+        expected.peak_required,
+    )
+    assert night.summary() | {"files": {}} == expected.summary() | {"files": {}}
+    for name, path in expected.files.items():
+        assert Path(night.files[name]).read_bytes() == Path(path).read_bytes(), name

@@ -12,6 +12,10 @@ and reports: wall time of the flow call, the flow's own step timings, the flow p
 which includes the temporary Prefect server). Shards have `flows.shard_size` subscribers, so the
 peak RSS should stay flat from one size to the next: that is the memory bound being checked.
 
+`--prefect-server` starts one Prefect server before the runs and points every run at it (PREFECT_API_URL), as
+a scheduled night runs (`tiercast serve`, a worker): the temporary API server a plain flow call starts (~15 s on
+this machine, a separate process importing Prefect's server) is then not in the flow's wall time.
+
 `--monitoring on off` runs each size with monitoring on and off (TIERCAST__MONITORING__ENABLED),
 interleaved, and prints the ratio of the medians: what monitoring adds to the night (issue 12: at
 most 10%). The champion is trained with monitoring on, so its reference profile exists.
@@ -37,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -159,11 +164,14 @@ def floors_once(config: Path, as_of: str) -> dict[str, float]:
     return measured
 
 
-def run_once(config: Path, monitoring: str = "on") -> dict[str, Any]:
-    """Run `child` in a fresh process, sampling the RSS of its whole process tree."""
+def run_once(config: Path, monitoring: str = "on", api_url: str | None = None) -> dict[str, Any]:
+    """Run `child` in a fresh process, sampling the RSS of its whole process tree (`api_url`: a running Prefect
+    server's API; without it the flow starts a temporary one, whose start counts to its wall time)."""
     command = [sys.executable, "-m", "benchmarks.bench_nightly", "--child", str(config)]
     enabled = "true" if monitoring == "on" else "false"
     env = dict(os.environ, PREFECT_HOME=str(config.parent / "prefect"), TIERCAST__MONITORING__ENABLED=enabled)
+    if api_url:  # a running server, as a scheduled night has; else the flow starts a temporary one
+        env["PREFECT_API_URL"] = api_url
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     tree_peak = 0.0
     watched = psutil.Process(process.pid)
@@ -233,6 +241,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=OUT)
     parser.add_argument("--monitoring", nargs="+", choices=["on", "off"], default=["on"])
+    parser.add_argument(
+        "--prefect-server",
+        action="store_true",
+        help="run the flows against a Prefect server started once before the runs (as `tiercast serve` and a "
+        "scheduled night have) instead of the temporary server each plain flow call starts (~15 s here)",
+    )
+    parser.add_argument("--prefect-port", type=int, default=4299, help="port of the server --prefect-server starts")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--floors", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help=argparse.SUPPRESS)
@@ -249,12 +264,20 @@ def main() -> None:
     configs = prepare(args.workdir.resolve(), args.sizes, args.months, args.seed)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     results: dict[tuple[int, str], list[dict[str, Any]]] = {(n, m): [] for n in args.sizes for m in args.monitoring}
-    for repeat in range(args.repeats):
-        for size, mode in results:  # sizes and modes interleaved, so machine load hits them alike
-            run = run_once(configs[size], mode)
-            run["floors_s"] = floors_once(configs[size], run["as_of"])
-            results[(size, mode)].append(run)
-            print(f"run {repeat + 1} n={size:,} monitoring {mode}: {json.dumps(run)}", flush=True)
+    with ExitStack() as stack:
+        api_url = None
+        if args.prefect_server:
+            from flows.server import prefect_server
+
+            folder = args.workdir.resolve() / "prefect-server"
+            api_url = stack.enter_context(prefect_server("127.0.0.1", args.prefect_port, folder, folder / "server.log"))
+            print(f"flows report to the Prefect server at {api_url} (its start is not timed)", flush=True)
+        for repeat in range(args.repeats):
+            for size, mode in results:  # sizes and modes interleaved, so machine load hits them alike
+                run = run_once(configs[size], mode, api_url)
+                run["floors_s"] = floors_once(configs[size], run["as_of"])
+                results[(size, mode)].append(run)
+                print(f"run {repeat + 1} n={size:,} monitoring {mode}: {json.dumps(run)}", flush=True)
     print("\nmedians over", args.repeats, "runs")
     print(
         f"{'subscribers':>12} {'monitor':>7} {'rows':>10} {'shards':>6} {'wall s':>8} {'flow RSS MB':>12} "

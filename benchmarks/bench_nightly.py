@@ -247,6 +247,12 @@ def main() -> None:
         help="run the flows against a Prefect server started once before the runs (as `tiercast serve` and a "
         "scheduled night have) instead of the temporary server each plain flow call starts (~15 s here)",
     )
+    parser.add_argument(
+        "--no-floors",
+        dest="floors_too",
+        action="store_false",
+        help="skip the floors (they hold whole input tables in memory, unlike the nightly: not for 10M)",
+    )
     parser.add_argument("--prefect-port", type=int, default=4299, help="port of the server --prefect-server starts")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--floors", type=Path, default=None, help=argparse.SUPPRESS)
@@ -275,7 +281,7 @@ def main() -> None:
         for repeat in range(args.repeats):
             for size, mode in results:  # sizes and modes interleaved, so machine load hits them alike
                 run = run_once(configs[size], mode, api_url)
-                run["floors_s"] = floors_once(configs[size], run["as_of"])
+                run["floors_s"] = floors_once(configs[size], run["as_of"]) if args.floors_too else {}
                 results[(size, mode)].append(run)
                 print(f"run {repeat + 1} n={size:,} monitoring {mode}: {json.dumps(run)}", flush=True)
     print("\nmedians over", args.repeats, "runs")

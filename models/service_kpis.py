@@ -175,17 +175,27 @@ def _with_targets(table: pd.DataFrame, settings: ServiceSettings) -> pd.DataFram
 def active_base(subscribers: pd.DataFrame, tiers: pd.Series, days: pd.DatetimeIndex) -> pd.DataFrame:
     """Return per day and tier (and 'all') the subscribers active that day: activated on or before it and
     not deactivated on or before it. `tiers` is each subscriber's tier (same index as `subscribers`)."""
-    rows = []
-    groups = [(ALL, subscribers)] + ([] if (tiers == ALL).all() else list(subscribers.groupby(tiers.to_numpy())))
     day_values = days.to_numpy(dtype="datetime64[ns]")
-    for tier, members in groups:
-        started = np.sort(members["activation_date"].to_numpy(dtype="datetime64[ns]"))
-        ended = members["deactivation_date"].dropna().to_numpy(dtype="datetime64[ns]")
-        active = np.searchsorted(started, day_values, side="right") - np.searchsorted(
-            np.sort(ended), day_values, side="right"
-        )
-        rows.append(pd.DataFrame({"day": days.astype("datetime64[ns]"), "tier": tier, "subscribers": active}))
-    return pd.concat(rows, ignore_index=True)
+    n_days = len(days)
+    codes, names = np.full(len(subscribers), -1, dtype="int64"), np.empty(0, dtype=object)  # only the all row
+    if not (tiers == ALL).all():
+        codes, names = pd.factorize(tiers.to_numpy(), sort=True)
+    tiered = codes >= 0
+    counts = np.zeros((1 + len(names), n_days), dtype="int64")
+    # each date counts from the first day on or after it (a missing one never): per tier, a histogram of those
+    # first days summed up to each day counts a base of millions without sorting it
+    for column, sign in (("activation_date", 1), ("deactivation_date", -1)):
+        first = np.searchsorted(day_values, subscribers[column].to_numpy(dtype="datetime64[ns]"), side="left")
+        counts[0] += sign * np.cumsum(np.bincount(first, minlength=n_days + 1))[:n_days]
+        per_tier = np.bincount(codes[tiered] * (n_days + 1) + first[tiered], minlength=len(names) * (n_days + 1))
+        counts[1:] += sign * np.cumsum(per_tier.reshape(len(names), n_days + 1), axis=1)[:, :n_days]
+    return pd.DataFrame(
+        {
+            "day": np.tile(day_values, 1 + len(names)),
+            "tier": np.repeat(np.array([ALL, *names], dtype=object), n_days),
+            "subscribers": counts.ravel(),
+        }
+    )
 
 
 def complaints(contacts: pd.DataFrame, tiers: pd.Series) -> pd.DataFrame:

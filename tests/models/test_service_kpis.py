@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.service_kpis import ServiceKpis, first_contact_resolved, service_kpis
+from models.service_kpis import ServiceKpis, active_base, first_contact_resolved, service_kpis
 from tiercast.settings import load_settings
 from tiercast.settings.service import ServiceSettings
 
@@ -190,3 +190,39 @@ def test_inconsistent_service_settings_are_rejected(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         ServiceSettings.model_validate({**service.model_dump(), **change})
+
+
+def active_base_by_groups(subscribers: pd.DataFrame, tiers: pd.Series, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """The active base as counted before issue 15: the subscribers grouped by tier, each group's dates sorted."""
+    rows = []
+    groups = [("all", subscribers)] + ([] if (tiers == "all").all() else list(subscribers.groupby(tiers.to_numpy())))
+    day_values = days.to_numpy(dtype="datetime64[ns]")
+    for tier, members in groups:
+        started = np.sort(members["activation_date"].to_numpy(dtype="datetime64[ns]"))
+        ended = np.sort(members["deactivation_date"].dropna().to_numpy(dtype="datetime64[ns]"))
+        active = np.searchsorted(started, day_values, side="right") - np.searchsorted(ended, day_values, side="right")
+        rows.append(pd.DataFrame({"day": days.astype("datetime64[ns]"), "tier": tier, "subscribers": active}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.parametrize("tiered", [True, False], ids=["tiers", "all-only"])
+def test_the_active_base_per_day_and_tier_counts_who_had_started_and_not_yet_left(tiered: bool) -> None:
+    """Given activations and departures on, before and after the days (some missing), then each day's count per
+    tier is what sorting each tier's dates gives: started on or before the day, not left on or before it."""
+    rng = np.random.default_rng(15)
+    n = 500
+    first = pd.Timestamp("2026-03-01")
+    started = first + pd.to_timedelta(rng.integers(-5, 6, n), unit="D") + pd.to_timedelta(rng.integers(0, 2, n), "h")
+    left = pd.Series(started + pd.to_timedelta(rng.integers(0, 8, n), unit="D")).where(rng.random(n) < 0.4)
+    subscribers = pd.DataFrame(
+        {
+            "subscriber_id": np.arange(n),
+            "activation_date": pd.Series(started).where(rng.random(n) > 0.02).astype("datetime64[ms]"),
+            "deactivation_date": left.astype("datetime64[ms]"),
+        }
+    )
+    tiers = pd.Series(rng.choice(["low", "high", "mid", "unlisted"], n) if tiered else "all", dtype="str")
+    days = pd.date_range(first, first + pd.Timedelta(days=4), freq="D")
+    got = active_base(subscribers, tiers, days)
+    pd.testing.assert_frame_equal(got, active_base_by_groups(subscribers, tiers, days))
+    assert len(got) == (5 if tiered else 1) * len(days) and got["subscribers"].between(1, n).all()

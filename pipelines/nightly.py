@@ -44,6 +44,7 @@ from pipelines.sources import Source, header, iter_batches, locate, table_path
 from pipelines.stage_clock import StageClock, summed
 from pipelines.staging import read_export_facts, shard_folder, stage_shards
 from tiercast.settings import Settings
+from tiercast.settings.flows import FlowsSettings
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,19 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
+def balanced_shards(n_subscribers: int, flows: FlowsSettings) -> int:
+    """Return how many shards a base needs (at most flows.shard_size subscribers each), rounded up to a multiple
+    of the shards the runner processes at once when there are more shards than that: 5 shards on 2 threads run
+    in 3 rounds with one core idle in the last, 6 smaller ones in 3 full rounds (1M x 12 here: see the README).
+    An existing Dask cluster (flows.dask_address) is not sized here: its shards are not rounded."""
+    needed = max(1, math.ceil(n_subscribers / flows.shard_size))
+    if flows.task_runner == "threads":
+        at_once = flows.thread_workers
+    else:
+        at_once = flows.dask_workers if flows.dask_address is None else 1
+    return needed if needed <= at_once else math.ceil(needed / at_once) * at_once
+
+
 def plan_nightly(
     settings: Settings, data_dir: Path | None = None, as_of: date | None = None, shards: int | None = None
 ) -> NightlyPlan:
@@ -206,7 +220,7 @@ def plan_nightly(
     n_subscribers = count_rows(table_path(data_dir, "subscribers", mapping))
     end = export_data_end(data_dir, mapping, settings.validation.data_end_min_share)
     as_of = as_of or end
-    n_shards = shards or max(1, math.ceil(n_subscribers / settings.flows.shard_size))
+    n_shards = shards or balanced_shards(n_subscribers, settings.flows)
     work_dir = paths.resolve(paths.work) / "nightly" / f"{as_of:%Y-%m-%d}"
     log.info("nightly run as of %s: %d subscriber rows in %s, %d shard(s)", as_of, n_subscribers, data_dir, n_shards)
     return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers, end)

@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from models.retention import retention_list
-from pipelines.nightly import ShardOutputs
+from pipelines.nightly import ShardOutputs, balanced_shards
 from pipelines.nightly_results import merge_retention
 from tiercast.settings import Settings, load_settings
 
@@ -80,3 +81,29 @@ def test_merged_shard_lists_equal_the_whole_base_list(tmp_path: Path) -> None:
         "product": [1, 2],
         "tariff": [1],
     }
+
+
+@pytest.mark.parametrize(
+    ("subscribers", "runner", "address", "expected"),
+    [
+        (1_000, "threads", None, 1),  # fewer shards than threads: as many as the size needs
+        (500_000, "threads", None, 2),
+        (1_000_000, "threads", None, 4),
+        (1_000_001, "threads", None, 6),  # 5 needed, 2 at a time: 6 smaller shards, no idle thread in round 3
+        (1_000_001, "dask", None, 6),  # a LocalCluster of flows.dask_workers (2)
+        (1_000_001, "dask", "tcp://scheduler:8786", 5),  # an existing cluster's size is not known here
+    ],
+)
+def test_shards_fill_every_round_of_the_runner(
+    subscribers: int, runner: str, address: str | None, expected: int
+) -> None:
+    flows = load_settings(None, environ={}).flows.model_copy(
+        update={
+            "shard_size": 250_000,
+            "task_runner": runner,
+            "thread_workers": 2,
+            "dask_workers": 2,
+            "dask_address": address,
+        }
+    )
+    assert balanced_shards(subscribers, flows) == expected

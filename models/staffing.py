@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,10 @@ from models.call_simulation import Roster, answered_waits, interval_of, service_
 from models.erlang import agents_for_service_level
 
 MAX_ROUNDS = 200  # guard against a target no staffing can meet (e.g. patience shorter than any answer)
+
+# the search starts each interval at Erlang A's count for its calls and the staffing table shows it beside the
+# answer: the same loads twice, remembered once (a pure function of numbers)
+_erlang_count = lru_cache(maxsize=4096)(agents_for_service_level)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def erlang_agents(
         strictest = max((targets[tier] for tier in tiers), key=lambda target: target.share)
         handle_s = float(mine["handle_s"].mean())
         patience = float(mine["patience_s"].mean())
-        agents[g] = agents_for_service_level(
+        agents[g] = _erlang_count(
             load=float(mine["handle_s"].sum()) / interval_s,
             handle_s=handle_s,
             target=strictest.share,
@@ -115,7 +120,8 @@ def _interval_agents(
     tiers = calls["tier"].to_numpy()
     judged_tiers = {tier: judged & (tiers == tier) for tier in targets if (judged & (tiers == tier)).any()}
     index = {name: g for g, name in enumerate(template.groups)}
-    group_of = {tier: index[calls.loc[mine, "group"].mode().iloc[0]] for tier, mine in judged_tiers.items()}
+    groups = calls["group"].to_numpy()
+    group_of = {tier: index[_most_requested(groups[mine])] for tier, mine in judged_tiers.items()}
 
     def worst_miss(agents: np.ndarray) -> str | None:
         matrix = agents[:, None] if previous is None else np.column_stack([previous, agents])
@@ -136,6 +142,12 @@ def _interval_agents(
                 break
             agents = fewer
     return agents
+
+
+def _most_requested(groups: np.ndarray) -> str:
+    """Return the group the most of these calls request (the first by name on a tie, as Series.mode)."""
+    names, counts = np.unique(groups.astype("str"), return_counts=True)
+    return str(names[np.argmax(counts)])
 
 
 def required_agents(calls: pd.DataFrame, template: Roster, n_intervals: int, targets: Mapping[str, Target]) -> Roster:
@@ -160,6 +172,7 @@ def _fill_day(calls: pd.DataFrame, roster: Roster, targets: Mapping[str, Target]
     """Return the roster with one more agent per (interval, tier) that misses in the whole-day simulation."""
     index = {name: g for g, name in enumerate(roster.groups)}
     interval = interval_of(calls["arrival_s"], roster.interval_s)
+    groups, tiers = calls["group"].to_numpy(), calls["tier"].to_numpy()
     for _ in range(MAX_ROUNDS):
         table = targets_met(calls, simulate_calls(calls, roster), roster.interval_s, targets)
         missing = table[~table["met"]]
@@ -167,7 +180,6 @@ def _fill_day(calls: pd.DataFrame, roster: Roster, targets: Mapping[str, Target]
             break
         agents = roster.agents.copy()
         for tier, k in zip(missing["tier"], missing["interval"].astype(int), strict=True):
-            mine = calls[(calls["tier"] == tier).to_numpy() & (interval == k)]
-            agents[index[mine["group"].mode().iloc[0]], k] += 1
+            agents[index[_most_requested(groups[(tiers == tier) & (interval == k)])], k] += 1
         roster = roster.with_agents(agents)
     return roster

@@ -82,16 +82,18 @@ def erlang_agents(
 ) -> np.ndarray:
     """Return per group the Erlang A (or C) agents for one interval's calls at its queue's strictest target."""
     agents = np.zeros(len(groups), dtype="int64")
+    requested, tier_of = calls["group"].to_numpy(), calls["tier"].to_numpy()
+    handle, patience_of = calls["handle_s"].to_numpy(dtype="float64"), calls["patience_s"].to_numpy(dtype="float64")
     for g, name in enumerate(groups):
-        mine = calls[calls["group"] == name]
-        tiers = [tier for tier in mine["tier"].unique() if tier in targets]
+        mine = requested == name
+        tiers = [tier for tier in pd.unique(tier_of[mine]) if tier in targets]
         if not tiers:
             continue
         strictest = max((targets[tier] for tier in tiers), key=lambda target: target.share)
-        handle_s = float(mine["handle_s"].mean())
-        patience = float(mine["patience_s"].mean())
+        handle_s = float(handle[mine].mean())
+        patience = float(patience_of[mine].mean())
         agents[g] = _erlang_count(
-            load=float(mine["handle_s"].sum()) / interval_s,
+            load=float(handle[mine].sum()) / interval_s,
             handle_s=handle_s,
             target=strictest.share,
             within_s=strictest.within_s,

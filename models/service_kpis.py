@@ -177,9 +177,10 @@ def active_base(subscribers: pd.DataFrame, tiers: pd.Series, days: pd.DatetimeIn
     not deactivated on or before it. `tiers` is each subscriber's tier (same index as `subscribers`)."""
     day_values = days.to_numpy(dtype="datetime64[ns]")
     n_days = len(days)
-    codes, names = np.full(len(subscribers), -1, dtype="int64"), np.empty(0, dtype=object)  # only the all row
+    codes = np.full(len(subscribers), -1, dtype="int64")  # no tiers: only the all row
+    names: pd.Index = pd.Index([], dtype="str")
     if not (tiers == ALL).all():
-        codes, names = pd.factorize(tiers.to_numpy(), sort=True)
+        codes, names = pd.factorize(tiers, sort=True)
     tiered = codes >= 0
     counts = np.zeros((1 + len(names), n_days), dtype="int64")
     # each date counts from the first day on or after it (a missing one never): per tier, a histogram of those

@@ -144,7 +144,7 @@ def night_from_shards(
         return service_night(settings, as_of, contacts, subscribers, tiers, subscribers, routing, out_dir)
     base = _read(keys_paths, ["subscriber_id", "activation_date"])
     scores = _read([o.scores_path for o in outputs], ["subscriber_id", "tier"])
-    tiers = pd.Series(scores["tier"].to_numpy(), index=scores["subscriber_id"].to_numpy())
+    tiers = scores.set_index("subscriber_id")["tier"]
     day = pd.Timestamp(replayed_day(as_of))
     when = contacts["contact_time"]
     called = contacts.loc[(when >= day) & (when < day + pd.Timedelta(days=1)), "subscriber_id"].unique()

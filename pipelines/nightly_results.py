@@ -25,7 +25,7 @@ from pipelines.evidence import LATEST, evidence_for
 from pipelines.ingest import check_volumes, input_mapping, table_path
 from pipelines.monitoring import NightMonitoring
 from pipelines.nightly import ModelRef, NightlyPlan, ShardFeatures, ShardOutputs
-from pipelines.publish import Publication, live_publication, publish
+from pipelines.publish import CheckedParts, Publication, live_publication, publish
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_quarantine, write_report
 from pipelines.retention_files import write_callback_files, write_retention_files
 from pipelines.run_summary import NightlySummary, previous_summary
@@ -168,11 +168,16 @@ class Switched:
 
 
 def publish_tables(settings: Settings, parts: list[ShardOutputs], retention: pd.DataFrame) -> Switched:
-    """Publish the tier table, retention list and call-back list atomically (the view switch); nothing else."""
+    """Publish the tier table, retention list and call-back list atomically (the view switch); nothing else.
+
+    The shards validated their tier tables against the contract right before writing them
+    (`pipelines.score.tier_table`), so the publisher checks only the files' columns and dtypes.
+    """
     callbacks = merge_callbacks(parts)
     engine = engine_for(settings)
+    tier_parts = CheckedParts(tuple(part.tier_path for part in parts))
     try:
-        publication = publish(engine, settings.publish, [part.tier_path for part in parts], retention, callbacks)
+        publication = publish(engine, settings.publish, tier_parts, retention, callbacks)
         return Switched(publication, display_url(engine))
     finally:
         engine.dispose()

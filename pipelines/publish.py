@@ -6,6 +6,12 @@ retention rows (and call-back rows, when given; their table is created on first 
 the `tier_view` view at the new table and updates the registry. Readers therefore see the
 previous complete table or the new one, never a mix or an empty one. On any failure before the
 switch the new table is dropped and the previous one stays live.
+
+Every part of the tier table is checked against its contract before it is written: in full (values,
+nullability, uniqueness, row rules), or only its columns and dtypes when the parts come as `CheckedParts`,
+files whose writer ran the full contract on them right before writing (the nightly's shards). Either
+way the database refuses nulls where the contract does (NOT NULL) and a subscriber_key twice (the
+unique index), and the guardrails read the written table back.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,14 +43,26 @@ from pipelines.database import (
     retention_table,
     write_transaction,
 )
-from pipelines.publish_checks import GuardrailError, check_contract, check_guardrails, table_stats
+from pipelines.publish_checks import GuardrailError, check_contract, check_guardrails, check_schema, table_stats
 from tiercast.errors import PublicationError
 from tiercast.settings.publish import PublishSettings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TierTable = pd.DataFrame | Sequence[Path]  # the whole table, or its parts as Parquet files
+
+
+@dataclass(frozen=True)
+class CheckedParts:
+    """Parquet files of the tier table that their writer validated against the tier_table contract (in full,
+    `data_contracts.loader.validate_output`) right before writing them, as the nightly's shards do
+    (`pipelines.score.tier_table`). The publisher then checks their columns and dtypes only."""
+
+    paths: tuple[Path, ...]
+
+
+# the whole table, its parts as Parquet files, or parts already contract-checked by their writer
+TierTable = pd.DataFrame | Sequence[Path] | CheckedParts
 
 LIVE, RETAINED, ROLLED_BACK = "live", "retained", "rolled_back"
 BUILDING, REJECTED, FAILED, DROPPED = "building", "rejected", "failed", "dropped"
@@ -276,12 +294,30 @@ def _allocate(engine: Engine, settings: PublishSettings, identity: dict[str, Any
 
 
 def _parts(tier_table: TierTable) -> Iterator[pd.DataFrame]:
-    """Yield the tier table piece by piece: the frame itself, or one shard's Parquet file at a time."""
+    """Yield the tier table piece by piece, each checked against the contract (`CheckedParts`: columns and dtypes
+    only): the frame itself, or one shard's Parquet file at a time."""
     if isinstance(tier_table, pd.DataFrame):
+        check_contract(tier_table, "tier_table")
         yield tier_table
         return
-    for path in tier_table:
-        yield pd.read_parquet(path)
+    paths: Sequence[Path]
+    if isinstance(tier_table, CheckedParts):
+        paths, check = tier_table.paths, check_schema
+    else:
+        paths, check = tier_table, check_contract
+    for path in paths:
+        part = pd.read_parquet(path)
+        check(part, "tier_table")
+        yield part
+
+
+def _first_then(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Yield the part already read, then the rest: each part is read once, and let go of once written."""
+    held = [first]
+    del first
+    while held:
+        yield held.pop()
+    yield from rest
 
 
 def _identity(part: pd.DataFrame) -> dict[str, Any]:
@@ -293,15 +329,14 @@ def _identity(part: pd.DataFrame) -> dict[str, Any]:
 
 
 def _build(
-    engine: Engine, settings: PublishSettings, table_name: str, tier_table: TierTable, identity: dict[str, Any]
+    engine: Engine, settings: PublishSettings, table_name: str, parts: Iterable[pd.DataFrame], identity: dict[str, Any]
 ) -> int:
-    """Create the versioned table and load every part into it (each contract-checked); return the rows sent."""
+    """Create the versioned table and load every (checked) part into it; return the rows sent."""
     table = contract_table("tier_table", table_name, sa.MetaData())
     sent = 0
     with write_transaction(engine) as conn:
         table.create(conn, checkfirst=False)
-        for part in _parts(tier_table):
-            check_contract(part, "tier_table")
+        for part in parts:
             if len(part) and _identity(part) != identity:
                 raise GuardrailError(f"a part of the tier table is not from run {identity['run_id']}")
             insert_frame(conn, table, part, "tier_table", settings.batch_rows)
@@ -330,21 +365,22 @@ def publish(
     """Publish a tier table and that as_of's retention list (and call-back list) atomically; return the new
     live publication.
 
-    `tier_table` is a frame, or Parquet files (e.g. one per shard) loaded one at a time, so memory
-    stays bounded by the largest part whatever the size of the base. `callbacks` None leaves the
-    call-back table as it is.
+    `tier_table` is a frame, or Parquet files (e.g. one per shard) read once each, one at a time, so
+    memory stays bounded by the largest part whatever the size of the base; as `CheckedParts` their
+    values are not checked again (their writer did). `callbacks` None leaves the call-back table as it is.
     """
     init_schema(engine, settings)
     drop_leftovers(engine, settings)
-    first = next(_parts(tier_table), None)
+    parts = _parts(tier_table)
+    first = next(parts, None)
     if first is None:
         raise GuardrailError("no tier table parts to publish")
-    check_contract(first, "tier_table")
     check_contract(retention, "retention_list")
     if callbacks is not None:
         check_contract(callbacks, "callback_list")
     identity = _identity(first)
     as_of = identity["as_of"]
+    parts = _first_then(first, parts)
     del first
     _same_run(retention, "retention list", identity)
     if callbacks is not None:
@@ -353,7 +389,7 @@ def publish(
     version = _allocate(engine, settings, identity)
     table_name = version_table(settings, version)
     try:
-        sent = _build(engine, settings, table_name, tier_table, identity)
+        sent = _build(engine, settings, table_name, parts, identity)
         with engine.connect() as conn:
             stats = table_stats(conn, contract_table("tier_table", table_name, sa.MetaData()))
         check_guardrails(stats, sent, previous, settings.guardrails)

@@ -276,6 +276,7 @@ def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
         settings.flows.batch_rows,
         mapping,
         workers=settings.flows.thread_workers,
+        fmt=settings.flows.stage_format,
     )
     np.save(plan.inputs_dir / REPEATED_MSISDN, repeated.get("msisdn", np.empty(0, dtype=np.uint64)))
     return list(range(plan.n_shards))

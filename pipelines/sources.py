@@ -1,10 +1,11 @@
 """Where an input table lives in an export and how its raw columns are read (Arrow, export names).
 
 `locate(data_dir, table, mapping)` finds the file: the mapping's `file`, else `<table>.parquet`
-(preferred) or `<table>.csv`; `find` does the same for an optional table and says None when it is
-absent. `header(source)` lists the file's columns, `read_columns(...)` reads some of them as an Arrow
-table (CSV in the mapping's encoding), and `iter_batches(...)` streams them. Column names here are
-the export's; pipelines/ingest.py renames them to tiercast's.
+(preferred), `<table>.csv` or `<table>.arrow` (an Arrow IPC file: how the nightly stages its shards);
+`find` does the same for an optional table and says None when it is absent. `header(source)` lists
+the file's columns, `read_columns(...)` reads some of them as an Arrow table (CSV in the mapping's
+encoding), and `iter_batches(...)` streams them. Column names here are the export's;
+pipelines/ingest.py renames them to tiercast's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError
@@ -25,7 +27,8 @@ from pipelines.mapping import SourceMapping
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("parquet", "csv")
+FORMATS = ("parquet", "csv", "arrow")
+KINDS = {"parquet": "Parquet", "csv": "CSV", "arrow": "Arrow IPC"}
 # Text read as null in CSV files (pandas writes NaN/None as an empty field).
 CSV_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 BLOCK_BYTES = 64 << 20  # CSV bytes parsed per block when streaming
@@ -41,8 +44,13 @@ class Source:
 
     @property
     def is_csv(self) -> bool:
-        """True for a CSV file (else Parquet)."""
+        """True for a CSV file."""
         return self.path.suffix.lower() == ".csv"
+
+    @property
+    def is_arrow(self) -> bool:
+        """True for an Arrow IPC file (read memory-mapped, no decoding)."""
+        return self.path.suffix.lower() == ".arrow"
 
 
 def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source:
@@ -51,8 +59,9 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
     named = mapping.table(table).file
     if named is not None:
         path = data_dir / named
-        if path.suffix.lower() not in (".csv", ".parquet"):
-            raise ContractError(table, f"mapping names file {named!r}: only .csv and .parquet are read", rule="exists")
+        if path.suffix.lower().lstrip(".") not in FORMATS:
+            known = ", ".join(f".{fmt}" for fmt in FORMATS)
+            raise ContractError(table, f"mapping names file {named!r}: only {known} files are read", rule="exists")
         if not path.is_file():
             raise ContractError(
                 table, f"missing table: the mapping names file {named}, not in {data_dir}", rule="exists"
@@ -87,12 +96,22 @@ def _python_encoding(encoding: str) -> str:
 
 def unreadable(source: Source, exc: Exception) -> ContractError:
     """Return the structural error for a file that cannot be read at all (truncated, corrupted, not the format)."""
-    kind = "CSV" if source.is_csv else "Parquet"
+    kind = KINDS.get(source.path.suffix.lower().lstrip("."), "Parquet")
     return ContractError(source.table, f"{source.path} is not a readable {kind} file: {exc}", rule="readable")
+
+
+def _arrow_file(source: Source) -> ipc.RecordBatchFileReader:
+    """Open an Arrow IPC file memory-mapped (its batches are read in place, not copied)."""
+    try:
+        return ipc.open_file(pa.memory_map(str(source.path)))
+    except (pa.ArrowException, OSError) as exc:
+        raise unreadable(source, exc) from exc
 
 
 def header(source: Source) -> list[str]:
     """Return the file's column names (a CSV's first line, decoded in the source's encoding)."""
+    if source.is_arrow:
+        return list(_arrow_file(source).schema.names)
     if not source.is_csv:
         try:
             return list(pq.read_schema(source.path).names)
@@ -123,6 +142,12 @@ def read_columns(
     Text columns named in `repeating` (dates, flags, codes) come dictionary-encoded, so the converter
     reads each distinct value once.
     """
+    if source.is_arrow:
+        table = _arrow_file(source).read_all().select(columns)
+        for name in repeating:  # as Parquet's read_dictionary gives them
+            if name in columns and pa.types.is_string(table.schema.field(name).type):
+                table = table.set_column(table.schema.get_field_index(name), name, table[name].dictionary_encode())
+        return table
     if not source.is_csv:
         try:
             schema = pq.read_schema(source.path)
@@ -165,6 +190,12 @@ def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataTyp
 
 def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Yield the file's rows in batches (all of its columns, or `columns`); CSV columns stay text."""
+    if source.is_arrow:
+        reader = _arrow_file(source)
+        for index in range(reader.num_record_batches):
+            batch = reader.get_batch(index)
+            yield batch if columns is None else batch.select(columns)
+        return
     if not source.is_csv:
         try:
             yield from pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns)
@@ -187,6 +218,8 @@ def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> 
 
 def text_schema(source: Source) -> pa.Schema:
     """Return the file's schema (a CSV's columns all as text)."""
+    if source.is_arrow:
+        return _arrow_file(source).schema
     if not source.is_csv:
         return pq.read_schema(source.path)
     return pa.schema([(name, pa.string()) for name in header(source)])

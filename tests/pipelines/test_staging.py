@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -12,6 +13,14 @@ from data_contracts.loader import ContractError
 from pipelines.nightly import check_global_keys
 from pipelines.shards import shard_of
 from pipelines.staging import shard_folder, stage_shards
+
+
+def staged_table(folder: Path, table: str) -> pa.Table:
+    """Read one staged shard file, Arrow IPC (the default) or Parquet."""
+    if (folder / f"{table}.arrow").exists():
+        return pa.ipc.open_file(folder / f"{table}.arrow").read_all()
+    return pq.read_table(folder / f"{table}.parquet")
+
 
 BILLS = pd.DataFrame(
     {
@@ -22,25 +31,27 @@ BILLS = pd.DataFrame(
 )
 
 
+@pytest.mark.parametrize("staged_as", ["arrow", "parquet"])
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_every_row_lands_in_the_shard_of_its_subscriber(tmp_path: Path, fmt: str) -> None:
+def test_every_row_lands_in_the_shard_of_its_subscriber(tmp_path: Path, fmt: str, staged_as: str) -> None:
     data = tmp_path / "in"
     data.mkdir()
     if fmt == "parquet":
         BILLS.to_parquet(data / "bills.parquet", index=False)
     else:
         BILLS.to_csv(data / "bills.csv", index=False)
-    staged = stage_shards(data, tmp_path / "out", ["bills"], n_shards=3, batch_rows=2)
+    staged = stage_shards(data, tmp_path / "out", ["bills"], n_shards=3, batch_rows=2, fmt=staged_as)
     assert sum(staged.rows["bills"]) == len(BILLS)
+    assert sorted(p.name for p in shard_folder(tmp_path / "out", 0).iterdir()) == [f"bills.{staged_as}"]
     for shard in range(3):
-        part = pq.read_table(shard_folder(tmp_path / "out", shard) / "bills.parquet").to_pandas()
+        part = staged_table(shard_folder(tmp_path / "out", shard), "bills").to_pandas()
         ids = part["subscriber_id"].astype("int64")
         assert len(part) == staged.rows["bills"][shard]
         assert (shard_of(ids.to_numpy(), 3) == shard).all()
         assert part.columns.tolist() == BILLS.columns.tolist()  # an empty shard still has every column
     # within a shard, rows keep their input order (subscriber 1's January bill before February)
     ones = shard_of(pd.Series([1]).to_numpy(), 3)[0]
-    part = pq.read_table(shard_folder(tmp_path / "out", int(ones)) / "bills.parquet").to_pandas()
+    part = staged_table(shard_folder(tmp_path / "out", int(ones)), "bills").to_pandas()
     assert part.loc[part["subscriber_id"].astype(int) == 1, "amount"].astype(float).tolist() == [10.0, 11.0]
 
 
@@ -93,5 +104,5 @@ def test_tables_staged_side_by_side_give_the_same_shards_as_one_at_a_time(tmp_pa
     assert alone.id_kind == "string"  # the first table's ids decide, whichever table finishes first
     for shard in range(2):
         for table in tables:
-            expected = pq.read_table(shard_folder(tmp_path / "one", shard) / f"{table}.parquet")
-            assert pq.read_table(shard_folder(tmp_path / "two", shard) / f"{table}.parquet").equals(expected)
+            expected = staged_table(shard_folder(tmp_path / "one", shard), table)
+            assert staged_table(shard_folder(tmp_path / "two", shard), table).equals(expected)

@@ -16,6 +16,7 @@ class FlowsSettings(Section):
     shard_size: int = Field(gt=0)
     lifecycle_states_kept: int = Field(ge=1)
     batch_rows: int = Field(gt=0)
+    stage_format: Literal["arrow", "parquet"]
     task_runner: Literal["threads", "dask"]
     thread_workers: int = Field(gt=0)
     dask_address: str | None

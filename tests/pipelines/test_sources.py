@@ -17,7 +17,7 @@ FRAME = pd.DataFrame(
         "subscriber_id": [3, 1, 2],
         "plan": ["gold", None, "gold"],
         "amount": [10.5, 20.0, None],
-        "bill_month": pd.to_datetime(["2026-01-01", "2026-02-01", None]),
+        "bill_month": pd.to_datetime(pd.Series(["2026-01-01", "2026-02-01", None])),
     }
 )
 

@@ -63,14 +63,16 @@ def check_schema(frame: pd.DataFrame, name: str) -> None:
 
 
 def table_stats(conn: Connection, table: sa.Table) -> TableStats:
-    """Return row count, tier shares and invalid churn scores (NULL, NaN or outside [0, 1]) of `table`."""
-    counts: dict[str, int] = dict(conn.execute(sa.select(table.c.tier, sa.func.count()).group_by(table.c.tier)).all())
-    rows = int(sum(counts.values()))
+    """Return row count, tier shares and invalid churn scores (NULL, NaN or outside [0, 1]) of `table`, read in
+    one pass over it."""
     score = table.c.churn_score
     invalid = sa.or_(score.is_(None), score < 0, score > 1, score != score)  # NaN != NaN on PostgreSQL
-    bad = conn.execute(sa.select(sa.func.count()).select_from(table).where(invalid)).scalar_one()
-    mix = {str(tier): round(n / rows, 6) for tier, n in sorted(counts.items())} if rows else {}
-    return TableStats(rows=rows, tier_mix=mix, invalid_scores=int(bad))
+    bad = sa.func.sum(sa.case((invalid, 1), else_=0))
+    per_tier = conn.execute(sa.select(table.c.tier, sa.func.count(), bad).group_by(table.c.tier)).all()
+    counts = {str(tier): int(n) for tier, n, _ in per_tier}
+    rows = sum(counts.values())
+    mix = {tier: round(n / rows, 6) for tier, n in sorted(counts.items())} if rows else {}
+    return TableStats(rows=rows, tier_mix=mix, invalid_scores=int(sum(b or 0 for _, _, b in per_tier)))
 
 
 def check_guardrails(stats: TableStats, expected_rows: int, previous: Publication | None, rules: Guardrails) -> None:

@@ -169,13 +169,20 @@ def test_a_checked_part_from_another_run_is_refused(target: Target, tmp_path: Pa
     assert_v1_still_live(target)
 
 
+def secure_delete(target: Target) -> int | None:
+    """Return the SQLite connection's secure_delete setting (None on PostgreSQL)."""
+    if target.kind != "sqlite":
+        return None
+    with target.engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA secure_delete").scalar_one())
+
+
 def test_old_versions_are_still_pruned_with_their_tables(target: Target) -> None:
+    before = secure_delete(target)
     for day in range(1, 6):
         frame = tier_frame(120, date(2025, 6, day), f"run-{day}")
         publish(target.engine, publish_settings(keep_versions=2), frame, retention_frame(frame))
     assert [t for t in table_names(target.engine) if t.startswith("tier_table_v")] == [
         "tier_table_v000004", "tier_table_v000005"
     ]  # fmt: skip
-    if target.kind == "sqlite":  # the pooled connection kept its own secure_delete setting
-        with target.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+    assert secure_delete(target) == before  # the pooled connection got its own setting back after the drops

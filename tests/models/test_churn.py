@@ -123,3 +123,20 @@ def test_unknown_monotone_column_is_an_error() -> None:
     X, y = churn_frame(300, seed=4)
     with pytest.raises(MissingFeaturesError, match="arrears_days"):
         ChurnModel(n_estimators=5, monotone_constraints={"arrears_days": 1}).fit(X, y)
+
+
+@pytest.mark.parametrize("region_dtype", ["str", "object", "category"])
+def test_the_scoring_matrix_gives_the_margins_of_lightgbms_own_pandas_conversion(fitted, region_dtype: str) -> None:
+    model, X_val, _ = fitted
+    rows = X_val.head(400).copy()
+    rows.loc[rows.index[:5], "region"] = "atlantis"  # unseen
+    rows.loc[rows.index[5:10], "region"] = None
+    rows.loc[rows.index[10:15], "tenure_months"] = np.nan
+    rows["plan"] = rows["plan"].cat.add_categories(["mars_1"])
+    rows.loc[rows.index[15:20], "plan"] = "mars_1"
+    rows["region"] = rows["region"].astype(region_dtype)
+    by_pandas = model.booster_.predict(model.prepare(rows), raw_score=True, num_iteration=model.best_iteration_)
+    matrix = model.matrix(rows)
+    region = list(model.feature_names_in_).index("region")
+    assert matrix.shape == (400, len(model.feature_names_in_)) and np.isnan(matrix[:10, region]).all()
+    np.testing.assert_array_equal(model.decision_function(rows), by_pandas)

@@ -5,11 +5,11 @@
 reads `bench_nightly` logs (their `run K n=N ...: {json}` lines: each run's flow-level steps and per-shard stage
 seconds, measured on this machine) and projects, for each size and number of workers:
 
-- the per-shard steps: a shard holds `flows.shard_size` subscribers whatever the base, so its work is the
-  measured work per shard (median over runs and sizes; shards ran two at a time on this 2-core machine, so this
-  is a worker with one core under contention). With W one-core workers a phase takes ceil(shards / W) rounds of
-  one shard (features, then, after the base-wide tier cut-offs, outputs), plus the measured task overhead per
-  shard divided by W;
+- the per-shard steps: their work per subscriber (median over the largest logged size's runs; shards ran two at
+  a time on this 2-core machine, so this is a worker with one core under contention) and the shards per
+  subscriber as logged (`flows.shard_size` subscriber rows each). With W one-core workers a phase takes
+  ceil(shards / W) rounds of one shard (features, then, after the base-wide tier cut-offs, outputs), plus the
+  measured task overhead per shard divided by W;
 - the flow-level steps, which run once in the flow's process: each fitted as seconds = a + b x subscribers by
   least squares over the logged sizes (staging reads every input; publishing loads every row into one
   database; the merges and service levels read per-shard files): these do not get faster with more workers;
@@ -73,20 +73,22 @@ def fit(points: list[tuple[int, float]]) -> Fit:
 
 
 def per_shard(runs: list[tuple[int, dict[str, Any]]]) -> dict[str, float]:
-    """Median seconds per shard of each per-shard phase's work, and of its task overhead."""
-    out = {}
+    """Medians over the runs: each per-shard phase's work per subscriber and its task overhead per shard (what
+    the phase's wall time holds beyond its shards' work run side by side: tasks, waits, uneven shards), and the
+    shards per subscriber (flows.shard_size counts subscriber rows, leavers included). Only the largest logged
+    size's runs count: they are the nearest to the sizes projected (work per subscriber grew from 1M to 10M)."""
+    largest = max(n for n, _ in runs)
+    runs = [(n, run) for n, run in runs if n == largest]
+    out = {"shards per subscriber": statistics.median(run["shards"] / n for n, run in runs)}
     for phase in PHASES:
-        work = [run["profile"]["shard_steps_summed_s"][phase] / run["shards"] for _, run in runs]
-        # what the phase's wall time holds beyond its shards' work run side by side: tasks, waits, uneven shards
         at_once = [max(min(run["workers"], run["shards"]), 1) for _, run in runs]
-        overhead = [
-            max(run["profile"]["shard_steps_wall_s"][phase] - run["profile"]["shard_steps_summed_s"][phase] / k, 0.0)
-            * k
-            / run["shards"]
-            for (_, run), k in zip(runs, at_once, strict=True)
-        ]
-        out[phase] = statistics.median(work)
-        out[f"{phase} overhead"] = statistics.median(overhead)
+        summed = [run["profile"]["shard_steps_summed_s"][phase] for _, run in runs]
+        walls = [run["profile"]["shard_steps_wall_s"][phase] for _, run in runs]
+        out[phase] = statistics.median(work / n for work, (n, _) in zip(summed, runs, strict=True))
+        out[f"{phase} overhead"] = statistics.median(
+            max(wall - work / k, 0.0) * k / run["shards"]
+            for wall, work, k, (_, run) in zip(walls, summed, at_once, runs, strict=True)
+        )
     return out
 
 
@@ -98,14 +100,13 @@ def flow_steps(runs: list[tuple[int, dict[str, Any]]]) -> dict[str, Fit]:
     return fits
 
 
-def project(
-    runs: list[tuple[int, dict[str, Any]]], subscribers: int, workers: int, shard_size: int
-) -> tuple[float, float, str]:
+def project(runs: list[tuple[int, dict[str, Any]]], subscribers: int, workers: int) -> tuple[float, float, str]:
     """Return (expected seconds, share in steps that do not scale with workers, the largest such step)."""
-    shards = math.ceil(subscribers / shard_size)
     shard = per_shard(runs)
+    shards = max(math.ceil(subscribers * shard["shards per subscriber"]), 1)
+    rounds = math.ceil(shards / workers)
     parallel = sum(
-        math.ceil(shards / workers) * shard[phase] + shards * shard[f"{phase} overhead"] / workers for phase in PHASES
+        rounds * shard[phase] * subscribers / shards + shards * shard[f"{phase} overhead"] / workers for phase in PHASES
     )
     serial = {name: f.at(subscribers) for name, f in flow_steps(runs).items()}
     total = parallel + sum(serial.values())
@@ -118,21 +119,29 @@ def main() -> None:
     parser.add_argument("logs", type=Path, nargs="+", help="bench_nightly output, e.g. saved with `| tee`")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000, 50_000_000, 100_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[4, 16, 64])
-    parser.add_argument("--shard-size", type=int, default=None, help="default: the logged runs' (subscribers/shards)")
     args = parser.parse_args()
     runs = read_runs(args.logs)
-    shard_size = args.shard_size or round(statistics.median(n / run["shards"] for n, run in runs), -3)
-    print(f"from {len(runs)} run(s) at {sorted({n for n, _ in runs})} subscribers; shards of {shard_size:,.0f}")
-    for phase, seconds in per_shard(runs).items():
-        print(f"  per shard: {phase} {seconds:.2f} s")
+    shard = per_shard(runs)
+    print(
+        f"from {len(runs)} run(s) at {sorted({n for n, _ in runs})} subscribers; "
+        f"{shard['shards per subscriber'] * 1e6:.1f} shards per million subscribers"
+    )
+    for phase in PHASES:
+        print(
+            f"  {phase}: {shard[phase] * 1e6:.1f} s of work per million subscribers, "
+            f"{shard[f'{phase} overhead']:.2f} s of task overhead per shard"
+        )
     for name, f in sorted(flow_steps(runs).items(), key=lambda item: -item[1].at(max(args.sizes))):
         print(f"  flow step {name}: {f.intercept:.2f} s + {f.slope * 1e6:.2f} s per million subscribers")
+    for n, run in runs:  # the model against what it was fitted on
+        projected, _, _ = project(runs, n, max(min(run["workers"], run["shards"]), 1))
+        print(f"  check: {n:,} on {run['workers']} threads measured {run['wall_s']:.0f} s, projected {projected:.0f} s")
     print(
         f"\n{'subscribers':>12} {'workers':>8} {'expected':>10} {'not scaling':>12}  largest step that does not scale"
     )
     for size in args.sizes:
         for workers in args.workers:
-            total, share, largest = project(runs, size, workers, int(shard_size))
+            total, share, largest = project(runs, size, workers)
             print(f"{size:>12,} {workers:>8} {total / 60:>8.1f} m {share:>11.0%}  {largest}")
 
 

@@ -185,10 +185,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         for j, col in enumerate(self.feature_names_in_):
             series = x[col]
             if col not in self.categories_:
-                out[:, j] = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+                numbers = series if series.dtype == np.float64 else pd.to_numeric(series, errors="coerce")
+                out[:, j] = numbers.astype("float64").to_numpy()
                 continue
-            if isinstance(series.dtype, pd.StringDtype):  # the nightly's text columns: one hash look-up per row
-                codes = np.asarray(self.categories_[col].get_indexer(series))
+            if isinstance(series.dtype, pd.StringDtype):  # the nightly's text columns: look up each distinct value
+                found, uniques = pd.factorize(series)
+                codes = np.append(self.categories_[col].get_indexer(uniques), -1)[found]  # code -1 (missing) -> -1
             else:
                 codes = np.asarray(_as_category(series, self.categories_[col]).codes)
             out[:, j] = np.where(codes < 0, np.nan, codes)

@@ -382,12 +382,9 @@ def load_contract(name: str) -> Contract:
         raise ContractError(name, f"invalid contract file {path}{extra}:\n{exc}") from exc
 
 
-def validate_output(frame: pd.DataFrame, name: str, examples: int = 5) -> pd.DataFrame:
-    """Return `frame` in contract column order if it matches contract `name` exactly; else raise ContractError.
-
-    Exact means: the same set of columns, each with the contract's dtype, no nulls where not
-    nullable, unique primary key and unique columns, every check and self-contained row rule passing.
-    """
+def validate_shape(frame: pd.DataFrame, name: str) -> Contract:
+    """Return contract `name` if `frame` has exactly its columns, each with its dtype; else raise ContractError
+    naming the columns (the first half of `validate_output`: no value is looked at)."""
     contract = load_contract(name)
     missing = [c for c in contract.columns if c not in frame.columns]
     extra = [c for c in frame.columns if c not in contract.columns]
@@ -396,6 +393,16 @@ def validate_output(frame: pd.DataFrame, name: str, examples: int = 5) -> pd.Dat
     problems = contract.dtype_problems(frame)
     if problems:
         raise ContractError(contract.table, "wrong dtypes: " + "; ".join(problems), rule="type")
+    return contract
+
+
+def validate_output(frame: pd.DataFrame, name: str, examples: int = 5) -> pd.DataFrame:
+    """Return `frame` in contract column order if it matches contract `name` exactly; else raise ContractError.
+
+    Exact means: the same set of columns, each with the contract's dtype, no nulls where not
+    nullable, unique primary key and unique columns, every check and self-contained row rule passing.
+    """
+    contract = validate_shape(frame, name)
     ordered = frame[contract.column_names]
     try:
         contract.schema.validate(ordered, lazy=True)

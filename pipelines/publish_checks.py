@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from data_contracts.loader import ContractError, load_contract, validate_output
+from data_contracts.loader import ContractError, validate_output, validate_shape
 from tiercast.errors import PublicationError
 from tiercast.settings.publish import Guardrails
 
@@ -51,15 +51,10 @@ def check_schema(frame: pd.DataFrame, name: str) -> None:
     The first half of `check_contract`, with the same messages (naming each wrong column), for a frame whose
     values its writer already checked against that contract (`pipelines.publish.CheckedParts`).
     """
-    contract = load_contract(name)
-    missing = [c for c in contract.columns if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in contract.columns]
-    if missing or extra:
-        problem = f"columns differ from the contract: missing {missing}, unexpected {extra}"
-        raise GuardrailError(str(ContractError(contract.table, problem)))
-    problems = contract.dtype_problems(frame)
-    if problems:
-        raise GuardrailError(str(ContractError(contract.table, "wrong dtypes: " + "; ".join(problems), rule="type")))
+    try:
+        validate_shape(frame, name)
+    except ContractError as exc:
+        raise GuardrailError(str(exc)) from exc
 
 
 def table_stats(conn: Connection, table: sa.Table) -> TableStats:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.distinct import per_distinct
 from tiercast.settings.routing import RoutingSettings
 
 ROUTING_COLUMNS = (
@@ -55,9 +56,7 @@ def matching_rule(conditions: dict[str, pd.Series], settings: RoutingSettings) -
 def _lookup(values: pd.Series, mapping: dict[str, Any]) -> np.ndarray:
     """Return `mapping[value]` per row (None where the value is missing or not a key), looked up once per
     distinct value: a base has a handful of tiers and levels, and a row-by-row map of 1M rows costs seconds."""
-    codes, uniques = pd.factorize(values)
-    found = np.array([*(mapping.get(u) for u in uniques), None], dtype=object)  # code -1 (missing) -> None
-    return found[codes]
+    return per_distinct(values, lambda distinct: [mapping.get(value) for value in distinct])
 
 
 def route(scored: pd.DataFrame, settings: RoutingSettings) -> pd.DataFrame:

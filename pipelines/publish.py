@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from data_contracts.loader import ColumnSpec, load_contract
+from models.distinct import per_distinct
 from pipelines.database import (
     callback_table,
     contract_columns,
@@ -133,29 +134,20 @@ def _single(frame: pd.DataFrame, column: str) -> Any:
     return values[0]
 
 
-def _by_value(series: pd.Series, convert: Callable[[pd.Series], list[Any]]) -> np.ndarray:
-    """Return `convert` (Series of distinct values -> list) applied to each distinct value once, spread back over
-    the rows as an object array (None where missing): a table's dates and labels repeat (as_of is one value, tier
-    one of three), and converting 1M of them one by one costs seconds (dates) or tenths (text)."""
-    codes, uniques = pd.factorize(series)
-    converted = np.array([*convert(pd.Series(uniques)), None], dtype=object)  # code -1 (missing) -> None
-    return converted[codes]
-
-
 def _python_values(series: pd.Series, spec: ColumnSpec, dates_as_text: bool) -> np.ndarray:
     """Return a column as an object array of plain Python values (None for missing); dates as the text SQLite
     gets, or as date and datetime objects."""
     if spec.type == "datetime" and dates_as_text:
         # SQLite: the text SQLAlchemy's DateTime reads back (Python 3.12 deprecates sqlite3's own adapter)
-        return _by_value(pd.to_datetime(series), lambda s: s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist())
+        return per_distinct(pd.to_datetime(series), lambda s: s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist())
     if spec.type == "datetime":
-        return _by_value(pd.to_datetime(series), lambda s: [v.to_pydatetime() for v in s.tolist()])
+        return per_distinct(pd.to_datetime(series), lambda s: [v.to_pydatetime() for v in s.tolist()])
     if spec.type == "date" and dates_as_text:
-        return _by_value(pd.to_datetime(series), lambda s: s.dt.strftime("%Y-%m-%d").tolist())
+        return per_distinct(pd.to_datetime(series), lambda s: s.dt.strftime("%Y-%m-%d").tolist())
     if spec.type == "date":
-        return _by_value(pd.to_datetime(series), lambda s: [v.date() for v in s.tolist()])
+        return per_distinct(pd.to_datetime(series), lambda s: [v.date() for v in s.tolist()])
     if spec.type in ("string", "category") and not spec.unique:
-        return _by_value(series, lambda s: s.tolist())
+        return per_distinct(series, lambda s: s.tolist())
     values = series.to_numpy(dtype=object, copy=True)  # numpy and Arrow scalars become int, float, bool, str
     values[series.isna().to_numpy()] = None
     return values

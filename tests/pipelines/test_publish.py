@@ -313,7 +313,7 @@ def test_without_a_call_back_list_the_table_is_left_alone(target: Target) -> Non
 
 
 def test_dates_are_converted_once_per_distinct_value_and_missing_stays_none() -> None:
-    from pipelines.publish import _by_value
+    from models.distinct import per_distinct
 
     raw = pd.Series(["2026-10-31", None, "2026-10-31", "2026-11-01 12:00:00.123456"])
     stamps = pd.to_datetime(raw, format="ISO8601")
@@ -323,7 +323,7 @@ def test_dates_are_converted_once_per_distinct_value_and_missing_stays_none() ->
         seen.append(len(s))
         return s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
 
-    assert _by_value(stamps, text).tolist() == [
+    assert per_distinct(stamps, text).tolist() == [
         "2026-10-31 00:00:00.000000",
         None,
         "2026-10-31 00:00:00.000000",

@@ -108,7 +108,7 @@ def _group_estimate(
     return np.c_[estimate, low, high]
 
 
-def _groups(n: int, groups: pd.Series | None) -> Iterator[tuple[str, np.ndarray]]:
+def group_rows(n: int, groups: pd.Series | None) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (name, row positions): everyone first, then each group in sorted (category) order."""
     if groups is not None and len(groups) != n:
         raise ValueError(f"groups has {len(groups)} rows for {n} scores")
@@ -130,7 +130,7 @@ def estimated_performance(
     p = np.asarray(scores, dtype="float64")
     on_list, rng = top_k_mask(p, k), np.random.default_rng(settings.seed)
     rows = []
-    for name, rows_of in _groups(p.size, groups):
+    for name, rows_of in group_rows(p.size, groups):
         values = _group_estimate(p[rows_of], on_list[rows_of], settings, rng)
         rows += [(name, metric, *values[i], rows_of.size) for i, metric in enumerate(ESTIMATED)]
     return pd.DataFrame(rows, columns=["group", "metric", "estimate", "low", "high", "n"])
@@ -158,7 +158,7 @@ def realised_performance(
     on_list = top_k_mask(p, k)
     rows = [
         (name, metric, float(value), rows_of.size)
-        for name, rows_of in _groups(p.size, groups)
+        for name, rows_of in group_rows(p.size, groups)
         for metric, value in _realised(y[rows_of], p[rows_of], on_list[rows_of], settings).items()
     ]
     return pd.DataFrame(rows, columns=["group", "metric", "value", "n"])

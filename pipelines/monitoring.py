@@ -40,6 +40,7 @@ from models.drift import (
     same_layout,
 )
 from models.performance_estimate import estimated_performance, performance_comparison, realised_performance
+from models.recent_churn import judged_recent_churn
 from tiercast.errors import InputError
 from tiercast.settings import Settings
 from tiercast.settings.monitoring import ContactMixSettings
@@ -271,6 +272,25 @@ def _realised_rows(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def recent_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Return `models.recent_churn` results as realised rows (metric `recent_churn`): leavers in the reported
+    window of the horizon's end (value) against the count the scores promised there (baseline)."""
+    return pd.DataFrame(
+        {
+            "kind": "realised",
+            "subject": table["group"],
+            "role": "performance",
+            "metric": "recent_churn",
+            "against": "labels",
+            "value": table["observed"].astype("float64"),
+            "baseline": table["expected"],
+            "n": table["n"],
+            "level": table["level"],
+            "message": table["message"],
+        }
+    )
+
+
 def history_frame(parts: list[pd.DataFrame], recorded_on: date) -> pd.DataFrame:
     """Return the monitoring rows in contract order and types (contract `monitoring`)."""
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True).reindex(columns=COLUMNS)
@@ -369,7 +389,12 @@ def realised_for(settings: Settings, night: date, leavers: pd.DataFrame, recorde
     estimated = estimates.drop(columns=["k", "model_version"])
     compared = performance_comparison(estimated, realised, settings.monitoring.estimate)
     version = str(estimates["model_version"].iloc[0]) if len(estimates) else ""
-    rows = _realised_rows(compared).assign(as_of=pd.Timestamp(night), model_version=version)
+    rows = _realised_rows(compared)
+    recent = settings.monitoring.recent_churn
+    if recent is not None:
+        judged = judged_recent_churn(scores, leavers, night, settings.churn.horizon_days, recent)
+        rows = pd.concat([rows, recent_rows(judged)], ignore_index=True)
+    rows = rows.assign(as_of=pd.Timestamp(night), model_version=version)
     path = folder(settings, "realised") / f"{night}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.assign(recorded_on=pd.Timestamp(recorded_on)).to_parquet(path, index=False)

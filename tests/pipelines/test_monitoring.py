@@ -225,6 +225,28 @@ def test_a_night_is_judged_once_its_horizon_has_passed_with_the_estimate_made_th
     assert (written["kind"] == "realised").sum() == (later.rows["kind"] == "realised").sum()
 
 
+def test_leavers_crowding_the_end_of_a_horizon_raise_a_recent_churn_alarm(settings, reference) -> None:
+    # given the 300 riskiest leave on the horizon's last day, nobody before the night (an even churn calendar)
+    horizon, recent = settings.churn.horizon_days, settings.monitoring.recent_churn
+    assert recent is not None
+    night(settings, reference, AS_OF)
+    scores = pd.read_parquet(folder(settings, "scores") / f"{AS_OF}.parquet")
+    end = AS_OF + timedelta(days=horizon)
+    riskiest = scores.nlargest(300, "churn_score")["subscriber_id"].to_numpy()
+    leavers = pd.DataFrame({"subscriber_id": riskiest, "deactivation_date": pd.Timestamp(end)})
+    later = night(settings, reference, end, leavers=leavers)
+    rows = later.rows[(later.rows["kind"] == "realised") & (later.rows["metric"] == "recent_churn")]
+    assert rows["subject"].tolist() == ["all", "high", "low", "mid"]
+    everyone = rows.set_index("subject").loc["all"]
+    # the shortest window expecting min_expected leavers (z falls as the window grows with 300 leavers in it)
+    days = int(np.ceil(recent.min_expected / (scores["churn_score"].sum() / horizon)))
+    assert everyone["value"] == 300
+    assert everyone["baseline"] == pytest.approx(scores["churn_score"].sum() * days / horizon)
+    assert everyone["level"] == "significant"
+    assert everyone["message"].startswith(f"all: 300 left in the last {days} days of the horizon (")
+    assert everyone["message"] in later.alerts["message"].tolist()
+
+
 def test_monitoring_rows_go_to_the_database_and_a_rerun_replaces_the_night(settings, reference, tmp_path) -> None:
     rows = night(settings, reference, AS_OF).rows
     engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", 1000)

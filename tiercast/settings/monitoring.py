@@ -57,6 +57,17 @@ class EstimateSettings(Section):
     churn_rate_ratio: float = Field(ge=0)
 
 
+class RecentChurnSettings(Section):
+    """Churn in the last days of a matured night's horizon against its scores' promise (models.recent_churn)."""
+
+    max_days: int = Field(ge=1)
+    profile_days: int = Field(ge=28)
+    min_expected: float = Field(gt=0)
+    min_count: int = Field(ge=1)
+    min_ratio: float = Field(gt=1)
+    min_z: float = Field(gt=0)
+
+
 class AlertSettings(Section):
     """Which levels alert, whether model drift blocks the publish, and whether an alert starts training."""
 
@@ -88,4 +99,5 @@ class MonitoringSettings(Section):
     guardrail: GuardrailSettings
     estimate: EstimateSettings
     alerts: AlertSettings
+    recent_churn: RecentChurnSettings | None = None
     contact_mix: ContactMixSettings | None = None

@@ -97,6 +97,9 @@ class ReferenceProfile:
     # The same layout counted on snapshots at other days of the validation month (ISO date -> counts):
     # a night compares with the phase of the month closest to its own (see `closest_phase`).
     phases: Mapping[str, ReferenceProfile] = field(default_factory=dict)
+    # Per group ("all", each tier) the mean leavers per day of the month (1..31) over the training snapshots'
+    # horizons (models.recent_churn.tier_calendars): how the group's churn spreads over a month.
+    churn_calendar: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnProfile:
         """Return the profile of column `name`."""
@@ -110,7 +113,13 @@ class ReferenceProfile:
         ]
         metrics = {k: float(v) if math.isfinite(v) else None for k, v in self.metrics.items()}
         phases = {day: phase.to_dict() for day, phase in self.phases.items()}
-        return {"columns": columns, "metrics": metrics, **({"phases": phases} if phases else {})}
+        calendar = {g: [v if math.isfinite(v) else None for v in days] for g, days in self.churn_calendar.items()}
+        return {
+            "columns": columns,
+            "metrics": metrics,
+            **({"phases": phases} if phases else {}),
+            **({"churn_calendar": calendar} if calendar else {}),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
@@ -123,7 +132,11 @@ class ReferenceProfile:
         )
         metrics = {k: math.nan if v is None else float(v) for k, v in data.get("metrics", {}).items()}
         phases = {day: cls.from_dict(phase) for day, phase in data.get("phases", {}).items()}
-        return cls(columns=columns, metrics=metrics, phases=phases)
+        calendar = {
+            g: tuple(math.nan if v is None else float(v) for v in days)
+            for g, days in data.get("churn_calendar", {}).items()
+        }
+        return cls(columns=columns, metrics=metrics, phases=phases, churn_calendar=calendar)
 
 
 def _numbers(series: pd.Series) -> np.ndarray:

@@ -8,12 +8,17 @@ alone. So each matured night is also judged on the trailing windows of its horiz
 against the count its calibrated scores promised there, sum(p) of the group x the window's share of
 the horizon's churn.
 
-That share is not days / horizon: churn is not spread evenly over a month (in the generator voluntary
-leavers go on the 2nd to the last day of a month and suspensions after the due day, so the 1st has
-none and the days after the due day more; a real operator's churn follows bill and contract dates).
-Each horizon day weighs as the mean number of deactivations on its day of the month over the
-`profile_days` before the night (`churn_calendar`): outcomes known on the night, never the horizon
-being judged.
+That share is not days / horizon: churn is not spread evenly over a month, and not the same way in
+every tier. In the generator voluntary leavers go on the 2nd to the last day of a month and
+suspensions after the due day (the 20th), so the 1st has none; suspensions are a third of the high
+tier's leavers and almost none of the low tier's (200k x 24, seed 7: 215 of 606 high-tier leavers in a
+horizon, 4 of 5,019 low), so the high tier's leavers crowd the month's last ten days (1.7x an even
+spread). A real operator's churn follows bill and contract dates the same way. Each horizon day
+weighs as its day of the month in the group's churn calendar: the mean number of leavers per day of
+the month among the group's customers over the horizons of the champion's training snapshots
+(`tier_calendars`, made at training and kept in its reference profile): outcomes of the training
+period, never the horizon being judged. Without one (a champion trained before it existed, a group
+it lacks), the calendar of every leaver in the `profile_days` before the night (`churn_calendar`).
 
 The window with the largest Poisson z = (observed - expected) / sqrt(expected) is reported (among those
 expecting at least `min_expected`); it alarms when z >= min_z, observed >= min_ratio x expected and
@@ -24,6 +29,7 @@ whole-horizon churn-rate rule, on both sides.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -43,6 +49,25 @@ def churn_calendar(deactivations: pd.Series, first: date, last: date) -> pd.Seri
     left = pd.to_datetime(deactivations).dropna().dt.normalize()
     counts = left.value_counts().reindex(days, fill_value=0)
     return counts.groupby(days.day).mean().reindex(DAYS_OF_MONTH).astype("float64")
+
+
+def tier_calendars(snapshots: pd.DataFrame, left_on: pd.Series, horizon_days: int) -> dict[str, tuple[float, ...]]:
+    """Return per group ("all", then each tier in sorted order) the mean number of leavers per day of the month
+    (1..31; NaN for one no horizon has) over the snapshots' horizons: who of a snapshot's customers (subscriber_id,
+    as_of, tier) left on each day of (as_of, as_of + horizon_days]; `left_on`: each row's deactivation date."""
+    as_of = pd.to_datetime(snapshots["as_of"]).reset_index(drop=True)
+    left = pd.to_datetime(left_on).reset_index(drop=True)
+    within = ((left - as_of).dt.days >= 1) & ((left - as_of).dt.days <= horizon_days)
+    days = pd.concat([pd.Series(pd.date_range(d + pd.Timedelta(days=1), periods=horizon_days)) for d in as_of.unique()])
+    occurrences = days.dt.day.value_counts().reindex(DAYS_OF_MONTH, fill_value=0).to_numpy(dtype="float64")
+    dom = left[within].dt.day.to_numpy()
+    tiers = snapshots["tier"].astype("str").reset_index(drop=True)[within].to_numpy()
+    out = {}
+    for name, rows in [("all", np.ones(dom.size, dtype=bool)), *((t, tiers == t) for t in sorted(set(tiers)))]:
+        counts = np.bincount(dom[rows], minlength=32)[1:].astype("float64")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[name] = tuple(np.where(occurrences > 0, counts / occurrences, np.nan).tolist())
+    return out
 
 
 def horizon_shares(night: date, horizon_days: int, calendar: pd.Series) -> np.ndarray:
@@ -77,23 +102,23 @@ def recent_churn(
     left_on: pd.Series,
     scores: object,
     night: date,
-    shares: np.ndarray,
+    shares: Mapping[str, np.ndarray],
     settings: RecentChurnSettings,
     groups: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Return group, days, first, last, observed, expected, z, n, level, message: per group (everyone first, then
     each tier) the trailing window of the horizon whose leavers stand out most from the scores' promise.
 
-    `left_on`: each scored customer's deactivation date (NaT while active); `shares`: each horizon day's share
-    of the horizon's churn (`horizon_shares`), its length the horizon.
+    `left_on`: each scored customer's deactivation date (NaT while active); `shares`: per group each horizon day's
+    share of the horizon's churn (`horizon_shares`; "all"'s for a group without its own), its length the horizon.
     """
     p = np.asarray(scores, dtype="float64")
     left = pd.to_datetime(left_on).reset_index(drop=True)
     day = ((left - pd.Timestamp(night)).dt.days.fillna(0)).to_numpy(dtype="int64")
-    horizon_end = pd.Timestamp(night) + pd.Timedelta(days=shares.size)
+    horizon_end = pd.Timestamp(night) + pd.Timedelta(days=shares["all"].size)
     rows = []
     for name, rows_of in group_rows(p.size, groups):
-        days, observed, expected, z = _window(day[rows_of], p[rows_of], shares, settings)
+        days, observed, expected, z = _window(day[rows_of], p[rows_of], shares.get(name, shares["all"]), settings)
         ratio = observed / expected - 1.0 if expected > 0 else math.nan
         alarm = (
             expected > 0
@@ -116,13 +141,25 @@ def recent_churn(
 
 
 def judged_recent_churn(
-    scores: pd.DataFrame, leavers: pd.DataFrame, night: date, horizon_days: int, settings: RecentChurnSettings
+    scores: pd.DataFrame,
+    leavers: pd.DataFrame,
+    night: date,
+    horizon_days: int,
+    settings: RecentChurnSettings,
+    calendars: Mapping[str, Sequence[float]] | None = None,
 ) -> pd.DataFrame:
     """Return `recent_churn` of a night's kept scores (subscriber_id, churn_score and, when there, tier) with the
-    leavers (subscriber_id, deactivation_date): the churn calendar from the `profile_days` up to the night."""
+    leavers (subscriber_id, deactivation_date), each group's days weighed by its calendar in `calendars` (the
+    champion's `tier_calendars`); "all" and any group without one by the leavers' of the `profile_days` up to
+    the night (`churn_calendar`)."""
     left = pd.to_datetime(leavers["deactivation_date"])
-    calendar = churn_calendar(left, night - timedelta(days=settings.profile_days), night)
+    before = churn_calendar(left, night - timedelta(days=settings.profile_days), night)
+    weights = {
+        name: pd.Series(list(values), index=DAYS_OF_MONTH, dtype="float64")
+        for name, values in (calendars or {}).items()
+    }
+    weights.setdefault("all", before)
+    shares = {name: horizon_shares(night, horizon_days, calendar) for name, calendar in weights.items()}
     left_on = scores["subscriber_id"].map(left.set_axis(leavers["subscriber_id"]))
     groups = scores["tier"] if "tier" in scores.columns else None
-    shares = horizon_shares(night, horizon_days, calendar)
     return recent_churn(left_on, scores["churn_score"].to_numpy(), night, shares, settings, groups)

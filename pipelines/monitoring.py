@@ -160,10 +160,12 @@ def training_reference(
     inputs: Mapping[str, pd.DataFrame],
     settings: Settings,
     phases: Mapping[date, tuple[pd.DataFrame, Mapping[str, pd.DataFrame]]] | None = None,
+    churn_calendar: Mapping[str, tuple[float, ...]] | None = None,
 ) -> ReferenceProfile:
     """Return the reference profile of a model: its holdout's features, scores and mixes, and the recent
     input columns at its validation date (`recent_inputs`), with its metrics; `phases` (scored holdout
-    and recent inputs at other days of the month) are counted on the same bins."""
+    and recent inputs at other days of the month) are counted on the same bins; `churn_calendar` (per
+    group, models.recent_churn.tier_calendars) is kept as it is."""
     profile = settings.monitoring.profile
     mixes = [m for m in MIXES if m in holdout.columns]
     scored = reference_profile(holdout, profile, columns, SCORE, mixes, metrics)
@@ -183,7 +185,7 @@ def training_reference(
         )
         for day, (frame, recent) in (phases or {}).items()
     }
-    return replace(reference, phases=counted)
+    return replace(reference, phases=counted, churn_calendar=dict(churn_calendar or {}))
 
 
 def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
@@ -372,8 +374,15 @@ def matured_nights(settings: Settings, data_end: date | None, recorded_on: date 
     return [night for night in nights if night + horizon <= data_end and str(night) not in done]
 
 
-def realised_for(settings: Settings, night: date, leavers: pd.DataFrame, recorded_on: date) -> pd.DataFrame:
-    """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon.
+def realised_for(
+    settings: Settings,
+    night: date,
+    leavers: pd.DataFrame,
+    recorded_on: date,
+    calendars: Mapping[str, tuple[float, ...]] | None = None,
+) -> pd.DataFrame:
+    """Return the realised rows of an earlier night: its kept scores joined with who left within the horizon,
+    and the recent-churn rows (models.recent_churn, each group's days weighed by `calendars`, the champion's).
 
     The rows are also kept in `realised/<night>.parquet` with the night that judged them (`recorded_on`).
     """
@@ -392,7 +401,7 @@ def realised_for(settings: Settings, night: date, leavers: pd.DataFrame, recorde
     rows = _realised_rows(compared)
     recent = settings.monitoring.recent_churn
     if recent is not None:
-        judged = judged_recent_churn(scores, leavers, night, settings.churn.horizon_days, recent)
+        judged = judged_recent_churn(scores, leavers, night, settings.churn.horizon_days, recent, calendars)
         rows = pd.concat([rows, recent_rows(judged)], ignore_index=True)
     rows = rows.assign(as_of=pd.Timestamp(night), model_version=version)
     path = folder(settings, "realised") / f"{night}.parquet"
@@ -444,7 +453,7 @@ def monitor_night(
     parts.append(_estimate(settings, as_of, model_version, scores, listed))
     _save_scores(settings, as_of, scores)
     for night in matured_nights(settings, data_end, as_of):
-        parts.append(realised_for(settings, night, leavers, as_of))
+        parts.append(realised_for(settings, night, leavers, as_of, reference.churn_calendar if reference else None))
     rows = history_frame([part.assign(model_version=part.get("model_version", model_version)) for part in parts], as_of)
     path = folder(settings, "history") / f"{as_of}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)

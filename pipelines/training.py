@@ -24,6 +24,7 @@ from features.labels import churn_labels
 from models.churn import ChurnModel
 from models.evaluation import classification_metrics, oracle_comparison, roc_auc, sliced_metrics
 from models.lifecycle import assign_stages, new_customer_months
+from models.recent_churn import tier_calendars
 from models.tiers import assign_tiers
 from pipelines.executor import Executor, Inline
 from pipelines.features import features_as_of
@@ -222,6 +223,26 @@ class FittedBacktest:
     recent_inputs: dict[str, pd.DataFrame] = field(default_factory=dict)  # at the validation date (monitoring)
     # The holdout scored at other days of the validation month, with the recent inputs then (monitoring).
     reference_phases: dict[date, tuple[pd.DataFrame, dict[str, pd.DataFrame]]] = field(default_factory=dict)
+    # Per tier, how churn spreads over a month in the snapshots' horizons (monitoring's recent-churn rule).
+    churn_calendar: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+def snapshot_calendars(
+    snapshots: list[pd.DataFrame], subscribers: pd.DataFrame, settings: Settings
+) -> dict[str, tuple[float, ...]]:
+    """Return the churn calendar per tier over the snapshots' horizons (models.recent_churn.tier_calendars), each
+    snapshot tiered on its own as a night is; empty when monitoring or its recent-churn rule is off."""
+    if not settings.monitoring.enabled or settings.monitoring.recent_churn is None:
+        return {}
+    tiered = pd.concat(
+        [
+            frame[["subscriber_id", "as_of"]].assign(tier=assign_tiers(frame, settings.tiers)["tier"].to_numpy())
+            for frame in snapshots
+        ],
+        ignore_index=True,
+    )
+    left = tiered["subscriber_id"].map(subscribers.set_index("subscriber_id")["deactivation_date"])
+    return tier_calendars(tiered, left, settings.churn.horizon_days)
 
 
 def fit_backtest(
@@ -266,6 +287,8 @@ def fit_backtest(
     mix = settings.monitoring.contact_mix
     recent = recent_inputs(tables, backtest.validation_date, mix, mix.reference_days if mix else None)
     phases = reference_phases(tables, decorated, backtest.validation_date, model, columns, settings, absent)
+    dated = [frame for _, frame in train.groupby("as_of", sort=True)] + [validation]
+    calendar = snapshot_calendars(dated, tables["subscribers"], settings)
     return FittedBacktest(
         backtest,
         model,
@@ -281,6 +304,7 @@ def fit_backtest(
         unavailable,
         recent,
         phases,
+        calendar,
     )
 
 
@@ -392,7 +416,13 @@ def log_and_gate(settings: Settings, fitted: FittedBacktest) -> TrainingResult:
         tracking.log_dict({"unavailable_features": list(fitted.unavailable)}, "unavailable_features.json")
         # The nightly's drift reference: this model's holdout features, scores and mixes, binned (issue 12).
         reference = training_reference(
-            fitted.holdout, fitted.columns, fitted.metrics, fitted.recent_inputs, settings, fitted.reference_phases
+            fitted.holdout,
+            fitted.columns,
+            fitted.metrics,
+            fitted.recent_inputs,
+            settings,
+            fitted.reference_phases,
+            fitted.churn_calendar,
         )
         tracking.log_dict(reference.to_dict(), REFERENCE_ARTIFACT)
         if settings.tracking.log_plots:

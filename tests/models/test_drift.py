@@ -158,6 +158,15 @@ def test_profile_round_trips_through_plain_json() -> None:
     assert ReferenceProfile.from_dict(json.loads(text)).metrics == {"roc_auc": 0.8}
 
 
+def test_churn_calendar_round_trips_through_plain_json_a_missing_day_as_nan() -> None:
+    days = tuple(float(day % 3) for day in range(1, 32))
+    reference = replace(profile(), churn_calendar={"all": days, "high": (*days[:30], math.nan)})
+    back = ReferenceProfile.from_dict(json.loads(json.dumps(reference.to_dict(), allow_nan=False)))
+    assert back.churn_calendar["all"] == days
+    assert back.churn_calendar["high"][:30] == days[:30] and math.isnan(back.churn_calendar["high"][30])
+    assert "churn_calendar" not in profile().to_dict()  # a reference without one reads as before
+
+
 def test_phases_round_trip_and_the_closest_phase_is_chosen() -> None:
     """Given a month-end reference and a phase where trend is flipped (before a due day, say)."""
     reference = profile()

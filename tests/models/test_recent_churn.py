@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.recent_churn import churn_calendar, horizon_shares, judged_recent_churn, recent_churn
+from models.recent_churn import churn_calendar, horizon_shares, judged_recent_churn, recent_churn, tier_calendars
 from tiercast.settings.monitoring import RecentChurnSettings
 
 NIGHT = date(2026, 6, 4)
@@ -74,7 +74,7 @@ def test_the_window_with_the_largest_z_is_reported_and_alarms() -> None:
         [0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25],
         ["high", "high", "high", "high", "low", "low", "low", "low"],
     )
-    table = recent_churn(left, p, NIGHT, np.full(4, 0.25), recent_settings(), tiers).set_index("group")
+    table = recent_churn(left, p, NIGHT, {"all": np.full(4, 0.25)}, recent_settings(), tiers).set_index("group")
     # all: sum(p) 3.0, 0.75 a day; the last day alone (0.75) is under min_expected 1.0; the last 2 days: 3 vs 1.5
     # (z 1.225), the last 3: 3 vs 2.25 (z 0.5): the last 2 days are shown, z under 2: no alarm
     assert (table.loc["all", "days"], table.loc["all", "observed"], table.loc["all", "n"]) == (2, 3, 8)
@@ -108,14 +108,14 @@ def test_the_window_with_the_largest_z_is_reported_and_alarms() -> None:
 )
 def test_each_condition_must_hold_for_an_alarm(change: dict[str, float], level: str) -> None:
     left, p, tiers = frame([4, 4, 4, None], [0.5, 0.5, 0.5, 0.5], ["high"] * 4)
-    table = recent_churn(left, p, NIGHT, np.full(4, 0.25), recent_settings(**change), tiers).set_index("group")
+    table = recent_churn(left, p, NIGHT, {"all": np.full(4, 0.25)}, recent_settings(**change), tiers).set_index("group")
     assert table.loc["high", "level"] == level
 
 
 def test_fewer_leavers_than_expected_do_not_alarm() -> None:
     # a drop is good news the whole-horizon churn-rate rule reports (both sides); this rule looks for a rise
     left, p, _ = frame([None] * 4, [0.9] * 4, ["high"] * 4)
-    table = recent_churn(left, p, NIGHT, np.full(4, 0.25), recent_settings(min_expected=0.1))
+    table = recent_churn(left, p, NIGHT, {"all": np.full(4, 0.25)}, recent_settings(min_expected=0.1))
     assert table["group"].tolist() == ["all"]
     assert table["z"].iloc[0] < 0
     assert table["level"].iloc[0] == "ok"
@@ -123,7 +123,7 @@ def test_fewer_leavers_than_expected_do_not_alarm() -> None:
 
 def test_windows_stop_at_the_horizon() -> None:
     left, p, _ = frame([2, 2], [1.0, 1.0], ["high"] * 2)
-    table = recent_churn(left, p, NIGHT, np.full(2, 0.5), recent_settings(max_days=5, min_expected=0.5))
+    table = recent_churn(left, p, NIGHT, {"all": np.full(2, 0.5)}, recent_settings(max_days=5, min_expected=0.5))
     assert table["days"].iloc[0] == 1  # day 2 alone: 2 vs 1.0; days 1-2: 2 vs 2.0
     assert table["observed"].iloc[0] == 2
 
@@ -140,3 +140,42 @@ def test_the_calendar_comes_from_the_leavers_before_the_night_never_the_judged_h
     table = judged_recent_churn(scores, leavers, NIGHT, 4, recent_settings(profile_days=31)).set_index("group")
     high = table.loc["high"]
     assert (high["days"], high["observed"], high["expected"]) == (1, 0, 2.0)
+
+
+def test_a_group_is_judged_by_its_own_calendar() -> None:
+    # given the high tier's calendar puts all its churn on the horizon's last day (the 8th), the low tier has none
+    left, p, tiers = frame([4, 4, None, None], [0.5, 0.5, 0.5, 0.5], ["high", "high", "low", "low"])
+    shares = {"all": np.full(4, 0.25), "high": np.array([0.0, 0.0, 0.0, 1.0])}
+    table = recent_churn(left, p, NIGHT, shares, recent_settings(min_expected=0.5), tiers).set_index("group")
+    # high: 2 left on the 8th, 1.0 expected there (z 1.0); low by the even calendar: 0 against 0.25 a day
+    high, low = table.loc["high"], table.loc["low"]
+    assert (high["days"], high["observed"], high["expected"]) == (1, 2, 1.0)
+    assert (low["days"], low["observed"], low["expected"]) == (2, 0, 0.5)
+
+
+def test_tier_calendars_count_each_snapshots_leavers_by_day_of_the_month_over_its_horizon() -> None:
+    # given two snapshots (01-30 and 02-27, horizon 3 days: 01-31..02-02 and 02-28..03-02) and who left when
+    snapshots = pd.DataFrame(
+        {
+            "subscriber_id": [1, 2, 3, 4, 5],
+            "as_of": pd.to_datetime(["2026-01-30"] * 3 + ["2026-02-27"] * 2),
+            "tier": ["high", "low", "low", "high", "low"],
+        }
+    )
+    left = pd.Series(["2026-02-02", "2026-01-31", "2026-02-05", "2026-03-02", None], dtype="datetime64[ns]")
+    calendars = tier_calendars(snapshots, left, 3)
+    assert list(calendars) == ["all", "high", "low"]
+    # days of the month in the horizons: 31 once, 1 twice, 2 twice, 28 once; 02-05 is after the horizon
+    high, low = calendars["high"], calendars["low"]
+    assert (high[1], high[0], high[30], high[27]) == (1.0, 0.0, 0.0, 0.0)  # the 2nd: (1 + 1) over two 2nds
+    assert (low[30], low[1]) == (1.0, 0.0)
+    assert np.isnan(high[2]) and np.isnan(low[14])  # no horizon has a 3rd or a 15th
+    assert calendars["all"][1] == 1.0 and calendars["all"][30] == 1.0
+
+
+def test_the_champions_calendars_replace_the_leavers_calendar() -> None:
+    scores = pd.DataFrame({"subscriber_id": [1, 2, 3, 4], "churn_score": [0.5] * 4, "tier": ["high"] * 4})
+    leavers = pd.DataFrame({"subscriber_id": [1], "deactivation_date": pd.to_datetime(["2026-06-05"])})
+    eighth = tuple(1.0 if day == 8 else 0.0 for day in range(1, 32))
+    table = judged_recent_churn(scores, leavers, NIGHT, 4, recent_settings(), {"all": eighth, "high": eighth})
+    assert table.set_index("group").loc["high", "expected"] == 2.0  # all of sum(p) 2.0 on the 8th, the last day

@@ -147,6 +147,10 @@ def test_train_end_to_end_then_an_equal_challenger_is_not_promoted(generated: Pa
 
     logged = ReferenceProfile.from_dict(tracking.load_run_dict(settings, first.run_id, REFERENCE_ARTIFACT) or {})
     assert sorted(logged.phases) == sorted(str(d) for d in fitted.reference_phases)
+    # the churn calendar per tier over the snapshots' horizons, for the recent-churn rule
+    assert list(logged.churn_calendar) == ["all", "high", "low", "mid"]
+    assert all(len(days) == 31 for days in logged.churn_calendar.values())
+    assert logged.churn_calendar["all"][0] == 0.0  # the generator's leavers never go on the 1st of a month
 
     # behaviour of the configured model: more arrears or complaints, all else equal, never lowers the score
     rows = fitted.holdout[fitted.columns].head(100)

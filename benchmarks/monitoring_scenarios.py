@@ -127,18 +127,50 @@ def load_history(root: Path, wanted: list[date]) -> pd.DataFrame:
     return history
 
 
-def rejudge(history: pd.DataFrame) -> pd.DataFrame:
+def reference_calendars(root: Path, version: str) -> dict[str, tuple[float, ...]]:
+    """Return the churn calendar per tier kept in the reference profile of model `version` under <root> (empty for a
+    model trained before the reference had one)."""
+    from models.drift import ReferenceProfile
+    from pipelines import tracking
+    from pipelines.monitoring import REFERENCE_ARTIFACT
+    from tiercast.settings import load_settings
+
+    settings = load_settings(environ={"TIERCAST__PATHS__ROOT": str(root)})
+    data = tracking.load_run_dict(settings, tracking.version_info(settings, version).run_id, REFERENCE_ARTIFACT)
+    return dict(ReferenceProfile.from_dict(data).churn_calendar) if data else {}
+
+
+def rejudge(history: pd.DataFrame, root: Path) -> pd.DataFrame:
     """Return the history with its realised rows' level and message recomputed by today's rules
     (models.performance_estimate.performance_comparison with the packaged monitoring.estimate settings), from
     the estimate, band and realised value each row stored: a replay made before a rule changed is judged
-    by the rule as it is now, without scoring the nights again."""
+    by the rule as it is now, without scoring the nights again. The recent-churn rows (models.recent_churn)
+    need each leaver's day, which the rows do not store: they are computed again from the night's kept scores
+    (<root>/data/monitoring/scores), the leavers in <root>/raw/subscribers.parquet and the churn calendars of
+    the model that scored the night (its reference profile in <root>'s MLflow)."""
     from models.performance_estimate import performance_comparison
+    from models.recent_churn import judged_recent_churn
+    from pipelines.monitoring import recent_rows
     from tiercast.settings import load_settings
 
-    settings = load_settings(environ={}).monitoring.estimate
-    realised = history["kind"] == "realised"
-    parts = []
-    for _, night in history[realised].groupby(["as_of", "recorded_on"], sort=False):
+    loaded = load_settings(environ={})
+    settings, recent = loaded.monitoring.estimate, loaded.monitoring.recent_churn
+    realised = (history["kind"] == "realised") & (history["metric"] != "recent_churn")
+    leavers = pd.read_parquet(root / "raw" / "subscribers.parquet", columns=["subscriber_id", "deactivation_date"])
+    leavers = leavers[leavers["deactivation_date"].notna()]
+    parts, redone, calendars = [], set(), {}
+    for (as_of, recorded_on), night in history[realised].groupby(["as_of", "recorded_on"], sort=False):
+        scores = root / "data" / "monitoring" / "scores" / f"{as_of:%Y-%m-%d}.parquet"
+        if recent is not None and scores.is_file():
+            version = str(night["model_version"].iloc[0])
+            if version not in calendars:
+                calendars[version] = reference_calendars(root, version)
+            judged = judged_recent_churn(
+                pd.read_parquet(scores), leavers, as_of.date(), loaded.churn.horizon_days, recent, calendars[version]
+            )
+            rows = recent_rows(judged).assign(as_of=as_of, recorded_on=recorded_on)
+            parts.append(rows.assign(model_version=night["model_version"].iloc[0]).reindex(columns=history.columns))
+            redone.add((as_of, recorded_on))
         estimated = night.rename(columns={"subject": "group", "baseline": "estimate"})
         estimated = estimated.loc[estimated["estimate"].notna(), ["group", "metric", "estimate", "low", "high", "n"]]
         truth = night.rename(columns={"subject": "group"})[["group", "metric", "value", "n"]]
@@ -149,7 +181,10 @@ def rejudge(history: pd.DataFrame) -> pd.DataFrame:
                 level=judged["level"].reindex(keys).to_numpy(), message=judged["message"].reindex(keys).to_numpy()
             )
         )
-    return pd.concat([history[~realised], *parts], ignore_index=True) if parts else history
+    stored_recent = history["metric"] == "recent_churn"
+    night_keys = pd.MultiIndex.from_arrays([history["as_of"], history["recorded_on"]])
+    kept = history[~realised & ~(stored_recent & night_keys.isin(list(redone)))]
+    return pd.concat([kept, *parts], ignore_index=True) if parts else history
 
 
 def scenario_record(root: Path, name: str) -> dict[str, Any]:
@@ -218,7 +253,7 @@ def report(a: argparse.Namespace, root: Path, timings: dict[str, Any]) -> tuple[
     wanted = nights(date.fromisoformat(a.start), date.fromisoformat(a.end), a.every)
     history = load_history(root, wanted)
     if a.rejudge:
-        history = rejudge(history)
+        history = rejudge(history, root)
         print("realised rows re-judged by today's rules (--rejudge)")
     record = scenario_record(root, a.scenario)
     out: dict[str, Any] = {"scenario": a.scenario, "record": record, "nights": len(wanted)}
@@ -333,6 +368,19 @@ def report(a: argparse.Namespace, root: Path, timings: dict[str, Any]) -> tuple[
                 out["billed_only_share_within_tolerance"] = within
     else:
         print("\nno matured night (as_of + horizon beyond the data's end)")
+
+    # -- recent churn (models.recent_churn): the window of each matured night's horizon end that stands out most
+    recent = history[(history["kind"] == "realised") & (history["metric"] == "recent_churn")]
+    recent = recent.drop_duplicates(["as_of", "subject"], keep="last")
+    if len(recent):
+        recent = recent.assign(ratio=recent["value"] / recent["baseline"], z=(recent["value"] - recent["baseline"])
+                               / recent["baseline"].pow(0.5))  # fmt: skip
+        print("\nrecent churn, per matured night: z (ratio) of the window of the horizon's end that stands out most")
+        table = recent.pivot_table(index="as_of", columns="subject", values=["z", "ratio"], aggfunc="first")
+        print(table.round(2).to_string())
+        print("largest z per group:", recent.groupby("subject")["z"].max().round(2).to_dict(),
+              "largest ratio per group:", recent.groupby("subject")["ratio"].max().round(2).to_dict())  # fmt: skip
+        out["recent_churn_max_z"] = recent.groupby("subject")["z"].max().round(3).to_dict()
 
     # -- verdict (columns in --ignore, e.g. a known calendar artefact, do not count as drift alarms)
     drift_alarms = alarms[(alarms["kind"] == "drift") & ~alarms["subject"].isin(a.ignore)]

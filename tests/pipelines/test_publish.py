@@ -146,7 +146,7 @@ def test_a_retention_list_from_another_run_is_refused(target: Target) -> None:
     assert_previous_still_live(target, 1, 200)
 
 
-def test_scores_are_checked_again_in_the_written_table(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scores_are_checked_again_in_the_rows_sent(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
     publish_day(target, D1)
     monkeypatch.setattr(publisher, "check_contract", lambda frame, name: None)
     frame = tier_frame(200, D2, "run-2")

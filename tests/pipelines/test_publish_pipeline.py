@@ -120,3 +120,31 @@ def test_the_build_cache_is_the_connections_own_again_after_the_build(tmp_path: 
     engine.dispose()
     assert seen[0] == -publisher.BUILD_CACHE_KIB
     assert after == -2000  # SQLite's default
+
+
+def test_sqlite_stores_flags_as_0_1_and_missing_floats_as_null(tmp_path: Path) -> None:
+    """Flags go as ints and missing floats as NaN (the fast binds); what SQLite stores is what bools and None give."""
+    engine = create_db_engine(sa.URL.create("sqlite", database=str(tmp_path / "p.db")), 2000)
+    frame = tier_frame(40, D1, "run-1")
+    frame["is_red_list"] = np.arange(40) % 3 == 0
+    frame["callback_hours"] = np.where(np.arange(40) % 4 == 0, 24.0, np.nan)
+    published = publish(engine, publish_settings(), frame, retention_frame(frame))
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "p.db") as connection:
+        stored = connection.execute(
+            "SELECT typeof(is_red_list), is_red_list, typeof(callback_hours), callback_hours"
+            f' FROM "{published.table_name}" ORDER BY rowid'
+        ).fetchall()
+    assert [row[:2] for row in stored] == [("integer", int(i % 3 == 0)) for i in range(40)]
+    assert [row[2:] for row in stored] == [("real", 24.0) if i % 4 == 0 else ("null", None) for i in range(40)]
+
+
+def test_a_missing_value_in_a_not_null_float_is_still_refused_by_sqlite(tmp_path: Path) -> None:
+    engine = create_db_engine(sa.URL.create("sqlite", database=str(tmp_path / "p.db")), 2000)
+    frame = tier_frame(20, D1, "run-1")
+    frame.loc[5, "sla_target_share"] = np.nan
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(publisher, "check_contract", lambda frame, name: None)  # the database alone
+        with pytest.raises(sqlite3.IntegrityError, match=r"NOT NULL constraint failed: .*sla_target_share"):
+            publish(engine, publish_settings(), frame, retention_frame(frame))
+    engine.dispose()

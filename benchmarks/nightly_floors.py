@@ -83,9 +83,31 @@ def predict_floor(model: Any, matrix: np.ndarray, decimals: int) -> tuple[Floor,
     return Floor(seconds, len(matrix)), published_score(model.calibrator_.predict(np.asarray(margin)), decimals)
 
 
+def fastest_binds(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Return `rows` with None as NaN in the columns that hold floats: SQLite stores a NaN as NULL, and sqlite3 binds a
+    float directly but None after an adapter look-up (~5x slower), as the publisher does (`pipelines.publish`)."""
+    if not rows:
+        return list(rows)
+    floats = [i for i in range(len(rows[0])) if any(isinstance(row[i], float) for row in rows)]
+    if not floats:
+        return list(rows)
+    nan = float("nan")
+
+    def fast(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(row)
+        for i in floats:
+            if values[i] is None:
+                values[i] = nan
+        return tuple(values)
+
+    return [fast(row) for row in rows]
+
+
 def sqlite_floor(columns: Sequence[str], rows: Sequence[tuple[Any, ...]], path: Path) -> Floor:
-    """Return the seconds of creating a table in a fresh SQLite file and inserting `rows` in one transaction."""
+    """Return the seconds of creating a table in a fresh SQLite file and inserting `rows` in one transaction (each
+    value bound as fast as sqlite3 can: `fastest_binds`, prepared before the clock starts)."""
     path.unlink(missing_ok=True)
+    rows = fastest_binds(rows)
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)
     start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from datetime import date
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from benchmarks.bench_features import random_tables, read_inputs
 from benchmarks.nightly_floors import (
+    fastest_binds,
     feature_matrix,
     features_floor,
     postgres_floor,
@@ -92,6 +94,12 @@ def test_the_sqlite_floor_inserts_the_rows_into_a_fresh_table(tmp_path: Path) ->
     assert sqlite_floor(COLUMNS, ROWS, path).rows == 2
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT * FROM floor ORDER BY subscriber_key").fetchall() == ROWS
+
+
+def test_the_floor_binds_a_missing_float_as_nan_and_leaves_other_columns_alone() -> None:
+    rows = fastest_binds([("k1", 0.5, None, 1), ("k2", None, None, None)])
+    assert rows[0][:3] == ("k1", 0.5, None) and rows[1][0] == "k2" and rows[1][2:] == (None, None)
+    assert math.isnan(rows[1][1])
 
 
 def test_published_rows_are_the_views_columns_and_rows(tmp_path: Path) -> None:

@@ -179,13 +179,17 @@ def oracle_figs(base: pd.DataFrame, truth: pd.DataFrame, rows: np.ndarray, offer
     return figures(base, truth, rows, offers, None)
 
 
-def learners_from(names: list[str]) -> dict[str, Callable[[], Any]]:
-    """Return UpliftModel factories: the configured parameters (tiercast/defaults/uplift.yaml) with each method."""
+def learners_from(names: list[str], overrides: list[str] | None = None) -> dict[str, Callable[[], Any]]:
+    """Return UpliftModel factories: the configured parameters (tiercast/defaults/uplift.yaml) with each method,
+    and `overrides` ("name=value", numbers) on top."""
     from models.uplift import UpliftModel
     from tiercast.settings import load_settings
 
     cfg = load_settings().uplift
     params = {**cfg.model.model_dump(), "offer_column": cfg.offer_column}
+    for item in overrides or []:
+        key, value = item.split("=", 1)
+        params[key] = float(value) if "." in value else int(value)
     return {name: partial(UpliftModel, **{**params, "method": name}) for name in names}
 
 
@@ -199,12 +203,15 @@ def main() -> None:
     parser.add_argument("--months", "-m", type=int, default=24)
     parser.add_argument("--seed", "-s", type=int, default=7)
     parser.add_argument("--learner", nargs="+", default=["x"], help="UpliftModel methods")
+    parser.add_argument("--set", nargs="*", default=[], help="UpliftModel parameters, e.g. effect_leaves=8")
     args = parser.parse_args()
     if args.action == "prepare":
         print(prepare(args.mix, args.out, args.subscribers, args.months, args.seed))
         return
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(evaluate(args.out / args.mix / "lab", learners_from(args.learner)).round(3).to_string(index=False))
+        print(
+            evaluate(args.out / args.mix / "lab", learners_from(args.learner, args.set)).round(3).to_string(index=False)
+        )
 
 
 if __name__ == "__main__":

@@ -36,10 +36,11 @@ from sklearn.base import BaseEstimator
 
 from models.churn import require_features
 from models.lift_model import fit_true_lift, true_lift_effect
+from models.uplift_dr import dr_effect, fit_dr
 from models.uplift_metrics import metric_replicates, qini_coefficient
 from tiercast.errors import ModelError
 
-METHODS = ("t", "x", "lo")
+METHODS = ("t", "x", "lo", "dr")
 
 
 class UpliftModel(BaseEstimator):
@@ -60,6 +61,9 @@ class UpliftModel(BaseEstimator):
         lift_c: float = 0.1,
         lift_bins: int = 0,
         lift_folds: int = 5,
+        effect_leaves: int = 4,
+        effect_min_child_samples: int = 2000,
+        effect_estimators: int = 100,
     ) -> None:
         self.method = method
         self.n_estimators = n_estimators
@@ -74,6 +78,9 @@ class UpliftModel(BaseEstimator):
         self.lift_c = lift_c
         self.lift_bins = lift_bins
         self.lift_folds = lift_folds
+        self.effect_leaves = effect_leaves
+        self.effect_min_child_samples = effect_min_child_samples
+        self.effect_estimators = effect_estimators
 
     def _params(self, objective: str) -> dict[str, Any]:
         return {
@@ -128,6 +135,15 @@ class UpliftModel(BaseEstimator):
                 self.lift_bins, self.lift_folds, self.random_state,
             )  # fmt: skip
             return self
+        if self.method == "dr":
+            effect_params = self._params("regression") | {
+                "num_leaves": self.effect_leaves, "min_child_samples": self.effect_min_child_samples,
+            }  # fmt: skip
+            self.dr_ = fit_dr(
+                frame, t, target, self._params("binary"), self.n_estimators, effect_params, self.effect_estimators,
+                self.lift_folds, self.random_state,
+            )  # fmt: skip
+            return self
         treated, control = frame[t], frame[~t]
         self.outcome_control_ = self._train(control, target[~t], "binary")
         self.outcome_treated_ = self._train(treated, target[t], "binary")
@@ -143,6 +159,8 @@ class UpliftModel(BaseEstimator):
         frame = self.prepare(x)
         if self.method == "lo":
             return np.clip(true_lift_effect(self.lift_, frame), -1.0, 1.0)
+        if self.method == "dr":
+            return np.clip(dr_effect(self.dr_, frame), -1.0, 1.0)
 
         def of(booster: lgb.Booster) -> np.ndarray:
             return np.asarray(booster.predict(frame), dtype="float64")

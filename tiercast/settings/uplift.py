@@ -12,7 +12,7 @@ from tiercast.settings.base import Section
 class UpliftModelParams(Section):
     """Parameters of `models.uplift.UpliftModel` (same names as its constructor)."""
 
-    method: Literal["t", "x", "lo"]
+    method: Literal["t", "x", "lo", "dr"]
     n_estimators: int = Field(ge=1)
     learning_rate: float = Field(gt=0, le=1)
     num_leaves: int = Field(ge=2)
@@ -22,7 +22,10 @@ class UpliftModelParams(Section):
     random_state: int
     lift_c: float = Field(gt=0, description="Lift model: inverse L2 strength of its logistic regression")
     lift_bins: int = Field(ge=0, description="Lift model: quantile bins per numeric input (0: linear only)")
-    lift_folds: int = Field(ge=2, description="Lift model: folds of the out-of-fold baseline")
+    lift_folds: int = Field(ge=2, description="Lift model and DR-learner: folds of the cross-fitted outcome model")
+    effect_leaves: int = Field(default=4, ge=2, description="DR-learner: leaves of the effect regression's trees")
+    effect_min_child_samples: int = Field(default=2000, ge=1, description="DR-learner: effect tree leaf minimum")
+    effect_estimators: int = Field(default=100, ge=1, description="DR-learner: boosting rounds of the effect model")
 
 
 class UpliftGateSettings(Section):

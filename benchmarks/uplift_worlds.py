@@ -63,11 +63,15 @@ def generate(out: Path, subscribers: int, months: int, seed: int, mix: str) -> N
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def settings_for(root: Path) -> Any:
-    """Return the packaged settings with every path under `root` and monitoring off (no reference needed)."""
+def settings_for(root: Path, method: str | None = None) -> Any:
+    """Return the packaged settings with every path under `root`, monitoring off (no reference needed) and, when
+    given, another uplift learner (`method`, uplift.model.method)."""
     from tiercast.settings import load_settings
 
-    return load_settings(environ={"TIERCAST__PATHS__ROOT": str(root), "TIERCAST__MONITORING__ENABLED": "false"})
+    environ = {"TIERCAST__PATHS__ROOT": str(root), "TIERCAST__MONITORING__ENABLED": "false"}
+    if method is not None:
+        environ["TIERCAST__UPLIFT__MODEL__METHOD"] = method
+    return load_settings(environ=environ)
 
 
 def score_list(listed: pd.DataFrame, truth: pd.DataFrame, offers: pd.Series | None, shares: dict[str, float]) -> Any:
@@ -165,7 +169,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     data = folder / "data"
     generate(data, args.subscribers, args.months, args.seed, mix)
     generated = time.perf_counter()
-    settings = settings_for(folder / "root")
+    settings = settings_for(folder / "root", args.method)
     inputs = validate_inputs(settings, data, folder / "quarantine", folder / "report.json", "benchmark")
     tables = inputs.tables
     backtest = plan_backtest(settings, tables, None)
@@ -214,6 +218,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     gate = fitted.gate
     return {
         "mix": mix,
+        "method": settings.uplift.model.method,
         "subscribers": args.subscribers,
         "months": args.months,
         "campaign": str(day),
@@ -286,6 +291,7 @@ def main() -> None:
     parser.add_argument("--seed", "-s", type=int, default=7)
     parser.add_argument("--mixes", nargs="+", default=list(MIXES))
     parser.add_argument("--out", type=Path, default=Path("/tmp/uplift-worlds"))
+    parser.add_argument("--method", default=None, help="uplift learner (uplift.model.method); default: configured")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -86,30 +87,58 @@ def digest(frame: pd.DataFrame) -> str:
     return hashed.hexdigest()
 
 
-def compare(base: dict[str, pd.DataFrame], head: dict[str, pd.DataFrame]) -> list[str]:
-    """Return one line per table (rows and digest of each side, same or DIFFERENT); differing tables say so."""
+def compare(base: dict[str, pd.DataFrame], head: dict[str, pd.DataFrame], ignore: Sequence[str] = ()) -> list[str]:
+    """Return one line per table (rows and digest of each side, same or DIFFERENT); differing tables say so.
+
+    Columns in `ignore` are left out on both sides (e.g. run_id, whose fingerprint covers settings that a revision
+    between the two may have added); a last line says what they held on each side."""
     lines = []
+    held: dict[str, tuple[set[str], set[str]]] = {}
     for name in sorted(set(base) | set(head)):
         left, right = base.get(name), head.get(name)
         if left is None or right is None:
             lines.append(f"DIFFERENT {name}: only in {'head' if left is None else 'base'}")
             continue
+        for column in (c for c in ignore if c in left.columns and c in right.columns):
+            seen = held.setdefault(column, (set(), set()))
+            seen[0].update(map(str, left[column].unique()))
+            seen[1].update(map(str, right[column].unique()))
+        left = left.drop(columns=[c for c in ignore if c in left.columns])
+        right = right.drop(columns=[c for c in ignore if c in right.columns])
         same = left.columns.equals(right.columns) and left.equals(right)
         verdict = "same" if same else "DIFFERENT"
         lines.append(
             f"{verdict:9s} {name}: {len(left):,} / {len(right):,} rows, {digest(left)[:16]} / {digest(right)[:16]}"
         )
+    for column, (left_values, right_values) in held.items():
+        lines.append(f"ignored   {column}: base {sorted(left_values)} / head {sorted(right_values)}")
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", required=True, help="git revision whose code is the reference")
-    parser.add_argument("--config", type=Path, required=True, help="settings of the night (inputs, tracking)")
+    parser.add_argument("--base", help="git revision whose code is the reference (required unless --no-run)")
+    parser.add_argument("--config", type=Path, help="settings of the night (inputs, tracking), unless --no-run")
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out/compare"))
+    parser.add_argument(
+        "--ignore",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="columns left out of the comparison, e.g. run_id when a revision between base and head added settings "
+        "its fingerprint covers (pipelines.score.RUN_SECTIONS)",
+    )
+    parser.add_argument("--no-run", action="store_true", help="compare what an earlier call left in --workdir")
     args = parser.parse_args()
     repo = Path(__file__).resolve().parents[1]
     workdir = args.workdir.resolve()
+    if args.no_run:
+        configs = {name: workdir / name / "settings.yaml" for name in ("base", "head")}
+        lines = compare(published(configs["base"]), published(configs["head"]), args.ignore)
+        print("\n".join(lines))
+        sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
+    if args.base is None or args.config is None:
+        parser.error("--base and --config are required unless --no-run")
     with tempfile.TemporaryDirectory(prefix="tiercast-base-") as scratch:
         tree = Path(scratch) / "code"
         subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), args.base], check=True)
@@ -121,7 +150,7 @@ def main() -> None:
                 print(f"{name} ({code}): nightly {seconds:.1f} s", flush=True)
         finally:
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False)
-    lines = compare(published(configs["base"]), published(configs["head"]))
+    lines = compare(published(configs["base"]), published(configs["head"]), args.ignore)
     print("\n".join(lines))
     sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
 

@@ -142,12 +142,35 @@ def best_offer_list(base: pd.DataFrame, effects: pd.DataFrame, costs: dict[str, 
     return rows, best["offer"].to_numpy(dtype=object)[rows]
 
 
-def evaluate(lab: Path, learners: dict[str, Callable[[], Any]]) -> pd.DataFrame:
-    """Fit each learner on the cached training rows and score its uplift list; return one row per learner."""
+def with_history(rows: pd.DataFrame, campaigns: pd.DataFrame, eve_of: Callable[[Any], Any]) -> pd.DataFrame:
+    """Return `rows` with each subscriber's campaign history (features.campaign_history) as of the eve of its
+    row's campaign_date (`eve_of`), so no row sees its own campaign's calls or later ones."""
+    from features.campaign_history import campaign_history
+
+    parts = []
+    for _, group in rows.groupby("campaign_date", sort=False):
+        day = pd.to_datetime(group["campaign_date"]).iloc[0].date()
+        history = campaign_history(campaigns, group["subscriber_id"].to_numpy(), eve_of(day))
+        parts.append(history.drop(columns="subscriber_id").set_axis(group.index))
+    return rows.join(pd.concat(parts))
+
+
+def evaluate(lab: Path, learners: dict[str, Callable[[], Any]], history: Path | None = None) -> pd.DataFrame:
+    """Fit each learner on the cached training rows and score its uplift list; return one row per learner.
+    `history`: the world's campaigns.parquet, to add each row's campaign history (features.campaign_history)."""
     meta = json.loads((lab / "meta.json").read_text())
     train = pd.read_parquet(lab / "train.parquet")
     base = pd.read_parquet(lab / "base.parquet")
     columns, capacity, costs = meta["columns"], meta["capacity"], meta["offer_costs"]
+    if history is not None:
+        from features.campaign_history import HISTORY_COLUMNS
+        from pipelines.uplift_training import label_window
+
+        campaigns = pd.read_parquet(history)
+        eve_of = partial(lambda day, horizon: label_window(day, horizon)[0], horizon=None)
+        train = with_history(train, campaigns, eve_of)
+        base = with_history(base.assign(campaign_date=pd.Timestamp(meta["holdout_campaign"])), campaigns, eve_of)
+        columns = [*columns[:-1], *HISTORY_COLUMNS, columns[-1]]
     offers = sorted(meta["offer_shares"])
     truth = true_effects(base, offers)
     churn_rows = listed(base, base["churn_score"].to_numpy() * base["value"].to_numpy(), capacity)
@@ -204,13 +227,20 @@ def main() -> None:
     parser.add_argument("--seed", "-s", type=int, default=7)
     parser.add_argument("--learner", nargs="+", default=["x"], help="UpliftModel methods")
     parser.add_argument("--set", nargs="*", default=[], help="UpliftModel parameters, e.g. effect_leaves=8")
+    parser.add_argument("--history", action="store_true", help="add features.campaign_history to the inputs")
     args = parser.parse_args()
     if args.action == "prepare":
         print(prepare(args.mix, args.out, args.subscribers, args.months, args.seed))
         return
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(
-            evaluate(args.out / args.mix / "lab", learners_from(args.learner, args.set)).round(3).to_string(index=False)
+            evaluate(
+                args.out / args.mix / "lab",
+                learners_from(args.learner, args.set),
+                args.out / args.mix / "data" / "campaigns.parquet" if args.history else None,
+            )
+            .round(3)
+            .to_string(index=False)
         )
 
 

@@ -134,25 +134,30 @@ def main() -> None:
     workdir = args.workdir.resolve()
     if args.no_run:
         configs = {name: workdir / name / "settings.yaml" for name in ("base", "head")}
-        lines = compare(published(configs["base"]), published(configs["head"]), args.ignore)
-        print("\n".join(lines))
-        sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
-    if args.base is None or args.config is None:
+    elif args.base is None or args.config is None:
         parser.error("--base and --config are required unless --no-run")
+    else:
+        configs = run_sides(repo, args.base, args.config.resolve(), workdir)
+    lines = compare(published(configs["base"]), published(configs["head"]), args.ignore)
+    print("\n".join(lines))
+    sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
+
+
+def run_sides(repo: Path, base: str, config: Path, workdir: Path) -> dict[str, Path]:
+    """Run the night of `config` with `base`'s code (a temporary worktree) and this checkout's; return each side's
+    settings file."""
     with tempfile.TemporaryDirectory(prefix="tiercast-base-") as scratch:
         tree = Path(scratch) / "code"
-        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), args.base], check=True)
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), base], check=True)
         try:
             sides = {"base": tree, "head": repo}
-            configs = {name: _side(args.config.resolve(), workdir / name) for name in sides}
+            configs = {name: _side(config, workdir / name) for name in sides}
             for name, code in sides.items():
                 seconds = run_nightly(code, configs[name])
                 print(f"{name} ({code}): nightly {seconds:.1f} s", flush=True)
         finally:
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False)
-    lines = compare(published(configs["base"]), published(configs["head"]), args.ignore)
-    print("\n".join(lines))
-    sys.exit(1 if any(line.startswith("DIFFERENT") for line in lines) else 0)
+    return configs
 
 
 if __name__ == "__main__":

@@ -334,21 +334,31 @@ def point_view(conn: Connection, settings: PublishSettings, table_name: str) -> 
 SECURE_DELETE = {0: "OFF", 1: "ON", 2: "FAST"}  # SQLite's PRAGMA secure_delete values, as it reads them
 
 
+@contextmanager
+def _sqlite_pragma(
+    conn: Connection, name: str, value: str | int, spelled: Callable[[int], str | int] = int
+) -> Iterator[None]:
+    """On SQLite, set `PRAGMA name` for the block, then the connection's own value back (`spelled` turns the value
+    SQLite reads into one it takes, e.g. secure_delete's 2 into FAST); elsewhere nothing. The pooled connection
+    keeps its own settings for everything else."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = spelled(int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()))
+    conn.exec_driver_sql(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA {name} = {before}")
+
+
 def _drop_table(engine: Engine, settings: PublishSettings, table_name: str) -> None:
     def work(conn: Connection) -> None:
-        drop = sa.schema.DropTable(sa.Table(table_name, sa.MetaData()), if_exists=True)
-        if conn.dialect.name != "sqlite":
-            conn.execute(drop)
-            return
         # SQLite built with SECURE_DELETE (Debian's) zeroes every freed page: for a 1M-row version that is
         # ~300 MB more written to the WAL and 2 s. FAST frees without that extra I/O; what the freed pages
         # held (a tier table older than the live one, no MSISDN) is overwritten when the next version reuses them.
-        before = SECURE_DELETE[int(conn.exec_driver_sql("PRAGMA secure_delete").scalar_one())]
-        conn.exec_driver_sql("PRAGMA secure_delete = FAST")
-        try:
-            conn.execute(drop)
-        finally:  # the pooled connection keeps its own setting for everything else
-            conn.exec_driver_sql(f"PRAGMA secure_delete = {before}")
+        with _sqlite_pragma(conn, "secure_delete", "FAST", SECURE_DELETE.__getitem__):
+            conn.execute(sa.schema.DropTable(sa.Table(table_name, sa.MetaData()), if_exists=True))
 
     _with_lock_retry(engine, settings, work)
 
@@ -441,6 +451,11 @@ def _converted(
         yield from _batches(part, "tier_table", batch, sqlite)
 
 
+# SQLite: the page cache (KiB) of the connection while it builds a version. The default 2 MB makes CREATE INDEX
+# sort 1M keys (~75 MB) in many small runs on temporary files: 0.76 s; with 128 MB, 0.58 s (1M rows).
+BUILD_CACHE_KIB = 131072
+
+
 def _build(
     engine: Engine, settings: PublishSettings, table_name: str, parts: Iterable[pd.DataFrame], identity: dict[str, Any]
 ) -> SentRows:
@@ -449,32 +464,13 @@ def _build(
     The parts are read and converted in a background thread while the database writes (`prefetched`)."""
     table = contract_table("tier_table", table_name, sa.MetaData())
     sent = SentRows()
-    with write_transaction(engine) as conn, _build_cache(conn):
+    with write_transaction(engine) as conn, _sqlite_pragma(conn, "cache_size", -BUILD_CACHE_KIB):
         table.create(conn, checkfirst=False)
         sqlite = conn.dialect.name != "postgresql"
         write_rows(conn, table, prefetched(_converted(parts, identity, sent, settings.batch_rows, sqlite)))
         # the routing service's point lookup by key; built after the load, which is faster than row by row
         sa.Index(f"ix_{table_name}_key", table.c.subscriber_key, unique=True).create(conn)
     return sent
-
-
-# SQLite: the page cache (KiB) of the connection while it builds a version. The default 2 MB makes CREATE INDEX
-# sort 1M keys (~75 MB) in many small runs on temporary files: 0.76 s; with 128 MB, 0.58 s (1M rows).
-BUILD_CACHE_KIB = 131072
-
-
-@contextmanager
-def _build_cache(conn: Connection) -> Iterator[None]:
-    """On SQLite, give the connection a `BUILD_CACHE_KIB` page cache for the block, then its own size back."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size = {-int(BUILD_CACHE_KIB)}")
-    try:
-        yield
-    finally:  # the pooled connection keeps its own size for everything else
-        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
 def _same_run(listed: pd.DataFrame, what: str, identity: dict[str, Any]) -> None:

@@ -3,19 +3,22 @@
     .venv/bin/python -m benchmarks.bench_publish --rows 1000000 --parts 5 --repeats 5
     .venv/bin/python -m benchmarks.bench_publish --from /tmp/pub1m --repeats 5   # a real run's parts
     .venv/bin/python -m benchmarks.bench_publish --rows 20000 --repeats 2 --workdir /tmp/bench_publish_small
+    .venv/bin/python -m benchmarks.bench_publish --rows 1000000 --parts 6 --repeats 5 \
+        --url postgresql+psycopg://postgres@127.0.0.1:5432/tiercast_bench   # PostgreSQL, against a bare COPY
 
 The tier table is written once as `--parts` Parquet files, as the nightly's shards leave it (contract-checked
 rows sorted by subscriber_key; generated, or `--from DIR` holding `part*.parquet`, `retention.parquet` and
-optionally `callbacks.parquet`). A SQLite database is first given `keep_versions` publications of it
-(untimed), so each timed publication finds what a nightly finds: a live version to hold its guardrails
-against and an old one to prune. Each repeat then runs, each in a fresh Python process:
+optionally `callbacks.parquet`). A SQLite database (or the `--url` database) is first given
+`keep_versions` publications of it (untimed), so each timed publication finds what a nightly finds: a live
+version to hold its guardrails against and an old one to prune. Each repeat then runs, each in a fresh Python process:
 
 - publish: `pipelines.publish.publish` of the parts, the retention list and the call-back list, timed
   around the call (`time.perf_counter`), with the process's peak RSS (getrusage). The parts go as the
   nightly passes them (`CheckedParts`: validated by the shards that wrote them); `--unchecked` passes
   plain paths, whose every value the publisher checks against the contract;
-- floor: `benchmarks.nightly_floors.sqlite_floor` of the same rows, read back from the view as Python
-  tuples beforehand (untimed), as `benchmarks.bench_nightly` measures the publish floor.
+- floor: `benchmarks.nightly_floors.sqlite_floor` of the same rows (one `executemany` transaction), or with
+  a PostgreSQL `--url` `postgres_floor` (a bare `COPY` of them), read back from the view as Python tuples
+  beforehand (untimed), as `benchmarks.bench_nightly` measures the publish floor.
 
 It prints each repeat, the medians, the ratio of the medians (issue 15's goal: at most 2.0) and the
 peak RSS, and the same as one JSON line at the end.
@@ -165,10 +168,38 @@ def _inputs(data: Path) -> tuple[list[Path], pd.DataFrame, pd.DataFrame | None]:
     return sorted(data.glob("part*.parquet")), pd.read_parquet(data / "retention.parquet"), callbacks
 
 
-def _engine(db: Path) -> Any:
+def _engine(target: str) -> Any:
+    """An engine on `target`: a SQLAlchemy URL (PostgreSQL) or the path of a SQLite database."""
     from pipelines.database import create_db_engine
 
-    return create_db_engine(f"sqlite:///{db}", 2000)
+    return create_db_engine(target if "://" in target else f"sqlite:///{target}", 2000)
+
+
+def reset(target: str) -> None:
+    """Empty `target` of what the publisher made (its view, versions, registry and lists); nothing else is touched."""
+    import re
+
+    import sqlalchemy as sa
+
+    from data_contracts.loader import load_contract
+
+    if "://" not in target:
+        for leftover in Path(target).parent.glob(Path(target).name + "*"):
+            leftover.unlink()
+        return
+    settings = _settings()
+    engine = _engine(target)
+    try:
+        names = sa.inspect(engine).get_table_names()
+        ours = {settings.publications_table, settings.retention_table, load_contract("callback_list").table}
+        versions = re.compile(re.escape(settings.tier_view) + r"_v\d+")
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP VIEW IF EXISTS "{settings.tier_view}"'))
+            for name in names:
+                if name in ours or versions.fullmatch(name):
+                    conn.execute(sa.text(f'DROP TABLE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 def _settings() -> Any:
@@ -177,9 +208,9 @@ def _settings() -> Any:
     return load_settings(environ={}).publish
 
 
-def publish_once(data: Path, db: Path, checked: bool = True) -> dict[str, Any]:
-    """Publish the parts into `db` in this process (as `CheckedParts` unless `checked` is False); return seconds of
-    the call, rows and peak RSS (MB)."""
+def publish_once(data: Path, db: str, checked: bool = True) -> dict[str, Any]:
+    """Publish the parts into `db` (a SQLite path or a URL) in this process (as `CheckedParts` unless `checked` is
+    False); return seconds of the call, rows and peak RSS (MB)."""
     from pipelines import publish as publisher
 
     paths, retention, callbacks = _inputs(data)
@@ -195,17 +226,24 @@ def publish_once(data: Path, db: Path, checked: bool = True) -> dict[str, Any]:
     return {"seconds": seconds, "rows": publication.rows, "peak_rss_mb": _peak_rss_mb()}
 
 
-def floor_once(db: Path, floor_db: Path) -> dict[str, Any]:
-    """Return the seconds of `sqlite_floor` on the live view's rows (read untimed as tuples), rows and peak RSS."""
-    from benchmarks.nightly_floors import published_rows, sqlite_floor
+def floor_once(db: str, floor_db: Path) -> dict[str, Any]:
+    """Return the seconds of the floor on the live view's rows (read untimed as tuples), rows and peak RSS: one
+    `executemany` transaction into a new SQLite database (`sqlite_floor`), or, when `db` is a PostgreSQL URL, a
+    bare `COPY` into a temporary table there (`postgres_floor`), as `benchmarks.bench_nightly` measures them."""
+    from benchmarks.nightly_floors import postgres_floor, published_rows, sqlite_floor
 
     engine = _engine(db)
     try:
         columns, rows = published_rows(engine, _settings().tier_view)
+        postgres = engine.dialect.name == "postgresql"
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     finally:
         engine.dispose()
-    floor = sqlite_floor(columns, rows, floor_db)
-    floor_db.unlink(missing_ok=True)
+    if postgres:
+        floor = postgres_floor(url, _settings().tier_view, columns, rows)
+    else:
+        floor = sqlite_floor(columns, rows, floor_db)
+        floor_db.unlink(missing_ok=True)
     return {"seconds": floor.seconds, "rows": floor.rows, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -214,8 +252,8 @@ def _run_child(kind: str, *args: str) -> dict[str, Any]:
         workdir, rows, parts, source = args
         return {"data": str(prepare(Path(workdir), int(rows), int(parts), Path(source) if source else None))}
     if kind.startswith("publish"):
-        return publish_once(Path(args[0]), Path(args[1]), checked=kind == "publish")
-    return floor_once(Path(args[0]), Path(args[1]))
+        return publish_once(Path(args[0]), args[1], checked=kind == "publish")
+    return floor_once(args[0], Path(args[1]))
 
 
 def _peak_rss_mb() -> float:
@@ -253,6 +291,13 @@ def main() -> None:
     parser.add_argument("--from", dest="source", type=Path, default=None, help="folder with part*.parquet etc.")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_publish"))
     parser.add_argument("--unchecked", action="store_true", help="publish plain paths (full contract per part)")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="publish into this database instead of a SQLite file under --workdir, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/tiercast_bench (floor: a bare COPY there); the publisher's "
+        "view, versions, registry and lists in it are dropped first",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -260,9 +305,8 @@ def main() -> None:
         return
     # every step in a fresh process: getrusage's peak survives exec, so a parent holding the rows would show
     data = Path(_child("prepare", str(args.workdir), str(args.rows), str(args.parts), str(args.source or ""))["data"])
-    db = args.workdir / "published" / "tiercast.db"
-    for leftover in db.parent.glob("tiercast.db*"):
-        leftover.unlink()
+    db = args.url or str(args.workdir / "published" / "tiercast.db")
+    reset(db)
     kind = "publish-unchecked" if args.unchecked else "publish"
     for _ in range(_settings().keep_versions):  # what a nightly's database holds before it publishes
         _child(kind, str(data), str(db))

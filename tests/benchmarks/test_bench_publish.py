@@ -7,8 +7,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.bench_publish import floor_once, lists_for, prepare, publish_once, split_parts, summary, tier_rows
+from benchmarks.bench_publish import (
+    floor_once,
+    lists_for,
+    prepare,
+    publish_once,
+    reset,
+    split_parts,
+    summary,
+    tier_rows,
+)
 from data_contracts.loader import validate_output
+from tests.pipelines.publish_db import postgres_target, table_names
 
 
 def test_the_generated_tier_table_and_lists_pass_their_contracts() -> None:
@@ -34,11 +44,26 @@ def test_the_parts_hold_every_row_once_each_sorted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("checked", [True, False])
 def test_publish_and_floor_handle_the_same_rows(tmp_path: Path, checked: bool) -> None:
     data = prepare(tmp_path, 300, 2, None)
-    db = tmp_path / "published" / "tiercast.db"
+    db = str(tmp_path / "published" / "tiercast.db")
     published = publish_once(data, db, checked=checked)
     floor = floor_once(db, tmp_path / "floor.db")
     assert published["rows"] == floor["rows"] == 300
     assert not (tmp_path / "floor.db").exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_floor_is_a_copy_there_and_reset_empties_only_the_publishers_tables(tmp_path: Path) -> None:
+    data = prepare(tmp_path, 200, 2, None)
+    with postgres_target() as target:
+        url = target.url.render_as_string(hide_password=False)
+        with target.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE someone_elses (a INTEGER)")
+        assert publish_once(data, url)["rows"] == 200
+        assert floor_once(url, tmp_path / "floor.db")["rows"] == 200
+        assert not (tmp_path / "floor.db").exists()  # the floor ran in PostgreSQL
+        reset(url)
+        assert table_names(target.engine) == ["someone_elses"]
+        target.engine.dispose()
 
 
 def test_summary_gives_medians_and_their_ratio() -> None:

@@ -330,3 +330,36 @@ def test_dates_are_converted_once_per_distinct_value_and_missing_stays_none() ->
         "2026-11-01 12:00:00.123456",
     ]
     assert seen == [2]  # two distinct stamps formatted, not four rows
+
+
+AWKWARD_TEXT = ["", '"quoted", with comma', "line\nbreak\r\nand\ttab", "\\N", "NULL", "back\\slash", "红名单 VIP", " "]
+
+
+def test_every_value_reaches_the_database_bit_for_bit(target: Target) -> None:
+    """Floats at full precision (and the extremes), missing floats, flags, empty and awkward strings, dates and
+    microsecond times read back exactly as sent (PostgreSQL's CSV COPY, SQLite's bound parameters)."""
+    n = 64
+    frame = tier_frame(n, D1, "run-x", seed=5)
+    rng = np.random.default_rng(11)
+    frame["churn_score"] = np.concatenate([[0.0, 1.0, 5e-324, 1 / 3, 1 - 2**-53, 0.1], rng.random(n - 6)])
+    frame["callback_hours"] = np.where(np.arange(n) % 3 == 0, np.nan, rng.random(n) * 48 + 1e-9)
+    frame["is_black_list"] = rng.random(n) < 0.5
+    frame["reason"] = [AWKWARD_TEXT[i % len(AWKWARD_TEXT)] for i in range(n)]
+    callbacks = callback_frame(frame)
+    callbacks["missed_at"] += pd.to_timedelta([123456, 1, 999999], unit="us")
+    callbacks["due_by"] = callbacks["missed_at"] + pd.Timedelta(hours=24)
+    publish(target.engine, publish_settings(), frame, retention_frame(frame), callbacks)
+    view = read_view(target.engine)
+    expected = frame.sort_values("subscriber_key").reset_index(drop=True)
+    assert view["churn_score"].to_numpy().tobytes() == expected["churn_score"].to_numpy().tobytes()
+    got_hours, want_hours = view["callback_hours"].to_numpy(float), expected["callback_hours"].to_numpy()
+    assert np.isnan(got_hours).tolist() == np.isnan(want_hours).tolist()
+    assert got_hours[~np.isnan(got_hours)].tobytes() == want_hours[~np.isnan(want_hours)].tobytes()
+    assert view["is_black_list"].astype(bool).tolist() == expected["is_black_list"].tolist()
+    assert view["reason"].tolist() == expected["reason"].tolist()  # "" stays "", never NULL
+    assert view["priority"].tolist() == expected["priority"].tolist()
+    assert pd.to_datetime(view["as_of"]).dt.date.unique().tolist() == [D1]
+    rows = callback_rows(target, D1)
+    assert rows["missed_at"].tolist() == callbacks["missed_at"].tolist()
+    assert rows["due_by"].tolist() == callbacks["due_by"].tolist()
+    assert rows["wait_seconds"].isna().tolist() == [False, True, False]

@@ -162,8 +162,9 @@ def evaluate(lab: Path, learners: dict[str, Callable[[], Any]], history: Path | 
     train = pd.read_parquet(lab / "train.parquet")
     base = pd.read_parquet(lab / "base.parquet")
     columns, capacity, costs = meta["columns"], meta["capacity"], meta["offer_costs"]
-    if history is not None:
-        from features.campaign_history import HISTORY_COLUMNS
+    from features.campaign_history import HISTORY_COLUMNS
+
+    if history is not None and not set(HISTORY_COLUMNS) <= set(columns):  # prepared with uplift.campaign_history off
         from pipelines.uplift_training import label_window
 
         campaigns = pd.read_parquet(history)
@@ -227,7 +228,12 @@ def main() -> None:
     parser.add_argument("--seed", "-s", type=int, default=7)
     parser.add_argument("--learner", nargs="+", default=["x"], help="UpliftModel methods")
     parser.add_argument("--set", nargs="*", default=[], help="UpliftModel parameters, e.g. effect_leaves=8")
-    parser.add_argument("--history", action="store_true", help="add features.campaign_history to the inputs")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="add features.campaign_history to the inputs of a cache prepared without it "
+        "(TIERCAST__UPLIFT__CAMPAIGN_HISTORY=false); with uplift.campaign_history on (the default) it is there",
+    )
     args = parser.parse_args()
     if args.action == "prepare":
         print(prepare(args.mix, args.out, args.subscribers, args.months, args.seed))

@@ -63,14 +63,17 @@ def generate(out: Path, subscribers: int, months: int, seed: int, mix: str) -> N
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def settings_for(root: Path, method: str | None = None) -> Any:
+def settings_for(root: Path, method: str | None = None, campaign_history: bool | None = None) -> Any:
     """Return the packaged settings with every path under `root`, monitoring off (no reference needed) and, when
-    given, another uplift learner (`method`, uplift.model.method)."""
+    given, another uplift learner (`method`, uplift.model.method) or campaign-history choice
+    (uplift.campaign_history)."""
     from tiercast.settings import load_settings
 
     environ = {"TIERCAST__PATHS__ROOT": str(root), "TIERCAST__MONITORING__ENABLED": "false"}
     if method is not None:
         environ["TIERCAST__UPLIFT__MODEL__METHOD"] = method
+    if campaign_history is not None:
+        environ["TIERCAST__UPLIFT__CAMPAIGN_HISTORY"] = str(campaign_history).lower()
     return load_settings(environ=environ)
 
 
@@ -140,9 +143,11 @@ def oracle_list(
 def held_out_base(
     data: Path, tables: dict[str, pd.DataFrame], day: date, settings: Any, absent: Any
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the campaign of `day`'s whole eligible base (features as of its eve, with its desk) and the
+    """Return the campaign of `day`'s whole eligible base (features as of its eve, with its desk, and with
+    uplift.campaign_history each line's campaign history as of the eve, as the nightly scores it) and the
     generator's truth for that campaign by subscriber_id (_truth/campaign_response)."""
     from features.build import feature_table
+    from features.campaign_history import campaign_history, with_campaign_history
     from pipelines.uplift_training import label_window
 
     eve, _ = label_window(day, settings.uplift.horizon_days)
@@ -153,6 +158,8 @@ def held_out_base(
         absent,
     )  # fmt: skip
     base = base[base["subscriber_id"].isin(truth.index[truth["eligible"]])].reset_index(drop=True)
+    if settings.uplift.campaign_history:
+        base = with_campaign_history(base, campaign_history(tables["campaigns"], base["subscriber_id"].unique(), eve))
     return base.assign(desk=truth.loc[base["subscriber_id"], "desk"].to_numpy()), truth
 
 
@@ -169,7 +176,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     data = folder / "data"
     generate(data, args.subscribers, args.months, args.seed, mix)
     generated = time.perf_counter()
-    settings = settings_for(folder / "root", args.method)
+    settings = settings_for(folder / "root", args.method, args.campaign_history)
     inputs = validate_inputs(settings, data, folder / "quarantine", folder / "report.json", "benchmark")
     tables = inputs.tables
     backtest = plan_backtest(settings, tables, None)
@@ -219,6 +226,7 @@ def world(mix: str, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "mix": mix,
         "method": settings.uplift.model.method,
+        "campaign_history": settings.uplift.campaign_history,
         "subscribers": args.subscribers,
         "months": args.months,
         "campaign": str(day),
@@ -292,6 +300,12 @@ def main() -> None:
     parser.add_argument("--mixes", nargs="+", default=list(MIXES))
     parser.add_argument("--out", type=Path, default=Path("/tmp/uplift-worlds"))
     parser.add_argument("--method", default=None, help="uplift learner (uplift.model.method); default: configured")
+    parser.add_argument(
+        "--campaign-history",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train and score with the campaign history (uplift.campaign_history); default: configured",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -3,8 +3,10 @@ Qini / AUUC -> MLflow -> register `tiercast-uplift` -> gate (issue 14, item 5).
 
 Rows: every member (treated and control) of a campaign whose label window has closed by the data end.
 Features are the feature table as of the eve of the campaign date (the day before its first calls, so
-neither the campaign's calls nor anything later is seen), plus the campaign's offer (a control member
-carries the offer it would have had), so each customer's uplift is predicted per offer. Label: the
+neither the campaign's calls nor anything later is seen), with `uplift.campaign_history` the member's answers
+to earlier retention calls as of the same eve (features.campaign_history: campaigns issued and calls made by
+then only), plus the campaign's offer (a control member carries the offer it would have had), so each
+customer's uplift is predicted per offer. Label: the
 member left within `uplift.horizon_days` of the eve (null: by the end of the campaign's month).
 The latest matured campaign date(s) are held out: Qini and AUUC with bootstrap intervals, and the gate
 (models.uplift.uplift_gate) against ranking by churn x value on the same members, with the churn score
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from features.availability import unavailable_features
+from features.campaign_history import HISTORY_COLUMNS, campaign_history
 from features.labels import churn_labels
 from models.churn import MissingFeaturesError
 from models.retention import value_if_lost
@@ -81,8 +84,9 @@ def campaign_rows(
     settings: Settings,
     absent: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
-    """Return one row per member of the campaign of `campaign_date` active on its eve: features as of the eve,
-    `offer`, `desk`, `campaign_date`, `treated` and `churned` (left within the label window)."""
+    """Return one row per member of the campaign of `campaign_date` active on its eve: features as of the eve
+    (with `uplift.campaign_history` the HISTORY_COLUMNS as of the eve from `tables["campaigns"]`), `offer`,
+    `desk`, `campaign_date`, `treated` and `churned` (left within the label window)."""
     eve, horizon = label_window(campaign_date, settings.uplift.horizon_days)
     ids = members["subscriber_id"].unique()
     subset = for_subscribers(tables, ids)
@@ -92,6 +96,9 @@ def campaign_rows(
     chosen = members.loc[:, ["subscriber_id", "desk", "group", "offer"]].rename(columns={"offer": offer})
     rows = chosen.merge(features, on="subscriber_id", how="inner", validate="one_to_one")
     rows = rows.merge(labels, on="subscriber_id", how="inner", validate="one_to_one")
+    if settings.uplift.campaign_history:
+        history = campaign_history(tables["campaigns"], rows["subscriber_id"].to_numpy(), eve)
+        rows = rows.assign(**{c: history[c].to_numpy() for c in HISTORY_COLUMNS})
     out = rows.drop(columns="group")
     out[offer] = rows[offer].astype("str").fillna("none")
     out["campaign_date"] = pd.Timestamp(campaign_date)
@@ -149,7 +156,8 @@ def holdout_churn_scores(
             return np.asarray(churn_model.predict_proba(holdout)[:, 1], dtype="float64"), source
         except (MissingFeaturesError, KeyError, ValueError) as exc:
             log.warning("the churn champion cannot score the held-out members (%s): fitting one instead", exc)
-    inputs = [c for c in columns if c != settings.uplift.offer_column]
+    # the churn score of churn x value ranking, as the nightly's churn model has it: no campaign history
+    inputs = [c for c in columns if c != settings.uplift.offer_column and c not in HISTORY_COLUMNS]
     fallback = build_model(inputs, settings.churn).fit(train[inputs], train[LABEL])
     scores = np.asarray(fallback.predict_proba(holdout[inputs])[:, 1], dtype="float64")
     return scores, "churn model fitted on the training campaigns' members"
@@ -272,17 +280,20 @@ def log_and_gate(settings: Settings, fitted: FittedUplift) -> UpliftTrainingResu
                 "n_train": fitted.n_train,
                 "n_holdout": len(fitted.holdout),
                 "n_features": len(fitted.columns),
+                "campaign_history": any(c in HISTORY_COLUMNS for c in fitted.columns),
                 "churn_score_source": fitted.churn_source,
                 **{f"uplift_{k}": v for k, v in cfg.model.model_dump().items()},
             }
         )
         tracking.log_metrics(fitted.metrics)
         tracking.log_dict({**vars(fitted.gate), "churn_score_source": fitted.churn_source}, "uplift_gate.json")
+        tracking.log_dict({"features": list(fitted.columns)}, "uplift_features.json")
         if settings.tracking.log_plots:
             tracking.log_figure(qini_figure(fitted), "plots/qini.png")
         example = fitted.holdout[fitted.columns].head(5)
         model_uri = tracking.log_model(settings, fitted.model, example, predict_fn="predict")
         tags = {"holdout_campaigns": holdout_name, "data_end": fitted.plan.data_end, "run_id": run_id}
+        tags["needs_campaigns"] = any(c in HISTORY_COLUMNS for c in fitted.columns)  # scoring needs that input
         version = registry.register_challenger(registry_settings, model_uri, tags)
         promoted = apply_gate(registry_settings, version, fitted.gate)
         tracking.set_tags({"model_version": version, "promoted": promoted, "gate_reason": fitted.gate.reason})

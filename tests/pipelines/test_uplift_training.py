@@ -7,8 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipelines.uplift_training import campaign_members, campaign_rows, label_window, plan_campaigns
-from tests.pipelines.test_campaigns import LEFT, tables
+from features.campaign_history import HISTORY_COLUMNS
+from pipelines.uplift_training import campaign_members, campaign_rows, label_window, plan_campaigns, uplift_columns
+from tests.pipelines.test_campaigns import LEFT, _dates, tables
 from tiercast.errors import ModelError
 
 MARCH = date(2024, 3, 1)  # lines 1-4 treated, 5-6 control (tests/pipelines/test_campaigns.py)
@@ -52,3 +53,55 @@ def test_the_latest_matured_campaign_is_held_out(settings) -> None:
     assert (plan.train_dates, plan.holdout_dates) == ((date(2024, 1, 1),), (MARCH,))
     with pytest.raises(ModelError, match="more than 1 matured"):
         plan_campaigns(dates, date(2024, 3, 30), settings.uplift)
+
+
+def with_records(given: dict, *records: tuple[int, str, str, str | None, str | None]) -> dict:
+    """Return `given` with campaign records (subscriber, campaign_date, group, called_at, outcome) added."""
+    extra = pd.DataFrame(
+        {
+            "subscriber_id": [r[0] for r in records],
+            "campaign_date": _dates(*(r[1] for r in records)),
+            "desk": ["tariff"] * len(records),
+            "group": [r[2] for r in records],
+            "offer": ["discount"] * len(records),
+            "called_at": _dates(*(r[3] for r in records)),
+            "outcome": [r[4] for r in records],
+        }
+    )
+    return {**given, "campaigns": pd.concat([given["campaigns"], extra], ignore_index=True)}
+
+
+# Line 3 answered January's call (accepted) and line 4 declined it; line 5 was January's control.
+JANUARY = ((3, "2024-01-02", "treated", "2024-01-03 10:00", "accepted"),
+           (4, "2024-01-02", "treated", "2024-01-04 10:00", "declined"),
+           (5, "2024-01-02", "control", None, None))  # fmt: skip
+# Planted after March's eve (2024-02-29): March's own calls to lines 1 (accepted) and 2 (declined) are in the
+# table already; a later campaign's accepted call of line 5; and a record of the 2024-04-01 campaign whose
+# called_at (wrongly) falls before the eve.
+FUTURE = ((5, "2024-04-01", "treated", "2024-04-02 10:00", "accepted"),
+          (6, "2024-04-01", "treated", "2024-02-20 10:00", "accepted"))  # fmt: skip
+
+
+def test_the_campaign_history_counts_only_answers_known_on_the_eve(settings) -> None:
+    """Given January's answers of lines 3 (accepted) and 4 (declined), March's own calls and planted later
+    records: March's rows count January's answers only."""
+    built = rows(settings, with_records(tables(), *JANUARY, *FUTURE))
+
+    assert built["retention_calls_answered"].to_dict() == {1: 0, 2: 0, 3: 1, 4: 1, 5: 0, 6: 0}
+    assert built["retention_offers_accepted"].to_dict() == {1: 0, 2: 0, 3: 1, 4: 0, 5: 0, 6: 0}
+    assert built["retention_accept_share"].fillna(-1).to_dict() == {1: -1, 2: -1, 3: 1.0, 4: 0.0, 5: -1, 6: -1}
+
+
+def test_future_campaign_records_change_no_training_row(settings) -> None:
+    past = with_records(tables(), *JANUARY)
+
+    pd.testing.assert_frame_equal(rows(settings, with_records(past, *FUTURE)), rows(settings, past))
+
+
+def test_the_history_columns_are_inputs_before_the_offer_and_absent_when_switched_off(settings) -> None:
+    built = rows(settings, with_records(tables(), *JANUARY)).reset_index()
+    off = settings.model_copy(update={"uplift": settings.uplift.model_copy(update={"campaign_history": False})})
+
+    columns = uplift_columns(built, settings, ())
+    assert columns[-4:] == [*HISTORY_COLUMNS, "offer"]
+    assert not set(HISTORY_COLUMNS) & set(rows(off, with_records(tables(), *JANUARY)).columns)

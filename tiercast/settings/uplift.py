@@ -45,6 +45,10 @@ class UpliftSettings(Section):
     holdout_campaigns: int = Field(ge=1, description="Latest matured campaign dates held out for evaluation")
     max_training_rows: int = Field(ge=1000)
     offer_column: str = Field(min_length=1)
+    campaign_history: bool = Field(
+        description="Train on each member's answers to earlier retention calls (features.campaign_history); "
+        "scoring then needs the optional input table campaigns"
+    )
     model: UpliftModelParams
     gate: UpliftGateSettings
     offer_costs: dict[str, float] = Field(description="CNY per offer made (besides the call); missing offers cost 0")

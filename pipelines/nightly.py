@@ -43,6 +43,7 @@ from pipelines.shards import id_numbers
 from pipelines.sources import Source, header, iter_batches, locate, table_path
 from pipelines.stage_clock import StageClock, summed
 from pipelines.staging import read_export_facts, shard_folder, stage_shards
+from pipelines.uplift_inputs import stage_campaign_history, staged_history
 from tiercast.settings import Settings
 from tiercast.settings.flows import FlowsSettings
 
@@ -279,6 +280,7 @@ def stage_inputs(settings: Settings, plan: NightlyPlan) -> list[int]:
         fmt=settings.flows.stage_format,
     )
     np.save(plan.inputs_dir / REPEATED_MSISDN, repeated.get("msisdn", np.empty(0, dtype=np.uint64)))
+    stage_campaign_history(settings, plan.data_dir, plan.as_of, plan.inputs_dir)  # an uplift champion's input
     return list(range(plan.n_shards))
 
 
@@ -400,9 +402,11 @@ def shard_outputs(
     with clock.timed("shard files"):
         contacts = pd.read_parquet(part.contacts_path) if part.contacts_path is not None else None
         keys = pd.read_parquet(part.keys_path)
+        history = staged_history(plan.inputs_dir)
     result = build_outputs(
-        decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock, explain=False
-    )
+        decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock, explain=False,
+        campaign_history=history,
+    )  # fmt: skip
     if result.run_id != run_id:
         raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")
     rows, candidates = result.tier_table, result.retention

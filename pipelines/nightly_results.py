@@ -31,6 +31,7 @@ from pipelines.retention_files import write_callback_files, write_retention_file
 from pipelines.run_summary import NightlySummary, previous_summary
 from pipelines.score import add_reasons, explained_rows
 from pipelines.staging import read_export_facts
+from pipelines.uplift_inputs import ranking_note
 from tiercast.settings import Settings
 
 
@@ -252,6 +253,7 @@ def summarize(
         score_histogram=[int(sum(h)) for h in zip(*(part.score_histogram for part in parts), strict=True)],
         retention={desk: list(used) for desk, used in capacity_used(retention, settings.retention).items()},
         ranking=ranking_of(retention),
+        ranking_note=ranking_note(settings, plan.data_dir, ranking_of(retention)),
         outputs={
             "tier table (routing service reads this view)": f"{published.database} :: {settings.publish.tier_view}",
             "retention lists": str(published.retention_files[0].parent) if published.retention_files else "-",

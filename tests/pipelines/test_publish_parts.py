@@ -18,7 +18,15 @@ import sqlalchemy as sa
 import pipelines.publish as publisher
 from pipelines.publish import CheckedParts, TierTable, live_publication, publications, publish
 from pipelines.publish_checks import GuardrailError
-from tests.pipelines.publish_db import Target, publish_settings, read_view, retention_frame, table_names, tier_frame
+from tests.pipelines.publish_db import (
+    Target,
+    publish_settings,
+    read_view,
+    reset_postgres,
+    retention_frame,
+    table_names,
+    tier_frame,
+)
 
 D1, D2 = date(2025, 6, 28), date(2025, 6, 29)
 # the drivers' own (rows go through their cursors) and SQLAlchemy's (the index is created through it)
@@ -186,3 +194,37 @@ def test_old_versions_are_still_pruned_with_their_tables(target: Target) -> None
         "tier_table_v000004", "tier_table_v000005"
     ]  # fmt: skip
     assert secure_delete(target) == before  # the pooled connection got its own setting back after the drops
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("connections", [1, 2, 3])
+def test_postgresql_copies_over_several_connections_and_stores_the_same_rows(
+    postgres: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, connections: int
+) -> None:
+    postgres = reset_postgres(postgres)
+    frame = tier_frame(250, D1, "run-1")
+    frame["callback_hours"] = frame["callback_hours"].where(frame.index % 3 != 0)
+    paths = write_parts(frame, tmp_path / "parts", parts=5)
+    backends: dict[int, int] = {}  # server process -> batches it loaded
+    original = publisher.write_rows
+
+    def spy(conn: sa.Connection, table: sa.Table, batches: Any) -> None:
+        driver: Any = conn.connection.driver_connection
+
+        def counted() -> Any:
+            for batch in batches:
+                backends[driver.info.backend_pid] = backends.get(driver.info.backend_pid, 0) + 1
+                yield batch
+
+        original(conn, table, counted() if table.name.startswith("tier_table_v") else batches)
+
+    monkeypatch.setattr(publisher, "write_rows", spy)
+    settings = publish_settings(copy_connections=connections, batch_rows=10)  # 25 batches
+    publish(postgres.engine, settings, CheckedParts(tuple(paths)), retention_frame(frame))
+    assert sum(backends.values()) == 25  # every batch loaded once
+    assert len(backends) == connections  # by that many server processes
+    side_by_side = stored_rows(postgres)
+    monkeypatch.undo()
+    publish(postgres.engine, publish_settings(copy_connections=1), frame, retention_frame(frame))  # one transaction
+    assert side_by_side == stored_rows(postgres)
+    assert len(side_by_side) == 250

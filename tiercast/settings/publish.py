@@ -38,4 +38,5 @@ class PublishSettings(Section):
     switch_attempts: int = Field(ge=1)
     retry_backoff_seconds: float = Field(ge=0.0)
     batch_rows: int = Field(ge=1)
+    copy_connections: int = Field(ge=1, le=16)
     guardrails: Guardrails

@@ -70,9 +70,11 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
     candidates = [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
-        raise ContractError(table, f"missing table: no {table}.parquet or {table}.csv in {data_dir}", rule="exists")
+        names = " or ".join(path.name for path in candidates)
+        raise ContractError(table, f"missing table: no {names} in {data_dir}", rule="exists")
     if len(found) > 1:
-        log.warning("%s: both Parquet and CSV found in %s; reading %s", table, data_dir, found[0].name)
+        others = ", ".join(path.name for path in found[1:])
+        log.warning("%s: %s found in %s too; reading %s", table, others, data_dir, found[0].name)
     return Source(table, found[0], mapping.encoding)
 
 

@@ -53,3 +53,8 @@ def test_an_unreadable_arrow_file_is_a_structural_error_naming_it(tmp_path: Path
     (tmp_path / "bills.arrow").write_bytes(b"not arrow at all")
     with pytest.raises(ContractError, match=r"bills.arrow is not a readable Arrow IPC file"):
         header(locate(tmp_path, "bills"))
+
+
+def test_a_missing_table_names_every_file_name_that_would_have_been_read(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match=r"missing table: no payments\.parquet or payments\.csv or payments\.arrow"):
+        locate(tmp_path, "payments")

@@ -72,7 +72,7 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def webhook() -> Iterator[Webhook]:
     """A failure webhook on 127.0.0.1 that records what the flows post."""
     hook = Webhook(url="")
@@ -95,9 +95,13 @@ def webhook() -> Iterator[Webhook]:
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None, webhook: Webhook) -> World:
-    """Small generated data, settings for fast runs, and a champion trained by the training flow."""
+    """Small generated data, settings for fast runs, and a champion trained by the training flow.
+
+    Built once per session for test_nightly.py and test_exports.py (tests/conftest.py runs both on one worker);
+    test_exports.py only reads it and works under folders of its own.
+    """
     from flows.training import training
     from tiercast.settings import load_settings
     from tiercast.synthetic.simulation import generate

@@ -1,4 +1,4 @@
-"""Generated data shared by the synthetic-data tests (generated once per session, under a temp folder)."""
+"""Generated data shared by the synthetic-data tests (generated once per test run, under a temp folder)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import shared_folder
 from tiercast.settings import load_settings
 from tiercast.synthetic import generate
 
@@ -24,13 +25,13 @@ def generator_settings():
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory, generator_settings) -> dict[str, Path]:
     """Paths of a small generated data set (3,000 subscribers x 8 months)."""
-    return generate(tmp_path_factory.mktemp("small"), *SMALL, generator_settings)
+    return shared_folder(tmp_path_factory, "small", lambda folder: generate(folder, *SMALL, generator_settings))
 
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory, generator_settings) -> dict[str, Path]:
     """Paths of the statistics sample (30,000 subscribers x 12 months)."""
-    return generate(tmp_path_factory.mktemp("sample"), *SAMPLE, generator_settings)
+    return shared_folder(tmp_path_factory, "sample", lambda folder: generate(folder, *SAMPLE, generator_settings))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ one shard's table, or small per-shard summaries, in memory.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +32,10 @@ from pipelines.retention_files import write_callback_files, write_retention_file
 from pipelines.run_summary import NightlySummary, previous_summary
 from pipelines.score import add_reasons, explained_rows
 from pipelines.staging import read_export_facts
-from pipelines.uplift_inputs import ranking_note
+from pipelines.uplift_inputs import ranking_note, staged_quarantine
 from tiercast.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def merge_retention(settings: Settings, parts: list[ShardOutputs], model: ModelRef | None = None) -> pd.DataFrame:
@@ -145,6 +148,10 @@ def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFea
     (quarantine share, minimum rows, drop against the previous run)."""
     evidence = evidence_for(settings, f"nightly-{plan.as_of:%Y-%m-%d}")
     reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan), evidence.quarantine)
+    left_out = staged_quarantine(plan.inputs_dir)  # campaign records the uplift champion's history could not use
+    if left_out is not None:
+        written = write_quarantine(pd.read_parquet(left_out), evidence.quarantine, "campaigns", csv=False)
+        log.warning("campaigns: rows left out of the campaign history quarantined to %s", written[0])
     report_file = evidence.report
     previous = previous_summary(settings.paths.resolve(settings.paths.state), plan.as_of) or {}
     before = {table: int(info.get("rows_read", 0)) for table, info in (previous.get("validation") or {}).items()}

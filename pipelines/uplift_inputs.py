@@ -5,7 +5,8 @@ among the features it was trained on (`feature_names_in_`, also the MLflow versi
 it scores only with the optional input table `campaigns`. The nightly reads that table once per run, through
 the run's source mapping (its file, column names and codes, as for every input), keeps the rows that pass the
 contract's own checks (closed vocabularies, called only when treated, calls after the campaign date; the
-cross-table `known_subscriber` is `tiercast validate`'s: a row of an unknown line joins no scored line) and
+cross-table `known_subscriber` is `tiercast validate`'s: a row of an unknown line joins no scored line), puts
+the others with their failed rules in the run's quarantine folder (campaigns.parquet), and
 writes each line's history as of the night's as-of date into the run's inputs folder. Each shard joins it to
 its lines (pipelines.score.build_outputs). Without the table the lists rank by churn x value that night: logged
 here and in every shard, and said in the run summary (`ranking_note`). Nothing is read when the champion needs
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 TABLE = "campaigns"
 HISTORY_FILE = "campaign_history.parquet"  # in the nightly's inputs folder (scratch, removed with the run)
+QUARANTINE_DIR = "campaigns-quarantine"  # beside it: the rows left out, until the run copies them to its quarantine
 
 
 def history_inputs(model: Any) -> tuple[str, ...]:
@@ -58,9 +60,12 @@ def _self_contained(contract: Contract) -> Contract:
     return Contract.model_validate(data)
 
 
-def read_campaigns(data_dir: Path, mapping: SourceMapping, examples: int = 5) -> pd.DataFrame | None:
+def read_campaigns(
+    data_dir: Path, mapping: SourceMapping, examples: int = 5, quarantine_to: Path | None = None
+) -> pd.DataFrame | None:
     """Return the export's campaign records in contract types, read through `mapping`, without the rows that fail
-    the contract's own checks; None when the export has no campaigns table."""
+    the contract's own checks (written with their failed rules to `quarantine_to/campaigns.parquet` when given);
+    None when the export has no campaigns table."""
     if find(data_dir, TABLE, mapping) is None:
         return None
     contract = load_contract(TABLE)
@@ -68,8 +73,18 @@ def read_campaigns(data_dir: Path, mapping: SourceMapping, examples: int = 5) ->
     parts = quarantine.split(raw.frame, _self_contained(contract.without(raw.absent_columns)), {})
     if len(parts.quarantined):
         failed = {rule: n for rule, n in parts.rule_counts.items() if n}
-        log.warning("%s: %d row(s) left out of the campaign history: %s", TABLE, len(parts.quarantined), failed)
+        kept = ""
+        if quarantine_to is not None:
+            kept = f"; quarantined to {quarantine.write_quarantine(parts.quarantined, quarantine_to, TABLE, False)[0]}"
+        log.warning("%s: %d row(s) left out of the campaign history: %s%s", TABLE, len(parts.quarantined), failed, kept)
     return parts.clean
+
+
+def staged_quarantine(out_dir: Path) -> Path | None:
+    """Return the campaign rows `stage_campaign_history` quarantined into `out_dir` (None: none), for the run's
+    quarantine folder (`pipelines.nightly_results.check_quarantine`)."""
+    path = out_dir / QUARANTINE_DIR / f"{TABLE}.parquet"
+    return path if path.is_file() else None
 
 
 def stage_campaign_history(settings: Settings, data_dir: Path, as_of: date, out_dir: Path) -> Path | None:
@@ -80,7 +95,8 @@ def stage_campaign_history(settings: Settings, data_dir: Path, as_of: date, out_
     targeting, version = uplift_champion(settings)
     if targeting is None or not history_inputs(targeting.model):
         return None
-    campaigns = read_campaigns(data_dir, input_mapping(settings), settings.validation.examples)
+    mapping, examples = input_mapping(settings), settings.validation.examples
+    campaigns = read_campaigns(data_dir, mapping, examples, quarantine_to=out_dir / QUARANTINE_DIR)
     if campaigns is None:
         log.warning(missing_campaigns_note(version))
         return None

@@ -18,11 +18,13 @@ from pipelines.run_summary import NightlySummary
 from pipelines.score import build_outputs
 from pipelines.uplift_inputs import (
     HISTORY_FILE,
+    QUARANTINE_DIR,
     history_inputs,
     ranking_note,
     read_campaigns,
     stage_campaign_history,
     staged_history,
+    staged_quarantine,
 )
 from tests.pipelines.test_mapping import write_export
 from tests.pipelines.test_score import AS_OF, KEY, SCORES, StubModel, features, row, subscribers
@@ -221,3 +223,21 @@ def test_without_the_campaigns_table_the_night_says_why_it_ranks_by_churn_value(
     assert note in caplog.text
     summary = NightlySummary("2024-02-29", "r", "1", "run", 1, {}, {}, [0], {}, {}, {}, ranking_note=note)
     assert f"Ranked by churn probability x value at risk ({note})." in summary.to_markdown()
+
+
+def test_the_records_left_out_are_quarantined_with_their_failed_rule(tmp_path: Path) -> None:
+    """Given the operator export above: line 3's control row with a call time breaks the contract; it is the one
+    row in the quarantine file, with its source row and rule, and the clean rows are the five above."""
+    folder = operator_export(tmp_path / "export")
+
+    campaigns = read_campaigns(
+        folder, load_mapping(folder / "mapping.yaml"), quarantine_to=tmp_path / "staged" / QUARANTINE_DIR
+    )
+    left_out = staged_quarantine(tmp_path / "staged")
+
+    assert campaigns is not None and len(campaigns) == 5
+    assert left_out is not None
+    rows = pd.read_parquet(left_out)
+    assert len(rows) == 1
+    assert rows["failed_rules"].tolist() == ["control_not_called"]
+    assert staged_quarantine(tmp_path / "elsewhere") is None

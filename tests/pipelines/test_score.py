@@ -290,14 +290,23 @@ def test_with_an_uplift_model_the_list_leaves_out_the_sleeping_dog_and_names_the
     assert result.ranking == "uplift"
 
 
-def test_a_registered_uplift_champion_ranks_the_list(settings: Any) -> None:
-    """Given an uplift model promoted to champion of tiercast-uplift in MLflow, build_outputs uses it unasked."""
+def register_champion(settings: Any, history: bool) -> str:
+    """Fit a small uplift model (with or without the history columns) and make it tiercast-uplift's champion."""
     from models.uplift import UpliftModel
     from pipelines import registry, tracking
 
     rng = np.random.default_rng(0)
     n = 600
-    x = pd.DataFrame({"arpu_3m": rng.uniform(10, 300, n), "offer": rng.choice(["discount", "device"], n)})
+    x = pd.DataFrame({"arpu_3m": rng.uniform(10, 300, n)})
+    if history:
+        answered = rng.integers(0, 3, n).astype("float64")
+        accepted = np.minimum(answered, rng.integers(0, 2, n))
+        x = x.assign(
+            retention_calls_answered=answered,
+            retention_offers_accepted=accepted,
+            retention_accept_share=np.where(answered > 0, accepted / np.maximum(answered, 1), np.nan),
+        )
+    x = x.assign(offer=rng.choice(["discount", "device"], n))
     treated = rng.random(n) < 0.5
     stayed = (rng.random(n) < np.where(treated & (x["arpu_3m"] < 100), 0.9, 0.6)).astype(int)
     model = UpliftModel(n_estimators=5, min_child_samples=20).fit(x, treated, stayed)
@@ -306,6 +315,14 @@ def test_a_registered_uplift_champion_ranks_the_list(settings: Any) -> None:
         uri = tracking.log_model(settings, model, x.head(3), predict_fn="predict")
     version = registry.register_challenger(uplift_settings, uri, {})
     registry.promote(uplift_settings, version)
+    return version
+
+
+def test_a_registered_uplift_champion_ranks_the_list(settings: Any) -> None:
+    """Given an uplift model promoted to champion of tiercast-uplift in MLflow, build_outputs uses it unasked."""
+    from pipelines import registry
+
+    version = register_champion(settings, history=False)
 
     result = build_outputs(features(), subscribers(), StubModel(SCORES), "7", AS_OF, settings, KEY)
 

@@ -27,7 +27,16 @@ from pipelines.uplift_inputs import (
     staged_quarantine,
 )
 from tests.pipelines.test_mapping import write_export
-from tests.pipelines.test_score import AS_OF, KEY, SCORES, StubModel, features, row, subscribers
+from tests.pipelines.test_score import (
+    AS_OF,
+    KEY,
+    SCORES,
+    StubModel,
+    features,
+    register_champion,
+    row,
+    subscribers,
+)
 from tiercast.settings import with_mapping
 
 EVE = date(2024, 2, 29)  # the night the export below is scored (its data ends in February 2024)
@@ -147,34 +156,6 @@ def test_without_the_history_a_model_trained_with_it_falls_back_to_churn_value_a
     assert (result.ranking, result.uplift_version) == ("churn_value", None)
     assert set(result.retention["ranking"]) == {"churn_value"}
     assert "has no `campaigns` table: ranked by churn x value tonight" in caplog.text
-
-
-def register_champion(settings: Any, history: bool) -> str:
-    """Fit a small uplift model (with or without the history columns) and make it tiercast-uplift's champion."""
-    from models.uplift import UpliftModel
-    from pipelines import registry, tracking
-
-    rng = np.random.default_rng(0)
-    n = 600
-    x = pd.DataFrame({"arpu_3m": rng.uniform(10, 300, n)})
-    if history:
-        answered = rng.integers(0, 3, n).astype("float64")
-        accepted = np.minimum(answered, rng.integers(0, 2, n))
-        x = x.assign(
-            retention_calls_answered=answered,
-            retention_offers_accepted=accepted,
-            retention_accept_share=np.where(answered > 0, accepted / np.maximum(answered, 1), np.nan),
-        )
-    x = x.assign(offer=rng.choice(["discount", "device"], n))
-    treated = rng.random(n) < 0.5
-    stayed = (rng.random(n) < np.where(treated & (x["arpu_3m"] < 100), 0.9, 0.6)).astype(int)
-    model = UpliftModel(n_estimators=5, min_child_samples=20).fit(x, treated, stayed)
-    uplift_settings = registry.for_model(settings, settings.uplift.registered_model)
-    with tracking.run(settings, settings.uplift.experiment):
-        uri = tracking.log_model(settings, model, x.head(3), predict_fn="predict")
-    version = registry.register_challenger(uplift_settings, uri, {})
-    registry.promote(uplift_settings, version)
-    return version
 
 
 def test_the_night_stages_the_champions_history_from_the_operator_export(settings: Any, tmp_path: Path) -> None:

@@ -150,8 +150,9 @@ def check_quarantine(settings: Settings, plan: NightlyPlan, parts: list[ShardFea
     reports = write_quarantine_files(settings, plan, combined_reports(parts, settings, plan), evidence.quarantine)
     left_out = staged_quarantine(plan.inputs_dir)  # campaign records the uplift champion's history could not use
     if left_out is not None:
-        written = write_quarantine(pd.read_parquet(left_out), evidence.quarantine, "campaigns", csv=False)
-        log.warning("campaigns: rows left out of the campaign history quarantined to %s", written[0])
+        csv = settings.validation.quarantine_csv  # as the validated tables' quarantine files
+        written = write_quarantine(pd.read_parquet(left_out), evidence.quarantine, "campaigns", csv)
+        log.warning("campaigns: the rows left out of the campaign history are quarantined in %s", written[0])
     report_file = evidence.report
     previous = previous_summary(settings.paths.resolve(settings.paths.state), plan.as_of) or {}
     before = {table: int(info.get("rows_read", 0)) for table, info in (previous.get("validation") or {}).items()}

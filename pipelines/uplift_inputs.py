@@ -73,10 +73,9 @@ def read_campaigns(
     parts = quarantine.split(raw.frame, _self_contained(contract.without(raw.absent_columns)), {})
     if len(parts.quarantined):
         failed = {rule: n for rule, n in parts.rule_counts.items() if n}
-        kept = ""
+        log.warning("%s: %d row(s) left out of the campaign history: %s", TABLE, len(parts.quarantined), failed)
         if quarantine_to is not None:
-            kept = f"; quarantined to {quarantine.write_quarantine(parts.quarantined, quarantine_to, TABLE, False)[0]}"
-        log.warning("%s: %d row(s) left out of the campaign history: %s%s", TABLE, len(parts.quarantined), failed, kept)
+            quarantine.write_quarantine(parts.quarantined, quarantine_to, TABLE, csv=False)
     return parts.clean
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from features.availability import unavailable_features
-from features.campaign_history import HISTORY_COLUMNS, campaign_history
+from features.campaign_history import HISTORY_COLUMNS, campaign_history, with_campaign_history
 from features.labels import churn_labels
 from models.churn import MissingFeaturesError
 from models.retention import value_if_lost
@@ -97,8 +97,7 @@ def campaign_rows(
     rows = chosen.merge(features, on="subscriber_id", how="inner", validate="one_to_one")
     rows = rows.merge(labels, on="subscriber_id", how="inner", validate="one_to_one")
     if settings.uplift.campaign_history:
-        history = campaign_history(tables["campaigns"], rows["subscriber_id"].to_numpy(), eve)
-        rows = rows.assign(**{c: history[c].to_numpy() for c in HISTORY_COLUMNS})
+        rows = with_campaign_history(rows, campaign_history(tables["campaigns"], rows["subscriber_id"].to_numpy(), eve))
     out = rows.drop(columns="group")
     out[offer] = rows[offer].astype("str").fillna("none")
     out["campaign_date"] = pd.Timestamp(campaign_date)

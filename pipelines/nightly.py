@@ -405,7 +405,7 @@ def shard_outputs(
         history = staged_history(plan.inputs_dir)
     result = build_outputs(
         decided, keys, model, model_version, plan.as_of, settings, key, previous, contacts, clock=clock, explain=False,
-        campaign_history=history,
+        campaign_history=history, history_noted=True,  # stage_campaign_history warned once for every shard
     )  # fmt: skip
     if result.run_id != run_id:
         raise ValueError(f"shard {part.shard} scored as run {result.run_id}, the flow planned {run_id}")

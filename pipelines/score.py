@@ -199,6 +199,7 @@ def build_outputs(
     clock: StageClock | None = None,
     explain: bool = True,
     campaign_history: pd.DataFrame | None = None,
+    history_noted: bool = False,
 ) -> ScoreResult:
     """Return the tier table and retention list for one as_of from the feature table and the model, and with
     the subscribers' `contacts` (those of the as_of day suffice) the call-back list.
@@ -209,7 +210,8 @@ def build_outputs(
     churn reasons out of the list and returns the listed customers' rows in `to_explain` (`add_reasons`
     adds them later: the nightly explains only the customers left after the shards' lists are merged).
     `campaign_history`: the lines' campaign history as of `as_of` (pipelines.uplift_inputs), for an uplift model
-    trained with it; without it such a model is not used (churn x value, logged).
+    trained with it; without it such a model is not used (churn x value, logged as a warning unless
+    `history_noted`: the caller has warned already, as the nightly's staging does once for all its shards).
     """
     clock = clock or StageClock()
     run_id = run_id_for(settings, as_of, model_version, key)
@@ -223,7 +225,9 @@ def build_outputs(
         if targeting == "champion":
             targeting, uplift_version = uplift_champion(settings)
         candidates = (
-            keyed if targeting is None else scoring_rows(targeting.model, uplift_version, keyed, campaign_history)
+            keyed
+            if targeting is None
+            else scoring_rows(targeting.model, uplift_version, keyed, campaign_history, warn=not history_noted)
         )
         if candidates is None:  # the uplift model needs the campaign history and there is none tonight
             targeting, uplift_version, candidates = None, None, keyed

@@ -113,14 +113,16 @@ def staged_history(out_dir: Path) -> pd.DataFrame | None:
 
 
 def scoring_rows(
-    model: Any, version: str | None, scored: pd.DataFrame, history: pd.DataFrame | None
+    model: Any, version: str | None, scored: pd.DataFrame, history: pd.DataFrame | None, warn: bool = True
 ) -> pd.DataFrame | None:
     """Return `scored` as the uplift `model` scores it: with the campaign history joined when it was trained
-    with it; None when it needs the history and there is none (the caller ranks by churn x value; logged)."""
+    with it; None when it needs the history and there is none (the caller ranks by churn x value; a warning, or
+    with `warn=False`, when the caller has said so already, as the nightly's staging has for every shard, a
+    debug line)."""
     if not history_inputs(model):
         return scored
     if history is None:
-        log.warning(missing_campaigns_note(version))
+        log.log(logging.WARNING if warn else logging.DEBUG, missing_campaigns_note(version))
         return None
     return with_campaign_history(scored, history)
 

@@ -158,6 +158,21 @@ def test_without_the_history_a_model_trained_with_it_falls_back_to_churn_value_a
     assert "has no `campaigns` table: ranked by churn x value tonight" in caplog.text
 
 
+def test_a_shard_falls_back_without_repeating_the_warning_the_nightly_gave_once(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The nightly's staging warns once per run; each of its shards (50 at 10M lines) says it at debug level."""
+    with caplog.at_level(logging.DEBUG, logger="pipelines.uplift_inputs"):
+        result = build_outputs(
+            features(), subscribers(), StubModel(SCORES), "7", AS_OF, settings, KEY, targeting=TARGETING,
+            history_noted=True,
+        )  # fmt: skip
+
+    assert (result.ranking, result.uplift_version) == ("churn_value", None)
+    notes = [r for r in caplog.records if "has no `campaigns` table" in r.getMessage()]
+    assert [r.levelno for r in notes] == [logging.DEBUG]
+
+
 def test_the_night_stages_the_champions_history_from_the_operator_export(settings: Any, tmp_path: Path) -> None:
     folder = operator_export(tmp_path / "export")
     mapped = with_mapping(settings, folder / "mapping.yaml")

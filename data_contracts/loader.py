@@ -140,6 +140,9 @@ class ColumnSpec(_Spec):
     required: bool = True
     when_missing: str = ""
     fill: Any = None
+    # Phone numbers: international prefixes read away (with spaces, dashes, dots, parentheses and a
+    # leading +), so an export's `+86 138-0013-8000` is the national 13800138000 the checks and keys use.
+    phone_prefixes: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _known_checks(self) -> ColumnSpec:

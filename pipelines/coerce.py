@@ -3,7 +3,8 @@
 - text is trimmed (CHAR columns come space-padded) and an empty text is missing;
 - dates: the mapping's strptime format, else recognised: YYYYMMDD, YYYYMM (a billing month: its
   first day), YYYYMMDDHHMMSS, YYYY-MM-DD, YYYY/MM/DD, and datetimes with seconds (and fractions);
-- numbers: text with thousands separators ("1,234.50"); `scales` multiply (fen -> CNY: 0.01);
+- numbers: text with thousands separators ("1,234.50"; with the mapping's `decimal: ","` "1.234,50");
+  `scales` multiply (fen -> CNY: 0.01);
 - booleans: true/false, t/f, 1/0, Y/N, yes/no, 是/否 (any case);
 - codes: the mapping's `values` turn an export's codes into tiercast's (others are kept, and a
   closed vocabulary's check quarantines them as `<column>:unmapped_value`);
@@ -123,13 +124,15 @@ def _convert(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Tab
             parsed = (
                 _parse_dates(table, spec, column, mapping.dates.get(spec.name), report=False)
                 if spec.type == "datetime"
-                else _cast(_parse_numbers(table, spec, column), arrow_type(spec, column.type))
+                else _cast(_parse_numbers(column, mapping.decimal), arrow_type(spec, column.type))
             )
             return _scaled(parsed, mapping.scales[spec.name]) if spec.name in mapping.scales else parsed
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ContractError):
             pass  # padded or empty text, or bad values: the careful path below cleans, and names bad rows
     if is_text(column.type):
         column = _clean_text(column, everywhere=repeats(spec, mapping))
+        if spec.phone_prefixes:
+            column = national_numbers(column, spec.phone_prefixes)
         if spec.name in mapping.codes:
             column = _recode(column, mapping.codes[spec.name])
         if spec.type in ("date", "datetime"):
@@ -137,7 +140,7 @@ def _convert(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Tab
         elif spec.type == "bool":
             column = _parse_bools(table, spec, column)
         elif spec.type in ("int64", "float64"):
-            column = _parse_numbers(table, spec, column)
+            column = _parse_numbers(column, mapping.decimal)
     cast = _to_type(table, spec, column)
     scale = mapping.scales.get(spec.name)
     return cast if scale is None else _scaled(cast, scale)
@@ -154,6 +157,16 @@ def _clean_text(column: pa.ChunkedArray, everywhere: bool) -> pa.ChunkedArray:
     column = trim(column)  # one pass: cheaper than looking for padding first
     empty = pc.equal(column, "")
     return pc.if_else(empty, pa.scalar(None, column.type), column) if pc.any(empty).as_py() else column
+
+
+def national_numbers(column: pa.ChunkedArray, prefixes: tuple[str, ...]) -> pa.ChunkedArray:
+    """Return phone numbers without separators and without an international prefix before 11 digits
+    ("+86 138-0013-8000" -> "13800138000"); anything else is left for the checks to quarantine."""
+    plain = pc.replace_substring_regex(column, r"[\s\-.()+]", "")
+    for prefix in prefixes:
+        prefixed = pc.and_(pc.starts_with(plain, prefix), pc.equal(pc.utf8_length(plain), len(prefix) + 11))
+        plain = pc.if_else(pc.fill_null(prefixed, False), pc.utf8_slice_codeunits(plain, len(prefix)), plain)
+    return plain
 
 
 def _recode(column: pa.ChunkedArray, codes: dict[str, str]) -> pa.ChunkedArray:
@@ -187,8 +200,8 @@ def _parse_dates(
     with_time = ":" in first
 
     def convert(values: pa.Array) -> pa.Array:
-        if not iso:
-            return pc.strptime(values, format=fmt, unit="ms")
+        if fmt is not None and not iso:
+            return _strptime(values, fmt)
         dashed = pc.replace_substring(values, "/", "-") if "/" in first else values
         try:
             return pc.cast(dashed, pa.timestamp("ms"))
@@ -244,15 +257,35 @@ def _parse_bools(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.Ch
     return pc.if_else(pc.is_valid(column), truth, pa.scalar(None, pa.bool_()))
 
 
-def _parse_numbers(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Return text numbers without thousands separators (a comma followed by three digits)."""
-    commas = pc.fill_null(pc.match_substring(column, ","), False)
-    if not pc.any(commas).as_py():
+def _parse_numbers(column: pa.ChunkedArray, decimal: str | None = ".") -> pa.ChunkedArray:
+    """Return text numbers with a decimal point and without thousands separators.
+
+    With the decimal mark "." a thousands separator is a comma followed by three digits ("1,234.50");
+    with "," it is a point followed by three digits ("1.234,50"), and the comma becomes a point.
+    """
+    thousands = "." if decimal == "," else ","
+    marked = pc.fill_null(pc.match_substring(column, "," if decimal == "," else thousands), False)
+    if decimal == ",":
+        marked = pc.or_(marked, pc.fill_null(pc.match_substring(column, "."), False))
+    if not pc.any(marked).as_py():
         return column
     whole = column.combine_chunks()
-    mask = commas.combine_chunks()
-    plain = pc.replace_substring_regex(pc.filter(whole, mask), r",(\d{3})", r"\1")
+    mask = marked.combine_chunks()
+    plain = pc.replace_substring_regex(pc.filter(whole, mask), re.escape(thousands) + r"(\d{3})", r"\1")
+    if decimal == ",":
+        plain = pc.replace_substring(plain, ",", ".")
     return pa.chunked_array([pc.replace_with_mask(whole, mask, plain)])
+
+
+def _strptime(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+    """Return text parsed by strptime format `fmt` as timestamps (ms); a trailing `.%f` or `,%f` reads fractions
+    of a second (Arrow's strptime does not), cut to milliseconds."""
+    if not re.search(r"[.,]%f$", fmt):
+        return pc.strptime(values, format=fmt, unit="ms")
+    parts = pc.extract_regex(values, r"^(?P<base>.*?)(?:[.,](?P<fraction>\d{1,9}))?$")
+    whole = pc.strptime(pc.struct_field(parts, "base"), format=fmt[:-3], unit="ms")
+    digits = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, "fraction"), 3, "0"), 0, 3)
+    return pc.add(whole, pc.cast(pc.cast(digits, pa.int64()), pa.duration("ms")))
 
 
 def _scaled(column: pa.ChunkedArray, scale: float) -> pa.ChunkedArray:

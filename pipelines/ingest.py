@@ -42,7 +42,7 @@ from pipelines.data_end import export_data_end
 from pipelines.evidence import evidence_for
 from pipelines.mapping import OPTIONAL_TABLES, MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
-from pipelines.sources import CSV_NULLS, find, header, locate, read_columns, table_path
+from pipelines.sources import CSV_NULLS, delimiter_hint, find, header, locate, read_columns, table_path
 from tiercast.errors import ConfigurationError
 from tiercast.settings.validation import ValidationSettings
 
@@ -290,7 +290,7 @@ def read_table(
         raise ContractError(
             contract.table,
             f"the mapping reads {name} from column {wanted[name]!r}, which {source.path.name} does not have; "
-            f"found {present}",
+            f"found {present}{delimiter_hint(source, present)}",
             name,
             "exists",
         )
@@ -299,7 +299,7 @@ def read_table(
         raise ContractError(
             contract.table,
             f"missing required column(s) {missing} in {source.path.name}; found {present} "
-            "(a column under another name: map it under columns: in the mapping)",
+            f"(a column under another name: map it under columns: in the mapping){delimiter_hint(source, present)}",
             missing[0],
             "exists",
         )

@@ -4,7 +4,9 @@ units and text encoding) maps onto tiercast's canonical input tables.
 The mapping is applied once, at read time (pipelines/ingest.py, pipelines/staging.py); nothing
 downstream knows an export's own names. YAML, every key optional (README "Pointing it at real data"):
 
-    encoding: gbk                 # CSV text encoding: utf-8 (BOM tolerated), gbk or gb18030
+    encoding: gbk                 # CSV text encoding: utf-8 (BOM tolerated), gbk, gb18030 or utf-16 (BOM)
+    delimiter: ";"                # CSV field separator: , (default) ; tab or |
+    decimal: ","                  # decimal mark of CSV numbers: . (default) or , ("1.234,50")
     tables:
       subscribers:
         file: users.csv           # relative to --data; .csv or .parquet
@@ -35,8 +37,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from data_contracts.loader import Contract, ContractError, load_contract
 from tiercast.errors import ConfigurationError
 
-# Encodings an export's CSV may be in (utf-8 also reads a BOM); names as Python's codecs spell them.
-ENCODINGS = ("utf-8", "gbk", "gb18030")
+# Encodings an export's CSV may be in (utf-8 also reads a BOM; utf-16 is Excel's "Unicode text", told by
+# its BOM); names as Python's codecs spell them.
+ENCODINGS = ("utf-8", "gbk", "gb18030", "utf-16")
+# CSV field separators (Excel writes ";" where the decimal mark is a comma, "\t" as Unicode text) and decimal marks.
+DELIMITERS = (",", ";", "\t", "|")
+DECIMALS = (".", ",")
 # Input tables an export may leave out (read and validated when present, after validation.tables):
 # campaign records (data_contracts/campaigns.yaml). A mapping may always name them.
 OPTIONAL_TABLES = ("campaigns",)
@@ -58,6 +64,14 @@ class TableMapping(_Spec):
     dates: dict[str, str] = Field(default_factory=dict)
     codes: dict[str, dict[str, str]] = Field(default_factory=dict, alias="values")
     scales: dict[str, float] = Field(default_factory=dict)
+    decimal: str | None = None  # text numbers' decimal mark; None: the export's (SourceMapping.table fills it in)
+
+    @field_validator("decimal")
+    @classmethod
+    def _known_decimal(cls, decimal: str | None) -> str | None:
+        if decimal is not None and decimal not in DECIMALS:
+            raise ValueError(f"decimal {decimal!r} is not supported; use . or ,")
+        return decimal
 
     @field_validator("scales")
     @classmethod
@@ -85,6 +99,8 @@ class SourceMapping(_Spec):
     """A whole export's mapping: its CSV encoding and one `TableMapping` per canonical table."""
 
     encoding: str = "utf-8"
+    delimiter: str = ","
+    decimal: str = "."
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)  # the file it was read from, for messages
 
@@ -100,14 +116,31 @@ class SourceMapping(_Spec):
             raise ValueError(f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
         return canonical
 
+    @field_validator("delimiter")
+    @classmethod
+    def _known_delimiter(cls, delimiter: str) -> str:
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+        if delimiter not in DELIMITERS:
+            raise ValueError(f"delimiter {delimiter!r} is not supported; use one of {', '.join(map(repr, DELIMITERS))}")
+        return delimiter
+
+    @field_validator("decimal")
+    @classmethod
+    def _known_decimal(cls, decimal: str) -> str:
+        if decimal not in DECIMALS:
+            raise ValueError(f"decimal {decimal!r} is not supported; use . or ,")
+        return decimal
+
     def table(self, name: str) -> TableMapping:
-        """Return the mapping of canonical table `name` (an empty one when the file says nothing of it)."""
-        return self.tables.get(name, TableMapping())
+        """Return the mapping of canonical table `name` (an empty one when the file says nothing of it),
+        carrying the export's decimal mark."""
+        table = self.tables.get(name, TableMapping())
+        return table if table.decimal is not None else table.model_copy(update={"decimal": self.decimal})
 
     def staged(self) -> SourceMapping:
         """Return the mapping for tables already renamed to canonical names and written as Parquet by staging."""
-        tables = {name: table.staged() for name, table in self.tables.items()}
-        return self.model_copy(update={"tables": tables, "encoding": "utf-8"})
+        tables = {name: self.table(name).staged() for name in self.tables}
+        return self.model_copy(update={"tables": tables, "encoding": "utf-8", "delimiter": ","})
 
     def check(self, contracts: Mapping[str, Contract]) -> SourceMapping:
         """Return self if every table and canonical column it names exists and fits its use; else MappingError."""

@@ -25,12 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_contracts.loader import ContractError, validate_output
+from data_contracts.loader import ContractError, load_contract, validate_output
 from features.build import feature_table
 from models.callbacks import window_contacts
 from models.drift import ReferenceProfile
 from models.lifecycle import assign_stages
 from models.tiers import Cutoffs, assign_tiers, score_cutoffs, value_score
+from pipelines.coerce import national_numbers
 from pipelines.data_end import export_data_end
 from pipelines.ingest import input_mapping, validate_tables
 from pipelines.mapping import SourceMapping
@@ -227,12 +228,18 @@ def plan_nightly(
     return NightlyPlan(as_of, data_dir, work_dir, n_shards, n_subscribers, end)
 
 
-def _key_values(source: Source, column: str, batch_rows: int) -> np.ndarray:
-    """Return one key column as uint64 numbers (an MSISDN's digits; a text id's hash), streamed; nulls skipped."""
+def _key_values(source: Source, column: str, batch_rows: int, prefixes: tuple[str, ...] = ()) -> np.ndarray:
+    """Return one key column as uint64 numbers (an MSISDN's digits; a text id's hash), streamed; nulls skipped.
+
+    Phone numbers are read as the validator reads them (`national_numbers`: +86 138-... is 138...).
+    """
     parts = []
     for batch in iter_batches(source, [column], batch_rows):
         values = pc.drop_null(batch.column(0))
-        parts.append(id_numbers(values if pa.types.is_integer(values.type) else pc.cast(values, pa.string())))
+        if not pa.types.is_integer(values.type):
+            values = pc.cast(values, pa.string())
+            values = national_numbers(values, prefixes) if prefixes else values
+        parts.append(id_numbers(values))
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
 
 
@@ -254,7 +261,8 @@ def check_global_keys(
         name = mapping.table(table).source_name(column)
         if name not in header(source):
             continue
-        values = np.sort(_key_values(source, name, batch_rows))
+        prefixes = load_contract(table).columns[column].phone_prefixes
+        values = np.sort(_key_values(source, name, batch_rows, prefixes))
         repeated = np.unique(values[1:][values[1:] == values[:-1]])
         if len(repeated) and column == "contact_id":
             shown = repeated[:examples].tolist()

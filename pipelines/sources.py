@@ -23,7 +23,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError
-from pipelines.mapping import SourceMapping
+from pipelines.mapping import DELIMITERS, SourceMapping
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ KINDS = {"parquet": "Parquet", "csv": "CSV", "arrow": "Arrow IPC"}
 # Text read as null in CSV files (pandas writes NaN/None as an empty field).
 CSV_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 BLOCK_BYTES = 64 << 20  # CSV bytes parsed per block when streaming
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # how a UTF-16 file (Excel's "Unicode text") starts
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Source:
     table: str
     path: Path
     encoding: str  # Python codec name of CSV text (utf-8 also reads a BOM)
+    delimiter: str = ","  # CSV field separator
+    decimal: str = "."  # decimal mark of CSV numbers
 
     @property
     def is_csv(self) -> bool:
@@ -66,7 +69,7 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
             raise ContractError(
                 table, f"missing table: the mapping names file {named}, not in {data_dir}", rule="exists"
             )
-        return Source(table, path, mapping.encoding)
+        return Source(table, path, mapping.encoding, mapping.delimiter, mapping.decimal)
     candidates = [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
@@ -75,7 +78,7 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
     if len(found) > 1:
         others = ", ".join(path.name for path in found[1:])
         log.warning("%s: %s found in %s too; reading %s", table, others, data_dir, found[0].name)
-    return Source(table, found[0], mapping.encoding)
+    return Source(table, found[0], mapping.encoding, mapping.delimiter, mapping.decimal)
 
 
 def find(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source | None:
@@ -121,12 +124,28 @@ def header(source: Source) -> list[str]:
             raise unreadable(source, exc) from exc
     try:
         with source.path.open(newline="", encoding=_python_encoding(source.encoding)) as handle:
-            return next(csv.reader(handle), [])
+            return next(csv.reader(handle, delimiter=source.delimiter), [])
     except UnicodeDecodeError as exc:
         hint = " (a GBK export? set `encoding: gbk` in the mapping)" if source.encoding == "utf-8" else ""
+        if source.encoding != "utf-16" and starts_utf16(source.path):
+            hint = " (it starts with a UTF-16 byte order mark: set `encoding: utf-16` in the mapping)"
         raise ContractError(
             source.table, f"{source.path.name}: the header is not {source.encoding} text{hint}", rule="encoding"
         ) from exc
+
+
+def starts_utf16(path: Path) -> bool:
+    """True when the file starts with a UTF-16 byte order mark."""
+    with path.open("rb") as handle:
+        return handle.read(2) in UTF16_BOMS
+
+
+def delimiter_hint(source: Source, names: list[str]) -> str:
+    """Return a hint to set the mapping's `delimiter` when a CSV header read as one column holds another separator."""
+    if not source.is_csv or len(names) != 1:
+        return ""
+    other = [d for d in DELIMITERS if d != source.delimiter and d in names[0]]
+    return f" (fields separated by {other[0]!r}? set `delimiter: {other[0]!r}` in the mapping)" if other else ""
 
 
 def _read_options(source: Source, block_size: int | None = None) -> pa_csv.ReadOptions:
@@ -134,6 +153,11 @@ def _read_options(source: Source, block_size: int | None = None) -> pa_csv.ReadO
     if block_size is not None:
         options.block_size = block_size
     return options
+
+
+def parse_options(source: Source) -> pa_csv.ParseOptions:
+    """Return how the CSV file's fields are separated."""
+    return pa_csv.ParseOptions(delimiter=source.delimiter)
 
 
 def read_columns(
@@ -162,6 +186,14 @@ def read_columns(
         if pa.types.is_string(typed.get(name, pa.int8())):
             typed[name] = pa.dictionary(pa.int32(), pa.string())
     names = header(source)
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise ContractError(
+            source.table,
+            f"missing column(s) {missing} in {source.path.name}; found {names}{delimiter_hint(source, names)}",
+            missing[0],
+            "exists",
+        )
     for _ in columns:
         try:
             return _read_csv(source, columns, typed)
@@ -176,10 +208,19 @@ def read_columns(
 
 def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataType]) -> pa.Table:
     convert = pa_csv.ConvertOptions(
-        include_columns=columns, column_types=dict(types), null_values=CSV_NULLS, strings_can_be_null=True
+        include_columns=columns,
+        column_types=dict(types),
+        null_values=CSV_NULLS,
+        strings_can_be_null=True,
+        decimal_point=source.decimal,
     )
     try:
-        return pa_csv.read_csv(source.path, read_options=_read_options(source), convert_options=convert)
+        return pa_csv.read_csv(
+            source.path,
+            read_options=_read_options(source),
+            parse_options=parse_options(source),
+            convert_options=convert,
+        )
     except UnicodeDecodeError as exc:
         raise ContractError(
             source.table, f"{source.path.name}: not {source.encoding} text ({exc})", rule="encoding"
@@ -212,7 +253,12 @@ def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> 
         strings_can_be_null=True,
     )
     try:
-        reader = pa_csv.open_csv(source.path, read_options=_read_options(source, BLOCK_BYTES), convert_options=convert)
+        reader = pa_csv.open_csv(
+            source.path,
+            read_options=_read_options(source, BLOCK_BYTES),
+            parse_options=parse_options(source),
+            convert_options=convert,
+        )
         yield from reader
     except pa.ArrowInvalid as exc:
         raise unreadable(source, exc) from exc

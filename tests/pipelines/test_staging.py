@@ -90,6 +90,13 @@ def test_a_phone_number_repeated_across_shards_is_returned_for_the_shards_to_qua
     assert repeated["msisdn"].tolist() == [13800138000]
 
 
+def test_a_phone_number_repeated_with_and_without_its_country_prefix_is_found(tmp_path: Path) -> None:
+    """Given +86 138 0013 8000 and 13800138000 in different shards: the same line, as the validator reads them."""
+    repeated = check_global_keys(_inputs(tmp_path / "bad", ["+86 138 0013 8000", "13800138000"], [1, 2]), batch_rows=1)
+
+    assert repeated["msisdn"].tolist() == [13800138000]
+
+
 def test_tables_staged_side_by_side_give_the_same_shards_as_one_at_a_time(tmp_path: Path) -> None:
     data = tmp_path / "in"
     data.mkdir()

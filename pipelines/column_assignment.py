@@ -20,6 +20,7 @@ VALUE_ORDER: tuple[str, ...] = (
 )
 VALUE_ORDER += ("due_date", "paid_date", "deactivation_reason", "channel", "reason", "list_flag", "contract_type")
 VALUE_ORDER += ("amount", "amount_paid", "plan")
+VALUE_ORDER += ("campaign_date", "called_at", "group", "offer", "outcome")
 
 
 def guess_columns(
@@ -36,6 +37,10 @@ def guess_columns(
         if guess is not None or spec.required:
             what = VALUE_RULES[column][0] if column in VALUE_RULES else spec.description or column
             chosen[column] = guess or Guess(UNKNOWN, f"no column found: which one holds {column} ({what})?")
+    for column in contract.required_columns:  # no name fits and no value rule: a person says which
+        if column not in chosen:
+            what = contract.columns[column].description or column
+            chosen[column] = Guess(UNKNOWN, f"no column found: which one holds {column} ({what})?")
     return {c: chosen[c] for c in contract.columns if c in chosen}
 
 

@@ -14,11 +14,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.coerce import DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text
+from pipelines.coerce import DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text, national_numbers
 
 CODE_LIMIT = 200  # more distinct values than this in the sample: not a code column
 MSISDN = r"^1[3-9]\d{9}$"
 NUMBER = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
+COMMA_NUMBER = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"  # a decimal comma: 1.234,50
+PHONE_PREFIXES = ("0086", "86")  # as data_contracts/subscribers.yaml reads msisdn (phone_prefixes)
 WHOLE = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.0+)?$"
 MIDNIGHT = r"[ T]00:00(:00(\.0+)?)?$"
 BOOL_WORDS = [t for t in TRUE_TEXT + FALSE_TEXT if not t.isdigit()]
@@ -34,6 +36,8 @@ OTHER_DATES: tuple[str, ...] = (
     "%Y年%m月%d日",
 )
 OTHER_DATES += ("%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%Y%m%d %H:%M:%S", "%d-%b-%Y", "%d%b%Y", "%Y-%m", "%Y/%m")
+OTHER_DATES += ("%m/%Y", "%m.%Y", "%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M")
+OTHER_DATES += tuple(f"{d} %H:%M:%S{mark}%f" for d in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y") for mark in ",.")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Profile:
     formats: tuple[str, ...] = ()  # the formats that fit an ambiguous date
     integral: bool = False  # numbers: all whole
     median: float | None = None  # numbers
+    decimal_comma: bool = False  # text numbers written with a decimal comma (1.234,50)
     codes: tuple[tuple[str, int], ...] | None = None  # (value, rows), most frequent first; None: too many
 
     @property
@@ -110,7 +115,7 @@ def _all(text: pa.ChunkedArray, pattern: str) -> bool:
 
 def _text_profile(base: Profile, text: pa.ChunkedArray, integer: bool) -> Profile:
     """Return the profile of text (or integer) values: mobile numbers, dates, numbers, booleans or text."""
-    if _all(text, MSISDN):
+    if _all(text, MSISDN) or (not integer and _all(national_numbers(text, PHONE_PREFIXES), MSISDN)):
         return _with(base, shape="msisdn")
     if not integer and pc.all(pc.is_in(pc.utf8_lower(text), value_set=pa.array(BOOL_WORDS))).as_py():
         return _with(base, shape="bool")
@@ -122,6 +127,11 @@ def _text_profile(base: Profile, text: pa.ChunkedArray, integer: bool) -> Profil
     if integer or _all(text, NUMBER):
         numbers = pc.cast(pc.replace_substring(text, ",", ""), pa.float64())
         return _with(base, shape="number", integral=integer or _all(text, WHOLE), median=_median(numbers))
+    if _all(text, COMMA_NUMBER):
+        pointed = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".")
+        numbers = pc.cast(pointed, pa.float64())
+        whole = bool(pc.all(pc.equal(pc.floor(numbers), numbers)).as_py())
+        return _with(base, shape="number", integral=whole, median=_median(numbers), decimal_comma=True)
     return base
 
 
@@ -140,7 +150,8 @@ def _date_profile(base: Profile, text: pa.ChunkedArray) -> Profile | None:
             return _with(base, shape=_format_shape(fmt, distinct), date_format=fmt)
     if _all(distinct, r"^\d+$"):
         return None
-    sample = [str(value) for value in distinct[:200].to_pylist()]
+    step = max(1, len(distinct) // 200)  # spread over the sample: its first days alone fit dd/mm and mm/dd
+    sample = [str(value) for value in distinct.to_pylist()[::step][:200]]
     fits = tuple(fmt for fmt in OTHER_DATES if all(_parses(value, fmt) for value in sample))
     if not fits:
         return None

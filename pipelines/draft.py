@@ -55,12 +55,14 @@ class TableDraft:
 
 @dataclass(frozen=True)
 class Draft:
-    """A whole export's draft mapping: encoding, one TableDraft per table, files not placed."""
+    """A whole export's draft mapping: encoding, delimiter, decimal mark, one TableDraft per table, files not placed."""
 
     data_dir: Path
     encoding: Guess
     tables: dict[str, TableDraft]
     unplaced: tuple[str, ...]
+    delimiter: Guess | None = None  # None: the default (,) fits, no entry needed
+    decimal: Guess | None = None
 
 
 def row_count(count: int) -> str:

@@ -22,9 +22,10 @@ from pipelines.column_assignment import guess_columns
 from pipelines.column_profile import Profile, profile
 from pipelines.draft import UNKNOWN, Codes, Draft, Guess, TableDraft, row_count
 from pipelines.export_sample import SAMPLE_ROWS, Sample, export_files, read_sample
+from pipelines.mapping import OPTIONAL_TABLES
 from pipelines.mapping_guess import code_guess, file_hint
 
-TABLES = ("subscribers", "bills", "payments", "contacts")
+TABLES = ("subscribers", "bills", "payments", "contacts", *OPTIONAL_TABLES)  # an optional one is drafted when found
 MONEY: tuple[str, ...] = (
     "amount",
     "base_fee",
@@ -40,7 +41,8 @@ CONTENT: dict[str, tuple[tuple[str, int, str], ...]] = {
     "subscribers": (("msisdn", 3, "11-digit mobile numbers"), ("date", 1, "dates")),
     "bills": (("month", 2, "billing months"), ("number", 1, "amounts"), ("date", -1, "")),
     "payments": (("month", 2, "billing months"), ("date", 2, "dates"), ("number", 1, "amounts")),
-    "contacts": (("datetime", 3, "date-times"), ("code", 1, "codes")),
+    "contacts": (("datetime", 3, "date-times"), ("code", 1, "codes"), ("date", -1, "")),
+    "campaigns": (("date", 2, "campaign dates"), ("datetime", 1, "call times"), ("code", 1, "codes")),
 }
 PLACED = 3  # points a file needs to be placed as a table
 
@@ -59,19 +61,31 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
     ids: pa.Array | None = None
     for table in TABLES:
         found = files[table]
+        if found.unknown and table in OPTIONAL_TABLES:
+            continue  # the export does not have it: no entry
         if found.unknown:
             tables[table] = _unknown_table(load_contract(table), found)
             continue
         sample = samples[found.value]
         share = None if ids is None else _id_share(sample.table, ids)
         bills_fen = "bills" in tables and "amount" in tables["bills"].scales
-        tables[table] = draft_table(load_contract(table), found, sample, profiles[found.value], share, bills_fen)
+        tables[table] = draft_table(
+            load_contract(table), found, sample, profiles[found.value], share, bills_fen, settled_formats(tables)
+        )
         key = tables[table].columns.get("subscriber_id")
         if table == "subscribers" and key is not None and not key.unknown:
             ids = pc.unique(_text(sample.table[key.value]).combine_chunks())
     placed = {g.value for g in files.values()}
     unplaced = tuple(f"{name}: no table's names or content" for name in samples if name not in placed)
-    return Draft(data_dir, guess_encoding(list(samples.values())), tables, unplaced + tuple(unreadable))
+    read = list(samples.values())
+    return Draft(
+        data_dir,
+        guess_encoding(read),
+        tables,
+        unplaced + tuple(unreadable),
+        guess_delimiter(read),
+        guess_decimal(profiles),
+    )
 
 
 def guess_encoding(samples: list[Sample]) -> Guess:
@@ -79,12 +93,33 @@ def guess_encoding(samples: list[Sample]) -> Guess:
     csvs = [s for s in samples if s.encoding is not None]
     if not csvs:
         return Guess("utf-8", "no CSV files: Parquet carries its own encoding", "none needed")
-    for encoding in ("gb18030", "gbk"):
+    for encoding in ("utf-16", "gb18030", "gbk"):
         named = [s.name for s in csvs if s.encoding == encoding]
         if named:
             shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
-            return Guess(encoding, f"{shown}: not UTF-8 text, read as {encoding.upper()}", "bytes")
+            why = "a UTF-16 byte order mark" if encoding == "utf-16" else f"not UTF-8 text, read as {encoding.upper()}"
+            return Guess(encoding, f"{shown}: {why}", "bytes")
     return Guess("utf-8", "the CSV files read as UTF-8 (a BOM is fine)", "bytes")
+
+
+def guess_delimiter(samples: list[Sample]) -> Guess | None:
+    """Return the mapping's `delimiter` when the CSV files are not comma separated (None: no entry needed)."""
+    found = {s.delimiter for s in samples if s.delimiter is not None}
+    if found <= {","}:
+        return None
+    if len(found) > 1:
+        return Guess(UNKNOWN, f"the CSV files use different field separators {sorted(found)}: one mapping reads one")
+    delimiter = found.pop()
+    return Guess(delimiter, f"the CSV header lines are separated by {delimiter!r}", "header")
+
+
+def guess_decimal(profiles: dict[str, dict[str, Profile]]) -> Guess | None:
+    """Return the mapping's `decimal` when text numbers carry a decimal comma (None: the default point)."""
+    commas = [f"{name}: {p.name} ({p.example})" for name, columns in profiles.items() for p in columns.values()
+              if p.decimal_comma]  # fmt: skip
+    if not commas:
+        return None
+    return Guess(",", f"numbers with a decimal comma in {', '.join(commas[:3])}", "values")
 
 
 def place_files(profiles: dict[str, dict[str, Profile]]) -> dict[str, Guess]:
@@ -140,6 +175,7 @@ def draft_table(
     profiles: dict[str, Profile],
     id_share: Callable[[str], float] | None,
     bills_fen: bool = False,
+    settled: frozenset[str] = frozenset(),
 ) -> TableDraft:
     """Return the draft of one table from its file's sample: columns, dates, codes and scales."""
     columns = guess_columns(contract, profiles, id_share)
@@ -152,19 +188,37 @@ def draft_table(
         columns,
         absent=tuple(c for c in contract.optional_columns if c not in columns),
         unused=tuple(name for name in profiles if name not in used),
-        dates=guess_dates(contract, found),
+        dates=guess_dates(contract, found, settled),
         codes=guess_codes(contract, found),
         scales=guess_scales(contract.table, found, bills_fen),
     )
 
 
-def guess_dates(contract: Contract, found: dict[str, Profile]) -> dict[str, Guess]:
-    """Return `dates:` entries: a strptime format for text dates that need one or read better with one."""
+def settled_formats(tables: dict[str, TableDraft]) -> frozenset[str]:
+    """Return the date formats the tables drafted so far settled on (their date parts too: `%d/%m/%Y`)."""
+    formats = {g.value for t in tables.values() for g in t.dates.values() if not g.unknown}
+    return frozenset(formats | {fmt.split(" %H")[0] for fmt in formats})
+
+
+def guess_dates(
+    contract: Contract, found: dict[str, Profile], settled: frozenset[str] = frozenset()
+) -> dict[str, Guess]:
+    """Return `dates:` entries: a strptime format for text dates that need one or read better with one.
+
+    Values that fit several formats (01/12/2024: day first or month first?) take the one the table's other
+    dates or the export's other tables settled on, when exactly one of them is.
+    """
     dates: dict[str, Guess] = {}
+    own = {p.date_format for p in found.values() if p.date_format not in (None, "", UNKNOWN)}
+    settled = settled | own | {fmt.split(" %H")[0] for fmt in own if fmt}
     for column, p in found.items():
         if contract.columns[column].type not in ("date", "datetime") or p.shape == "empty":
             continue
-        if p.date_format == UNKNOWN:
+        known = [fmt for fmt in p.formats if fmt in settled or fmt.split(" %H")[0] in settled]
+        if p.date_format == UNKNOWN and len(known) == 1:
+            why = f"values like {p.example} fit {' and '.join(p.formats)}; the export's other dates read {known[0]}"
+            dates[column] = Guess(known[0], why, "values + other tables")
+        elif p.date_format == UNKNOWN:
             dates[column] = Guess(UNKNOWN, f"values like {p.example} fit {' and '.join(p.formats)}: which one?")
         elif p.date_format is None and p.shape == "text":
             dates[column] = Guess(UNKNOWN, f"values like {p.example}: give their strptime format")

@@ -11,23 +11,31 @@ Everything here is pure: names and profiles in, what they suggest out.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from data_contracts.loader import ColumnSpec
 from pipelines.column_profile import Profile
 
-# tiercast column -> names an export gives it, "|"-separated (compared by words, Chinese by substring).
+# tiercast column -> names an export gives it, "|"-separated (compared by words, Chinese by substring; accents are
+# dropped first, so Spanish names are written without them: código -> codigo).
 NAMES: dict[str, str] = {
     "subscriber_id": "subscriber id|subscriber|user id|customer id|customer ref|customer number|account id"
-    "|用户编号|用户id|用户标识|客户编号|客户id|客户标识",
+    "|用户编号|用户id|用户标识|客户编号|客户id|客户标识"
+    "|codigo cliente|id cliente|numero cliente|numero abonado",
     "msisdn": "msisdn|serial number|phone number|mobile number|service number|phone|mobile"
-    "|号码|手机号|手机号码|电话号码|服务号码|计费号码",
+    "|号码|手机号|手机号码|电话号码|服务号码|计费号码"
+    "|telefono|numero telefono|movil|numero movil",
     "activation_date": "activation date|activate date|activated|open date|start date|join date|in date"
-    "|入网日期|入网时间|开户日期|开户时间|开通日期|激活日期",
+    "|入网日期|入网时间|开户日期|开户时间|开通日期|激活日期"
+    "|fecha alta|fecha activacion",
     "deactivation_date": "deactivation date|deactivated|destroy date|termination date|terminate date|cancel date"
-    "|close date|churn date|remove date|stop date|离网日期|离网时间|销户日期|销户时间|拆机日期|注销日期",
+    "|close date|churn date|remove date|stop date|离网日期|离网时间|销户日期|销户时间|拆机日期|注销日期"
+    "|fecha baja|fecha desactivacion",
     "deactivation_reason": "deactivation reason|destroy reason|remove reason|termination reason|termination code"
-    "|cancel reason|churn reason|离网原因|销户原因|拆机原因|注销原因",
-    "plan": "plan|tariff|rate plan|price plan|product name|product|offer name|套餐|资费|产品名称|主套餐|产品",
+    "|cancel reason|churn reason|离网原因|销户原因|拆机原因|注销原因"
+    "|motivo baja|causa baja",
+    "plan": "plan|tariff|rate plan|price plan|product name|product|offer name|套餐|资费|产品名称|主套餐|产品"
+    "|tarifa|plan tarifario",
     "contract_type": "contract type|contract code|contract|payment type|合约类型|付费类型|付费方式|合约",
     "contract_end_date": "contract end date|commitment end date|contract end|commitment end|合约到期|合约结束",
     "brand": "brand|品牌",
@@ -39,9 +47,11 @@ NAMES: dict[str, str] = {
     "list_flag": "list flag|vip flag|vip status|vip|red black|红黑名单|名单|vip标识",
     "do_not_contact": "do not contact|dnc|dnc flag|no contact|opt out|免打扰|拒绝营销|勿扰",
     "bill_month": "bill month|bill cycle|billing cycle|billing month|billing period|bill period|invoice period"
-    "|invoice month|cycle|period|month|账期|帐期|账单月份|账单月|计费月份|出账月份|月份",
+    "|invoice month|cycle|period|month|账期|帐期|账单月份|账单月|计费月份|出账月份|月份"
+    "|periodo|periodo facturacion|mes factura",
     "amount": "amount|bill amount|total amount|total fee|fee total|total charge|fee|charge|total"
-    "|应收|应收金额|账单金额|金额|费用|话费|总费用",
+    "|应收|应收金额|账单金额|金额|费用|话费|总费用"
+    "|importe|importe facturado|total factura",
     "base_fee": "base fee|monthly fee|recurring charge|recurring fee|plan fee|rental|月租|月租费|套餐费|基本费",
     "voice_minutes": "voice minutes|voice|call minutes|minutes of use|mou|通话分钟|语音分钟|通话时长",
     "data_mb": "data mb|data volume|data usage|gprs|流量|上网流量|数据流量",
@@ -50,27 +60,42 @@ NAMES: dict[str, str] = {
     "long_distance_amount": "long distance amount|long distance|ld charge|ld amount|长途费|长途",
     "roaming_amount": "roaming amount|roaming charge|roaming|漫游费|漫游",
     "value_added_amount": "value added amount|value added|vas charge|vas|增值业务费|增值费|增值",
-    "due_date": "due date|due|deadline|pay deadline|截止日期|缴费截止日期|到期日期|到期日|最后缴费日期",
-    "paid_date": "pay date|settled date|settle date|pay time|缴费日期|缴费时间|付款日期|支付日期|实缴日期|入账日期",
+    "due_date": "due date|due|deadline|pay deadline|截止日期|缴费截止日期|到期日期|到期日|最后缴费日期"
+    "|vencimiento|fecha vencimiento",
+    "paid_date": "pay date|settled date|settle date|pay time|缴费日期|缴费时间|付款日期|支付日期|实缴日期|入账日期"
+    "|fecha cobro|fecha pago",
     "amount_paid": "amount pay|pay amount|pay fee|settled amount|received amount|实收|实收金额|实缴金额|缴费金额"
-    "|付款金额|支付金额|amount|金额",
+    "|付款金额|支付金额|amount|金额"
+    "|importe cobrado|importe pagado",
     "contact_id": "contact id|interaction id|ticket id|call id|case id|工单号|工单编号|接触编号|流水号",
     "contact_time": "contact time|contact date|call time|start time|started at|interaction time|create time"
-    "|created at|联系时间|来电时间|呼叫时间|受理时间|接触时间|创建时间|开始时间",
-    "channel": "channel|channel code|contact channel|media|渠道|接触渠道|受理渠道|服务渠道|来源渠道",
+    "|created at|联系时间|来电时间|呼叫时间|受理时间|接触时间|创建时间|开始时间"
+    "|fecha hora|fecha contacto",
+    "channel": "channel|channel code|contact channel|media|渠道|接触渠道|受理渠道|服务渠道|来源渠道|canal",
     "reason": "reason|reason code|contact reason|call reason|topic|category|subject"
-    "|原因|诉求|诉求类型|来电原因|业务类型|服务类型|接触原因",
+    "|原因|诉求|诉求类型|来电原因|业务类型|服务类型|接触原因"
+    "|motivo|tipologia",
     "resolved": "resolved|resolution|first time resolution|ftr|fcr|是否解决|解决|已解决|一次解决",
     "wait_seconds": "wait second|wait|queue wait|wait time|等待时长|排队时长|等待时间",
     "handle_seconds": "handle second|handle time|handling time|talk time|duration|处理时长|通话时长|服务时长",
     "abandoned": "abandoned|abandon|是否放弃|放弃",
+    # campaigns (the optional table of retention campaign records)
+    "campaign_date": "campaign date|campaign day|campaign|list date|issue date|营销日期|活动日期|批次日期|营销批次"
+    "|fecha campana",
+    "desk": "desk|team|agent group|department|坐席组|班组|团队|部门|equipo",
+    "group": "group|arm|test group|control group|treatment|分组|组别|grupo",
+    "offer": "offer|offer code|incentive|promotion|优惠|权益|赠送|oferta",
+    "called_at": "called at|call time|call date|dial time|外呼时间|拨打时间|致电时间|fecha llamada",
+    "outcome": "outcome|result|call result|disposition|response|结果|外呼结果|回应|resultado",
 }
 # Words in a file's name that say which table it holds.
 FILE_HINTS: dict[str, str] = {
-    "subscribers": "subscriber|user|customer|crm|account|member|用户|客户|资料|档案",
-    "bills": "bill|billing|invoice|charge|账单|帐单|话费|计费|出账",
-    "payments": "pay|collection|receipt|缴费|收费|付款|支付|实收|销账",
-    "contacts": "contact|interaction|call|ticket|complaint|接触|呼叫|工单|来电|客服|投诉|服务记录",
+    "subscribers": "subscriber|user|customer|crm|account|member|用户|客户|资料|档案|cliente|abonado|maestro",
+    "bills": "bill|billing|invoice|charge|账单|帐单|话费|计费|出账|factura|facturacion",
+    "payments": "pay|collection|receipt|缴费|收费|付款|支付|实收|销账|cobro|pago|recaudacion",
+    "contacts": "contact|interaction|call|ticket|complaint|接触|呼叫|工单|来电|客服|投诉|服务记录"
+    "|interaccion|interacciones|contacto|llamada",
+    "campaigns": "campaign|retention|marketing|outbound|营销|活动|挽留|外呼|campana|retencion",
 }
 # Closed vocabularies: tiercast value -> keywords of an export's codes; on a tie of keyword length
 # the value listed first wins (销户咨询 is a cancel intent before it is an inquiry).
@@ -97,6 +122,21 @@ CODE_WORDS: dict[str, dict[str, str]] = {
         "store": "营业厅|门店|实体|柜台|store|shop|retail|branch|walk in",
         "other": "其他|其它|other|others|misc",
     },
+    "group": {
+        "control": "control|holdout|hold out|hold|对照|对照组|控制组",
+        "treated": "treated|treatment|test|target|call|called|干预|实验组|外呼",
+    },
+    "offer": {
+        "none": "none|no offer|nothing|无|无优惠|不赠送",
+        "data_bonus": "data|data bonus|bonus data|gb|流量|流量包",
+        "device": "device|handset|phone|terminal|终端|手机|购机",
+        "discount": "discount|rebate|price cut|折扣|优惠|降价|减免",
+    },
+    "outcome": {
+        "no_answer": "no answer|noanswer|unreachable|not reached|busy|无人接听|未接通|未接|关机",
+        "declined": "declined|decline|refused|refuse|reject|rejected|拒绝|不同意",
+        "accepted": "accepted|accept|agree|agreed|success|成功|接受|同意",
+    },
     "reason": {
         "complaint": "投诉|complaint|complain|cmpl|grievance",
         "cancel_intent": "销户|携号转网|携转|离网|注销|cancel|cancellation|churn|terminate|termination|port out",
@@ -114,9 +154,16 @@ ALIASES |= {"qty": "count", "min": "minute", "sec": "second", "cust": "customer"
 ALIASES |= {"payment": "pay", "paid": "pay", "tel": "phone"}
 
 
+def unaccented(text: str) -> str:
+    """Return text without accents (Código -> Codigo, Nº -> No); Chinese and other scripts stay as they are."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def name_tokens(name: str) -> tuple[str, ...]:
-    """Return a name's words, lower case, singular, short forms spelled out (`USER_IDs` -> ("user", "id"))."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.strip()).lower()
+    """Return a name's words, lower case, singular, accents dropped, short forms spelled out
+    (`USER_IDs` -> ("user", "id"), `Código` -> ("codigo",))."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", unaccented(name.strip())).lower()
     words = re.findall(r"[a-z]+|[0-9]+|[^\W\d_a-z]+", spaced)
     singular = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
     return tuple(ALIASES.get(w, w) for w in singular)
@@ -220,6 +267,8 @@ VALUE_RULES: dict[str, tuple[str, str, bool | None]] = {  # column: (words, shap
     "amount": ("amounts", "number", None),
     "amount_paid": ("amounts", "number", None),
     "plan": ("names repeated across rows, none empty", "text", False),
+    "campaign_date": ("dates, none empty", "date", False),
+    "called_at": ("date-times, some empty", "datetime", True),
 }
 
 

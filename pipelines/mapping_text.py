@@ -33,6 +33,9 @@ def draft_text(draft: Draft, out: Path | None = None) -> str:
         f"# Then run: tiercast validate --data {draft.data_dir} --mapping {out or 'THIS_FILE'}",
         f"encoding: {_scalar(draft.encoding.value)}{_comment(draft.encoding)}",
     ]
+    lines += [
+        _entry(0, key, guess) for key, guess in (("delimiter", draft.delimiter), ("decimal", draft.decimal)) if guess
+    ]
     lines += [f"# file not placed: {note}" for note in draft.unplaced]
     lines.append("tables:")
     for table in draft.tables.values():

@@ -21,6 +21,8 @@ from pipelines.mapping_guess import best_name, code_guess
 from pipelines.mapping_text import draft_text
 from tests.data_contracts.tables import TABLES, valid_tables
 from tests.pipelines.test_mapping import validate, write_export
+from tests.pipelines.test_mapping_locale import MAPPING as LOCALE_MAPPING
+from tests.pipelines.test_mapping_locale import write_export as write_locale_export
 from tiercast.settings import load_settings
 from tiercast.synthetic import export_styles, generate
 
@@ -494,3 +496,77 @@ def test_a_generated_crm_b_export_is_drafted_right_and_validates_once_answered(
     )
     assert {t: result.reports[t].quarantined for t in TABLES} == dict.fromkeys(TABLES, 0)
     assert all(result.reports[t].clean > 0 for t in TABLES)
+
+
+LOCALE_ANSWERS = {  # the codes of the decimal-comma export that no keyword gives
+    "tables": {
+        "subscribers": {"values": {"deactivation_reason": {"BV": "voluntary"}}},
+        "contacts": {
+            "values": {
+                "channel": {"TELEFONO": "voice"},
+                "reason": {"CONSULTA": "inquiry", "FACTURA": "billing", "RECLAMACION": "complaint", "AVERIA": "fault"},
+            }
+        },
+    }
+}
+
+
+def test_a_decimal_comma_utf16_export_is_drafted_as_its_mapping(settings, tmp_path: Path) -> None:
+    """Given UTF-16 ';' CSVs with Spanish names, dd/mm/yyyy dates, mm/yyyy months, "1.070,50", +86 numbers:
+    the draft finds the encoding, delimiter, decimal mark, every file, column and date format; answered, it
+    is the hand-written mapping and validates with nothing quarantined."""
+    folder = write_locale_export(tmp_path / "export")
+    (folder / "mapping.yaml").unlink()
+    path = tmp_path / "mapping.yaml"
+
+    draft = parsed(draft_text(draft_mapping(folder)))
+    path.write_text(yaml.safe_dump(answered(draft, LOCALE_ANSWERS), allow_unicode=True), encoding="utf-8")
+    result = validate(settings, folder, path)
+
+    expected = parsed(LOCALE_MAPPING)
+    del expected["tables"]["subscribers"]["values"]["deactivation_reason"]["IMP"]  # no such line in this export
+    assert answered(draft, LOCALE_ANSWERS) == expected
+    assert {t: result.reports[t].quarantined for t in TABLES} == dict.fromkeys(TABLES, 0)
+    assert result.tables["subscribers"]["msisdn"].tolist() == ["13800000001", "13900000002", "15000000003"]
+    assert result.tables["bills"]["amount"].tolist() == [58.0, 1070.5, 128.0, 130.0, 19.0]
+
+
+def test_a_campaigns_file_is_drafted_its_ambiguous_dates_read_as_the_other_tables(tmp_path: Path) -> None:
+    """Given the English export and a campaign file whose dates are all the 1st (01.02.2024: day or month first?)
+    and whose desk column has a name no list knows: the dates take the export's day-first format, desk is "?"."""
+    folder = write_english_export(tmp_path / "export")
+    pd.DataFrame(
+        {
+            "key": ["C-0001", "C-0002", "C-0003", "C-0001"],
+            "campaign date": ["01.02.2024", "01.02.2024", "01.03.2024", "01.03.2024"],
+            "squad": ["tariff", "tariff", "product", "product"],
+            "arm": ["TEST", "HOLDOUT", "TEST", "TEST"],
+            "offer": ["discount", "none", "device", "data bonus"],
+            "call time": ["15/02/2024 10:00:00", "", "", "17/03/2024 16:30:00"],
+            "result": ["ACCEPTED", "", "", "NO ANSWER"],
+        }
+    ).to_csv(folder / "retention_campaigns.csv", index=False)
+
+    tables = draft_mapping(folder).tables
+
+    campaigns = tables["campaigns"]
+    assert campaigns.file.value == "retention_campaigns.csv"
+    assert {c: g.value for c, g in campaigns.columns.items()} == {
+        "subscriber_id": "key",
+        "campaign_date": "campaign date",
+        "desk": "?",
+        "group": "arm",
+        "offer": "offer",
+        "called_at": "call time",
+        "outcome": "result",
+    }
+    assert tables["payments"].dates["due_date"].value == "%d.%m.%Y"  # what the campaign dates follow
+    assert {c: g.value for c, g in campaigns.dates.items()} == {
+        "campaign_date": "%d.%m.%Y",
+        "called_at": "%d/%m/%Y %H:%M:%S",
+    }
+    assert {c: {k: g.value for k, g in codes.entries.items()} for c, codes in campaigns.codes.items()} == {
+        "group": {"TEST": "treated", "HOLDOUT": "control"},
+        "offer": {"data bonus": "data_bonus"},
+        "outcome": {"ACCEPTED": "accepted", "NO ANSWER": "no_answer"},
+    }

@@ -12,6 +12,13 @@ quantiles of the reference taken as observed values (duplicates merged), so each
 feature gets its own bin. A non-finite number (inf) counts as missing: the input contracts
 quarantine it, and a profile must stay plain JSON. Categories under `rare_share` of the reference
 are pooled into `__other__`, as is any category first seen after the reference.
+
+A history-bound column counts items of a window (bills due in the credit window): on an export that
+began less than a window before the reference was taken, the reference cannot hold its top values
+and tonight, with the window full, would sit above them every night. Such a reference column carries
+a `ceiling` (its largest value, `history_ceilings`) and tonight is compared with it as the reference
+would have seen it: values above the ceiling counted at it (`comparable`). Lower values, where a
+broken export shows (bills that stop arriving), are compared as they are.
 """
 
 from __future__ import annotations
@@ -50,6 +57,9 @@ class ColumnProfile:
     zeros: int = 0
     minimum: float | None = None
     maximum: float | None = None
+    # A reference column of a history shorter than its window: the largest value that history allowed
+    # (`history_ceilings`); tonight's values above it are compared as this value (`comparable`).
+    ceiling: float | None = None
 
     @property
     def rows(self) -> int:
@@ -170,7 +180,11 @@ def _categorical_counts(series: pd.Series, layout: ColumnProfile) -> ColumnProfi
 
 
 def column_counts(frame: pd.DataFrame, layout: ColumnProfile) -> ColumnProfile:
-    """Return `layout` with the counts of its column in `frame` (a column absent from `frame` is all missing)."""
+    """Return `layout` with the counts of its column in `frame` (a column absent from `frame` is all missing).
+
+    Counts carry no ceiling: a ceiling describes the history of the reference they are compared with.
+    """
+    layout = replace(layout, ceiling=None)
     if layout.name not in frame.columns:
         missing = (0,) * (len(layout.counts) - 1) + (len(frame),)
         return replace(layout, counts=missing, value_sum=0.0, zeros=0, minimum=None, maximum=None)
@@ -178,6 +192,55 @@ def column_counts(frame: pd.DataFrame, layout: ColumnProfile) -> ColumnProfile:
     if layout.kind == NUMERIC:
         return _numeric_counts(_numbers(series), layout)
     return _categorical_counts(series, layout)
+
+
+def history_ceilings(reference: ReferenceProfile, columns: Sequence[str], window: float) -> ReferenceProfile:
+    """Return `reference` whose `columns` (history-bound counts, at most `window`) get a ceiling when no
+    profile of it (the reference or a phase) reached `window`: each profile's own largest value.
+
+    A column that reached the window somewhere was taken on a full history and is left as it is.
+    """
+    profiles = (reference, *reference.phases.values())
+    names = {c.name for c in reference.columns}
+    highs = {name: [p.column(name).maximum for p in profiles] for name in columns if name in names}
+    short = {
+        name for name, h in highs.items() if any(m is not None for m in h) and all(m is None or m < window for m in h)
+    }
+
+    def capped(profile: ReferenceProfile) -> ReferenceProfile:
+        cols = tuple(replace(c, ceiling=c.maximum) if c.name in short else c for c in profile.columns)
+        return replace(profile, columns=cols)
+
+    return replace(capped(reference), phases={day: capped(p) for day, p in reference.phases.items()})
+
+
+def _ceiling_bin(base: ColumnProfile) -> int | None:
+    if base.ceiling is None or base.kind != NUMERIC:
+        return None
+    return int(np.searchsorted(np.asarray(base.edges), base.ceiling, side="left"))
+
+
+def comparable(now: ColumnProfile, base: ColumnProfile) -> ColumnProfile:
+    """Return `now` as `base` could have seen it: with a ceiling on `base`, the counts of the bins above the
+    ceiling's bin added to that bin (values above the ceiling counted at it); else `now` itself."""
+    top = _ceiling_bin(base)
+    if top is None:
+        return now
+    bins = now.counts[:-1]
+    folded = (*bins[:top], sum(bins[top:]), *(0 for _ in bins[top + 1 :]), now.counts[-1])
+    return replace(now, counts=folded)
+
+
+def above_ceiling(current: ReferenceProfile, baseline: ReferenceProfile) -> list[tuple[str, float, float]]:
+    """Return (column, share of `current`'s rows above the baseline's ceiling, ceiling) for every column of
+    `baseline` with a ceiling that `current` exceeds (the rows `comparable` counts at the ceiling)."""
+    out = []
+    for now, base in zip(current.columns, baseline.columns, strict=True):
+        top = _ceiling_bin(base)
+        above = sum(now.counts[top + 1 : -1]) if top is not None else 0
+        if above and base.ceiling is not None:
+            out.append((now.name, above / now.rows, base.ceiling))
+    return out
 
 
 def _layout(name: str, series: pd.Series, role: str, settings: ProfileSettings) -> ColumnProfile:
@@ -297,7 +360,7 @@ def _rows(now: ColumnProfile, base: ColumnProfile, settings: MonitoringSettings,
     if now.role == CELLS:  # one night's counts against the reference's shares; noise against yesterday's night
         return [] if baseline == "yesterday" else [cell_jump(now, base, settings)]
     name, guard, levels = now.name, settings.guardrail, settings.psi
-    value = psi(base.shares, now.shares, levels.epsilon)
+    value = psi(base.shares, comparable(now, base).shares, levels.epsilon)
     level = "significant" if value >= levels.significant else "moderate" if value >= levels.moderate else "ok"
     message = f"{name}: PSI {value:.3f} against {baseline} ({level})" if level != "ok" else ""
     rows: list[tuple] = [("psi", value, math.nan, level, message)]
@@ -327,7 +390,8 @@ def drift_table(
     """Return one row per column x metric: feature, role, metric, against, value, reference, level, message.
 
     Metrics: psi (reference NaN), missing_share, and for numeric columns zero_share (of present
-    values) and mean, each with the baseline's value in `reference`. Levels: psi is ok / moderate /
+    values) and mean, each with the baseline's value in `reference`; psi of a column with a ceiling in the
+    baseline counts tonight's values above it at the ceiling (`comparable`). Levels: psi is ok / moderate /
     significant by `settings.psi`; missing_share, zero_share and mean are `guardrail` when they look
     like a broken export (`settings.guardrail`), else ok; `message` names the column when not ok.
     """
@@ -357,7 +421,8 @@ def closest_phase(
     epsilon = settings.psi.epsilon
 
     def distance(item: tuple[str, ReferenceProfile]) -> float:
-        values = [psi(b.shares, c.shares, epsilon) for c, b in zip(current.columns, item[1].columns, strict=True)]
+        pairs = zip(current.columns, item[1].columns, strict=True)
+        values = [psi(b.shares, comparable(c, b).shares, epsilon) for c, b in pairs]
         return float(np.nansum(values))  # a column counted on no rows (NaN shares) says nothing
 
     day, phase = min(((d, p) for d, p in candidates.items() if same_layout(p, current)), key=distance)

@@ -29,12 +29,14 @@ from features.windows import last_known_bill_month
 from models.drift import (
     CELLS,
     ReferenceProfile,
+    above_ceiling,
     alert_rows,
     bin_counts,
     blocks_publish,
     closest_phase,
     column_counts,
     drift_table,
+    history_ceilings,
     merge_counts,
     reference_profile,
     same_layout,
@@ -165,7 +167,9 @@ def training_reference(
     """Return the reference profile of a model: its holdout's features, scores and mixes, and the recent
     input columns at its validation date (`recent_inputs`), with its metrics; `phases` (scored holdout
     and recent inputs at other days of the month) are counted on the same bins; `churn_calendar` (per
-    group, models.recent_churn.tier_calendars) is kept as it is."""
+    group, models.recent_churn.tier_calendars) is kept as it is. The history-bound columns
+    (`monitoring.profile.history_bound`) get a ceiling when the export's history never filled the credit
+    window (models.drift.history_ceilings)."""
     profile = settings.monitoring.profile
     mixes = [m for m in MIXES if m in holdout.columns]
     scored = reference_profile(holdout, profile, columns, SCORE, mixes, metrics)
@@ -185,7 +189,10 @@ def training_reference(
         )
         for day, (frame, recent) in (phases or {}).items()
     }
-    return replace(reference, phases=counted, churn_calendar=dict(churn_calendar or {}))
+    capped = history_ceilings(
+        replace(reference, phases=counted), profile.history_bound, settings.features.credit_window_months
+    )
+    return replace(capped, churn_calendar=dict(churn_calendar or {}))
 
 
 def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
@@ -417,6 +424,13 @@ def guardrail_message(table: pd.DataFrame) -> str:
     return "inputs look like a broken export, not publishing: " + "; ".join(dict.fromkeys(broken))
 
 
+def _history_note(column: str, share: float, ceiling: float) -> str:
+    return (
+        f"{column} compared at the reference's history (shorter than its window): {share:.1%} of tonight above "
+        f"its largest value {ceiling:g}, counted as {ceiling:g}"
+    )
+
+
 def monitor_night(
     settings: Settings,
     as_of: date,
@@ -441,10 +455,16 @@ def monitor_night(
     if reference is None or any(c is None for c in [*counts, *inputs]):
         note = f"no reference profile logged with model v{model_version}: drift not computed (retrain to get one)"
     else:
+        # Again at night: a champion trained before ceilings existed (or before history_bound named a column)
+        # gets them too; recomputed from the reference's own maxima, so the same for one trained with them.
+        window = settings.features.credit_window_months
+        reference = history_ceilings(reference, monitoring.profile.history_bound, window)
         tonight = tonight_counts(reference, [c for c in counts if c], [c for c in inputs if c])
         phase, baseline = closest_phase(tonight, reference, monitoring)
+        notes = [_history_note(*row) for row in above_ceiling(tonight, baseline)]
         if phase:
-            note = f"drift against the reference's phase of {phase} (the closest of the validation month)"
+            notes.insert(0, f"drift against the reference's phase of {phase} (the closest of the validation month)")
+        note = "; ".join(notes)
         parts.append(_drift_rows(drift_table(tonight, baseline, monitoring, "reference")).assign(as_of=stamp))
         before = yesterday_counts(settings, as_of, model_version, phase)
         if before is not None and same_layout(before[1], tonight):

@@ -17,6 +17,9 @@ class ProfileSettings(Section):
     bins: int = Field(ge=2)
     rare_share: float = Field(ge=0, lt=1)
     phase_days: tuple[int, ...] = ()
+    # Counts of the credit window's bill months (at most features.credit_window_months): on an export shorter
+    # than the window at the validation date they are compared at the reference's history (models.drift).
+    history_bound: tuple[str, ...] = ()
 
 
 class PsiSettings(Section):

@@ -88,8 +88,8 @@ def coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Table
 
     Text that repeats (dates, flags, codes) is converted once per distinct value.
     """
-    if spec.name in mapping.codes and pa.types.is_integer(column.type):
-        column = pc.cast(column, pa.string())  # numeric codes (1 = voice, ...) are mapped as their text
+    if (spec.name in mapping.codes or spec.phone_prefixes) and pa.types.is_integer(column.type):
+        column = pc.cast(column, pa.string())  # numeric codes (1 = voice, ...) are mapped as their text; 8613800138000
     if len(column) and is_text(column.type) and repeats(spec, mapping):
         column = pa.chunked_array([column.combine_chunks().dictionary_encode()])
     if pa.types.is_dictionary(column.type):

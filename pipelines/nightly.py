@@ -236,7 +236,7 @@ def _key_values(source: Source, column: str, batch_rows: int, prefixes: tuple[st
     parts = []
     for batch in iter_batches(source, [column], batch_rows):
         values = pc.drop_null(batch.column(0))
-        if not pa.types.is_integer(values.type):
+        if prefixes or not pa.types.is_integer(values.type):
             values = pc.cast(values, pa.string())
             values = national_numbers(values, prefixes) if prefixes else values
         parts.append(id_numbers(values))

@@ -128,6 +128,14 @@ def test_phone_numbers_with_a_country_prefix_read_as_the_national_number(text: s
     assert values.to_pylist() == ["13800138000", "13900139000", "86138001", None]
 
 
+def test_integer_phone_numbers_with_a_country_prefix_read_as_text_national_numbers() -> None:
+    msisdn = spec("msisdn", "string", phone_prefixes=("0086", "86"))
+
+    values = coerce("subscribers", msisdn, column(8613800138000, 13900139000, kind=pa.int64()), TableMapping())
+
+    assert values.to_pylist() == ["13800138000", "13900139000"]
+
+
 def test_integer_fen_columns_scale_too() -> None:
     values = coerce(
         "bills", spec("amount", "float64"), column(1234, 5, kind=pa.int64()), TableMapping(scales={"amount": 0.01})

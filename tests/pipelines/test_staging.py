@@ -97,6 +97,19 @@ def test_a_phone_number_repeated_with_and_without_its_country_prefix_is_found(tm
     assert repeated["msisdn"].tolist() == [13800138000]
 
 
+def test_integer_phone_numbers_with_the_country_code_are_the_national_numbers_across_shards(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    pd.DataFrame({"subscriber_id": [1, 2], "msisdn": [8613800138000, 13800138000]}).to_parquet(
+        folder / "subscribers.parquet", index=False
+    )
+    pd.DataFrame({"contact_id": [1], "subscriber_id": [1]}).to_csv(folder / "contacts.csv", index=False)
+
+    repeated = check_global_keys(folder, batch_rows=1)
+
+    assert repeated["msisdn"].tolist() == [13800138000]
+
+
 def test_tables_staged_side_by_side_give_the_same_shards_as_one_at_a_time(tmp_path: Path) -> None:
     data = tmp_path / "in"
     data.mkdir()

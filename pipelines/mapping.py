@@ -52,6 +52,15 @@ class MappingError(ConfigurationError, ValueError):
     """A mapping file that cannot be used: the message names the file, table and key."""
 
 
+def _supported(what: str, value: str, allowed: tuple[str, ...], given: str | None = None) -> str:
+    """Return `value` when it is one of `allowed`, else raise a ValueError naming what the file said (`given`,
+    default `value`) and the choices."""
+    if value not in allowed:
+        shown = value if given is None else given
+        raise ValueError(f"{what} {shown!r} is not supported; use one of {', '.join(map(repr, allowed))}")
+    return value
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -69,9 +78,7 @@ class TableMapping(_Spec):
     @field_validator("decimal")
     @classmethod
     def _known_decimal(cls, decimal: str | None) -> str | None:
-        if decimal is not None and decimal not in DECIMALS:
-            raise ValueError(f"decimal {decimal!r} is not supported; use . or ,")
-        return decimal
+        return None if decimal is None else _supported("decimal", decimal, DECIMALS)
 
     @field_validator("scales")
     @classmethod
@@ -112,24 +119,17 @@ class SourceMapping(_Spec):
         except LookupError as exc:
             raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}") from exc
         canonical = {"utf-8-sig": "utf-8", "gb2312": "gbk"}.get(name, name)
-        if canonical not in ENCODINGS:
-            raise ValueError(f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
-        return canonical
+        return _supported("encoding", canonical, ENCODINGS, given=encoding)
 
     @field_validator("delimiter")
     @classmethod
     def _known_delimiter(cls, delimiter: str) -> str:
-        delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
-        if delimiter not in DELIMITERS:
-            raise ValueError(f"delimiter {delimiter!r} is not supported; use one of {', '.join(map(repr, DELIMITERS))}")
-        return delimiter
+        return _supported("delimiter", {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter), DELIMITERS)
 
     @field_validator("decimal")
     @classmethod
     def _known_decimal(cls, decimal: str) -> str:
-        if decimal not in DECIMALS:
-            raise ValueError(f"decimal {decimal!r} is not supported; use . or ,")
-        return decimal
+        return _supported("decimal", decimal, DECIMALS)
 
     def table(self, name: str) -> TableMapping:
         """Return the mapping of canonical table `name` (an empty one when the file says nothing of it),

@@ -19,6 +19,10 @@ and tonight, with the window full, would sit above them every night. Such a refe
 a `ceiling` (its largest value, `history_ceilings`) and tonight is compared with it as the reference
 would have seen it: values above the ceiling counted at it (`comparable`). Lower values, where a
 broken export shows (bills that stop arriving), are compared as they are.
+
+A monthly table's latest month with few or no rows (a billing extract that failed) leaves its columns
+counted on nothing: PSI and shares are NaN and no column rule can fire. `latest_period` compares that
+month's rows with the month before's, and `data_end_table` an export's data end with the last night's.
 """
 
 from __future__ import annotations
@@ -26,19 +30,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tiercast.settings.monitoring import AlertSettings, MonitoringSettings, ProfileSettings
+from tiercast.settings.monitoring import AlertSettings, GuardrailSettings, MonitoringSettings, ProfileSettings
 
 MISSING = "__missing__"
 OTHER = "__other__"
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 FEATURE, SCORE, MIX = "feature", "score", "mix"
 CELLS = "cells"  # a count table (segment x reason of tonight's contacts): tested cell by cell, not by PSI
+PERIOD = "period"  # a monthly input table's rows in the month before its latest known month and in that month
 LEVELS = ("ok", "moderate", "significant", "guardrail")
 GUARDRAIL = "guardrail"
 
@@ -402,8 +408,62 @@ def drift_table(
         for now, base in zip(current.columns, baseline.columns, strict=True)
         for metric, value, reference, level, message in _rows(now, base, settings, against)
     ]
+    return _table(rows)
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
     columns = ["feature", "role", "metric", "against", "value", "reference", "level", "message"]
     return pd.DataFrame(rows, columns=columns).astype({"value": "float64", "reference": "float64"})
+
+
+def period_profile(name: str, months: tuple[str, str], rows: tuple[int, int]) -> ColumnProfile:
+    """Return a monthly table's rows in the month before its latest known month and in that month (`months`,
+    e.g. ("2026-09", "2026-10")) as a PERIOD profile: counts that add up across shards (`merge_counts`)."""
+    return ColumnProfile(name, PERIOD, CATEGORICAL, (int(rows[0]), int(rows[1]), 0, 0), categories=months)
+
+
+def latest_period(now: ColumnProfile, settings: GuardrailSettings) -> tuple:
+    """Return ("latest_period", the latest month's rows, the month before's rows, level, message): a guardrail
+    when the latest month holds under `latest_period_share` of the month before's rows (an extract that failed
+    or was cut short; the month's columns are then counted on few or no rows, where shares and PSI say nothing)."""
+    before, latest = now.counts[0], now.counts[1]
+    floor = settings.latest_period_share or 0.0
+    broken = before > 0 and latest < floor * before
+    message = (
+        f"{now.name}: {latest:,} rows for {now.categories[1]} tonight, {_pct(latest / before)} of the {before:,} "
+        f"for {now.categories[0]} (at least {_pct(floor)}, guardrail.latest_period_share): the latest month is "
+        "missing or cut short"
+        if broken
+        else ""
+    )
+    return ("latest_period", float(latest), float(before), GUARDRAIL if broken else "ok", message)
+
+
+def period_table(current: ReferenceProfile, settings: GuardrailSettings) -> pd.DataFrame:
+    """Return one `latest_period` row (drift_table's columns, against "previous month") per PERIOD column."""
+    rows = [
+        (now.name, now.role, metric, "previous month", value, reference, level, message)
+        for now in current.columns
+        if now.role == PERIOD
+        for metric, value, reference, level, message in [latest_period(now, settings)]
+    ]
+    return _table(rows)
+
+
+def data_end_table(name: str, data_end: date, night: date, night_end: date) -> pd.DataFrame:
+    """Return one `data_end` row (drift_table's columns): the days tonight's export ends before the data end of
+    the export the last recorded night (`night`) read, `night_end`; a guardrail when it ends earlier (the latest
+    month went missing: a nightly left to the export's data end would publish an older table with no alarm)."""
+    days = (night_end - data_end).days
+    broken = days > 0
+    message = (
+        f"{name}: tonight's export ends on {data_end}, {days} days before the {night_end} of the export the "
+        f"night of {night} read: a month it held is missing"
+        if broken
+        else ""
+    )
+    against = f"night of {night}"
+    return _table([(name, PERIOD, "data_end", against, float(days), 0.0, GUARDRAIL if broken else "ok", message)])
 
 
 def closest_phase(

@@ -9,6 +9,12 @@ night whose horizon has now passed in the data, joins its kept scores with who a
 
 Everything goes to `<paths.monitoring>/history/<night>.parquet` (contract `monitoring`); a
 broken-export guardrail then stops the night before its publish switch, naming the column.
+
+A billing extract that failed shows in no column: its month's bill columns are counted on no rows.
+So each shard also counts the latest bill month's rows and the month before's (`month_rows`), and a
+night fit to publish keeps the data end of the export it read (`<paths.monitoring>/periods/`): the
+latest month under `guardrail.latest_period_share` of the month before, or an export ending before the
+last such night's (a nightly left to the data end would run a month back and publish), stops the night.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from data_contracts.loader import validate_output
 from features.windows import last_known_bill_month
 from models.drift import (
     CELLS,
+    PERIOD,
     ReferenceProfile,
     above_ceiling,
     alert_rows,
@@ -35,9 +42,12 @@ from models.drift import (
     blocks_publish,
     closest_phase,
     column_counts,
+    data_end_table,
     drift_table,
     history_ceilings,
     merge_counts,
+    period_profile,
+    period_table,
     reference_profile,
     same_layout,
 )
@@ -57,6 +67,10 @@ CONTACT_MIX = "contact_mix"  # tonight's inbound contacts as segment x reason ce
 # Payments are left out: what a bill's payment row holds depends on when the export was taken (paid
 # later or not yet), so a training-time reference would see payments made after its own date.
 INPUT_WINDOWS = {"bills": "bill_month", "contacts": "contact_time"}
+# Monthly input tables whose latest known month is counted against the month before (guardrail.latest_period_share).
+PERIOD_TABLES = {"bills": "bill_month"}
+PERIODS = "periods"  # recent_inputs' frame of those counts (one row per table), not a table of the export
+DATA_END = "bills.bill_month"  # what an export's data end is read from (pipelines/data_end.py)
 GROUP = "tier"
 COLUMNS = [
     "recorded_on", "as_of", "model_version", "kind", "subject", "role", "metric", "against",
@@ -137,7 +151,23 @@ def recent_inputs(
         cells = contact_cells(tables, as_of, mix.segment, mix_days or mix.days)
         if cells is not None:
             out[CONTACT_MIX] = cells
+    out[PERIODS] = month_rows(tables, as_of)
     return out
+
+
+def month_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
+    """Return per monthly table (`PERIOD_TABLES`) its rows in the latest month known at `as_of` and in the month
+    before: column (`bills.bill_month`), previous and latest (YYYY-MM), previous_rows and latest_rows."""
+    known = pd.Timestamp(last_known_bill_month(as_of).astype("datetime64[D]")).to_period("M")
+    rows = []
+    for table, column in PERIOD_TABLES.items():
+        frame = tables.get(table)
+        if frame is None or column not in frame.columns:
+            continue
+        months = pd.to_datetime(frame[column]).dt.to_period("M")
+        latest, previous = int((months == known).sum()), int((months == known - 1).sum())
+        rows.append((f"{table}.{column}", str(known - 1), str(known), previous, latest))
+    return pd.DataFrame(rows, columns=["column", "previous", "latest", "previous_rows", "latest_rows"])
 
 
 def contact_cells(tables: Mapping[str, pd.DataFrame], as_of: date, segment: str, days: int) -> pd.DataFrame | None:
@@ -176,6 +206,7 @@ def training_reference(
     raw = [
         replace(layout, role=CELLS if table == CONTACT_MIX else INPUT)
         for table, frame in inputs.items()
+        if table != PERIODS
         for layout in (
             reference_profile(frame, profile, [], mixes=list(frame.columns))  # every cell kept
             if table == CONTACT_MIX
@@ -200,8 +231,21 @@ def _part(reference: ReferenceProfile, inputs: bool) -> ReferenceProfile:
 
 
 def input_counts(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile | None) -> ReferenceProfile | None:
-    """Return one shard's recent input columns counted on the reference's bins (None without a reference)."""
-    return None if reference is None else _inputs(inputs, reference)
+    """Return one shard's recent input columns counted on the reference's bins, then its monthly tables' rows in
+    their latest month and the month before (PERIOD columns, counted with or without a reference; None when
+    there is neither)."""
+    months = inputs.get(PERIODS, pd.DataFrame())
+    periods = tuple(
+        period_profile(r["column"], (r["previous"], r["latest"]), (r["previous_rows"], r["latest_rows"]))
+        for r in _records(months)
+    )
+    if reference is None:
+        return ReferenceProfile(periods) if periods else None
+    return ReferenceProfile((*_inputs(inputs, reference).columns, *periods))
+
+
+def _without_periods(profile: ReferenceProfile) -> ReferenceProfile:
+    return replace(profile, columns=tuple(c for c in profile.columns if c.role != PERIOD))
 
 
 def _inputs(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile) -> ReferenceProfile:
@@ -336,6 +380,35 @@ def yesterday_counts(
     return None
 
 
+def _save_periods(settings: Settings, as_of: date, data_end: date, periods: ReferenceProfile | None) -> None:
+    path = folder(settings, "periods") / f"{as_of}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counted = periods.to_dict() if periods is not None else None
+    path.write_text(json.dumps({"data_end": str(data_end), "periods": counted}))
+
+
+def last_data_end(settings: Settings) -> tuple[date, date] | None:
+    """Return (night, the data end of the export it read) for the latest night recorded as fit to publish."""
+    nights = sorted(folder(settings, "periods").glob("*.json"))
+    if not nights:
+        return None
+    data = json.loads(nights[-1].read_text())
+    return date.fromisoformat(nights[-1].stem), date.fromisoformat(data["data_end"])
+
+
+def _period_rows(settings: Settings, as_of: date, data_end: date | None, periods: ReferenceProfile | None) -> list:
+    """Return the drift rows of the latest-period guardrails (the latest month's rows, the export's data end)."""
+    stamp, parts = pd.Timestamp(as_of), []
+    if periods is not None:
+        parts.append(_drift_rows(period_table(periods, settings.monitoring.guardrail)).assign(as_of=stamp))
+    earlier = last_data_end(settings) if data_end is not None else None
+    if data_end is not None and earlier is not None:
+        table = data_end_table(DATA_END, data_end, *earlier)
+        if (table["level"] != "ok").any():  # recorded when it stops the night: an export that grew says nothing
+            parts.append(_drift_rows(table).assign(as_of=stamp))
+    return parts
+
+
 def _save_scores(settings: Settings, as_of: date, scores: pd.DataFrame) -> None:
     target = folder(settings, "scores")
     target.mkdir(parents=True, exist_ok=True)
@@ -445,13 +518,18 @@ def monitor_night(
 ) -> NightMonitoring:
     """Compare tonight with the reference and yesterday, estimate, evaluate matured nights; write the history.
 
-    `blocked` is set when an input looks like a broken export, or when model drift is set to block
+    `blocked` is set when an input looks like a broken export (a column, the latest bill month's rows, an
+    export ending earlier than the last night's), or when model drift is set to block
     (`monitoring.alerts.model_drift: block`) and an alert fires; the caller records, then refuses.
     """
     monitoring = settings.monitoring
-    parts: list[pd.DataFrame] = []
     note = ""
     stamp = pd.Timestamp(as_of)
+    months = [ReferenceProfile(tuple(c for c in p.columns if c.role == PERIOD)) for p in inputs if p is not None]
+    months = [p for p in months if p.columns]
+    periods = merge_counts(months) if months else None
+    parts = _period_rows(settings, as_of, data_end, periods)
+    inputs = [None if p is None else _without_periods(p) for p in inputs]
     if reference is None or any(c is None for c in [*counts, *inputs]):
         note = f"no reference profile logged with model v{model_version}: drift not computed (retrain to get one)"
     else:
@@ -488,4 +566,6 @@ def monitor_night(
             blocked = "model drift alert (monitoring.alerts.model_drift: block), not publishing: " + "; ".join(
                 alerts["message"]
             )
+    if data_end is not None and not blocked:  # a refused night's export is no baseline for the next
+        _save_periods(settings, as_of, data_end, periods)
     return NightMonitoring(as_of, model_version, rows, alerts, path, note, blocked)

@@ -54,8 +54,11 @@ def test_recent_inputs_take_the_latest_bill_month_and_30_days_of_contacts_never_
         ),
     }
     recent = recent_inputs(tables, AS_OF)
-    assert list(recent) == ["bills", "contacts"]
+    assert list(recent) == ["bills", "contacts", "periods"]
     assert recent["bills"].to_dict("list") == {"bills.amount": [20.0, 30.0], "bills.data_amount": [5.0, 7.5]}
+    assert recent["periods"].to_dict("records") == [  # the latest month's bills against the month before's
+        {"column": "bills.bill_month", "previous": "2026-08", "latest": "2026-09", "previous_rows": 1, "latest_rows": 2}
+    ]
     assert recent["contacts"].to_dict("list") == {"contacts.wait_seconds": [6.0, 7.0]}  # ids left out
     # The day before September's last day its bill is not known yet (features.windows): August's are the latest.
     before = recent_inputs(tables, date(2026, 9, 29))

@@ -44,6 +44,8 @@ class GuardrailSettings(Section):
     all_zero_share: float = Field(gt=0, le=1)
     zero_jump: float = Field(gt=0, le=1)
     mean_ratio: float = Field(gt=1)
+    # A monthly input table's latest known month holding under this share of the month before's rows (None: off).
+    latest_period_share: float | None = Field(default=None, gt=0, le=1)
 
 
 class EstimateSettings(Section):

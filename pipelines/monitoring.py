@@ -24,9 +24,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -159,13 +161,14 @@ def month_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
     """Return per monthly table (`PERIOD_TABLES`) its rows in the latest month known at `as_of` and in the month
     before: column (`bills.bill_month`), previous and latest (YYYY-MM), previous_rows and latest_rows."""
     known = pd.Timestamp(last_known_bill_month(as_of).astype("datetime64[D]")).to_period("M")
+    bounds = [np.datetime64(m.start_time.date(), "ns") for m in (known - 1, known, known + 1)]
     rows = []
     for table, column in PERIOD_TABLES.items():
         frame = tables.get(table)
         if frame is None or column not in frame.columns:
             continue
-        months = pd.to_datetime(frame[column]).dt.to_period("M")
-        latest, previous = int((months == known).sum()), int((months == known - 1).sum())
+        when = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # NaT compares false
+        previous, latest = (int(np.count_nonzero((when >= lo) & (when < hi))) for lo, hi in pairwise(bounds))
         rows.append((f"{table}.{column}", str(known - 1), str(known), previous, latest))
     return pd.DataFrame(rows, columns=["column", "previous", "latest", "previous_rows", "latest_rows"])
 

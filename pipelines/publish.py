@@ -616,7 +616,7 @@ def publish(
         sent = _build(engine, settings, table_name, parts, identity)
         with engine.connect() as conn:
             stats = sent.stats(written_rows(conn, contract_table("tier_table", table_name, sa.MetaData())))
-        check_guardrails(stats, sent.rows, previous, settings.guardrails)
+        check_guardrails(stats, sent.rows, previous, settings.guardrails, as_of)
         _switch(engine, settings, version, as_of, (retention, callbacks), stats.tier_mix, stats.rows)
     except Exception as exc:
         _drop_table(engine, settings, table_name)

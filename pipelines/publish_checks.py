@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,15 +89,25 @@ def written_rows(conn: Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def check_guardrails(stats: TableStats, expected_rows: int, previous: Publication | None, rules: Guardrails) -> None:
-    """Raise GuardrailError when the written table is incomplete, invalid or too far from the live one."""
+def check_guardrails(
+    stats: TableStats, expected_rows: int, previous: Publication | None, rules: Guardrails, as_of: date | None = None
+) -> None:
+    """Raise GuardrailError when the written table is incomplete, invalid, too far from the live one or, for a run
+    `as_of` an earlier date than the live one's, older than it (unless rules.allow_older_as_of)."""
     if stats.rows != expected_rows:
         raise GuardrailError(f"written table holds {stats.rows} rows, {expected_rows} were sent")
     if stats.rows < rules.min_rows:
         raise GuardrailError(f"{stats.rows} rows; at least {rules.min_rows} required (publish.guardrails.min_rows)")
     if stats.invalid_scores:
         raise GuardrailError(f"{stats.invalid_scores} churn scores are missing, NaN or outside [0, 1]")
-    if previous is None or previous.rows == 0:
+    if previous is None:
+        return
+    if as_of is not None and as_of < previous.as_of and not rules.allow_older_as_of:
+        raise GuardrailError(
+            f"as of {as_of}, older than live v{previous.version} (as of {previous.as_of}): a stale export or a "
+            "backfill would replace a newer table (publish.guardrails.allow_older_as_of: true to publish it on purpose)"
+        )
+    if previous.rows == 0:
         return
     share = stats.rows / previous.rows
     if share < rules.min_row_share or share > rules.max_row_share:

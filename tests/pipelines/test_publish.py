@@ -86,7 +86,9 @@ def test_republishing_the_same_as_of_gives_identical_content(target: Target) -> 
     publish_day(target, D1)
     first_view, first_list = read_view(target.engine), retention_rows(target, D1)
     publish_day(target, D2)
-    publish_day(target, D1)
+    again = tier_frame(200, D1, f"{D1:%Y%m%d}-m1")  # D1 again after D2: an older day, so on purpose
+    guardrails = {**publish_settings().guardrails.model_dump(), "allow_older_as_of": True}
+    publish(target.engine, publish_settings(guardrails=guardrails), again, retention_frame(again))
     assert read_view(target.engine).equals(first_view)
     assert retention_rows(target, D1).equals(first_list)
     assert len(first_list) == 5
@@ -118,6 +120,23 @@ def test_guardrail_breach_keeps_previous_live_and_leaves_nothing(
     failed = publications(target.engine, publish_settings())[0]
     assert (failed.version, failed.status) == (2, "rejected")
     assert retention_rows(target, D2).empty
+
+
+def test_an_older_date_than_the_live_one_is_refused_unless_asked_for(target: Target) -> None:
+    """A stale export or a backfill run as of an earlier day must not replace the newer table the routing service
+    reads; a rerun of the live day is not older, and allow_older_as_of publishes the older day on purpose."""
+    publish_day(target, D2)
+    with pytest.raises(GuardrailError, match=r"as of 2025-06-28, older than live v1 \(as of 2025-06-29\)"):
+        publish_day(target, D1)
+    assert_previous_still_live(target, 1, 200)
+    assert publications(target.engine, publish_settings())[0].status == "rejected"
+    assert retention_rows(target, D1).empty
+
+    assert publish_day(target, D2).status == "live"  # the same day again
+    older = tier_frame(200, D1, "20250628-m1")
+    guardrails = {**publish_settings().guardrails.model_dump(), "allow_older_as_of": True}
+    published = publish(target.engine, publish_settings(guardrails=guardrails), older, retention_frame(older))
+    assert (published.as_of, published.status) == (D1, "live")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ class Guardrails(Section):
     min_row_share: float = Field(gt=0.0, le=1.0)
     max_row_share: float = Field(ge=1.0)
     max_tier_share_change: float = Field(gt=0.0, le=1.0)
+    allow_older_as_of: bool = Field(description="Publish a run whose as-of date is older than the live table's")
 
 
 class PublishSettings(Section):

@@ -264,7 +264,7 @@ def _parse_numbers(column: pa.ChunkedArray, decimal: str | None = ".") -> pa.Chu
     with "," it is a point followed by three digits ("1.234,50"), and the comma becomes a point.
     """
     thousands = "." if decimal == "," else ","
-    marked = pc.fill_null(pc.match_substring(column, "," if decimal == "," else thousands), False)
+    marked = pc.fill_null(pc.match_substring(column, ","), False)  # a separator, or the decimal comma
     if decimal == ",":
         marked = pc.or_(marked, pc.fill_null(pc.match_substring(column, "."), False))
     if not pc.any(marked).as_py():

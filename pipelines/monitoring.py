@@ -383,11 +383,12 @@ def yesterday_counts(
     return None
 
 
-def _save_periods(settings: Settings, as_of: date, data_end: date, periods: ReferenceProfile | None) -> None:
+def _save_data_end(settings: Settings, as_of: date, data_end: date) -> None:
+    """Keep the data end of the export a night fit to publish read (`last_data_end`); its month counts are in the
+    night's history rows (`latest_period`)."""
     path = folder(settings, "periods") / f"{as_of}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    counted = periods.to_dict() if periods is not None else None
-    path.write_text(json.dumps({"data_end": str(data_end), "periods": counted}))
+    path.write_text(json.dumps({"data_end": str(data_end)}))
 
 
 def last_data_end(settings: Settings) -> tuple[date, date] | None:
@@ -404,8 +405,7 @@ def _period_rows(settings: Settings, as_of: date, data_end: date | None, periods
     stamp, parts = pd.Timestamp(as_of), []
     if periods is not None:
         parts.append(_drift_rows(period_table(periods, settings.monitoring.guardrail)).assign(as_of=stamp))
-    earlier = last_data_end(settings) if data_end is not None else None
-    if data_end is not None and earlier is not None:
+    if data_end is not None and (earlier := last_data_end(settings)) is not None:
         table = data_end_table(DATA_END, data_end, *earlier)
         if (table["level"] != "ok").any():  # recorded when it stops the night: an export that grew says nothing
             parts.append(_drift_rows(table).assign(as_of=stamp))
@@ -570,5 +570,5 @@ def monitor_night(
                 alerts["message"]
             )
     if data_end is not None and not blocked:  # a refused night's export is no baseline for the next
-        _save_periods(settings, as_of, data_end, periods)
+        _save_data_end(settings, as_of, data_end)
     return NightMonitoring(as_of, model_version, rows, alerts, path, note, blocked)

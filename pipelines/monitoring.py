@@ -85,6 +85,17 @@ class DriftGuardrailError(InputError):
 
 
 @dataclass(frozen=True)
+class NightBaseline:
+    """What a night leaves for later nights to compare with: its counts ("yesterday" to them), its data end."""
+
+    as_of: date
+    model_version: str
+    counts: ReferenceProfile | None  # None: drift not computed (no reference)
+    phase: str
+    data_end: date | None
+
+
+@dataclass(frozen=True)
 class NightMonitoring:
     """What tonight's monitoring found: the history rows, the alerts among them, and where they were written."""
 
@@ -96,6 +107,7 @@ class NightMonitoring:
     note: str = ""
     blocked: str = ""  # why tonight must not publish (a broken-export guardrail), empty when it may
     where: dict[str, str] = field(default_factory=dict)  # where the rows were recorded besides the history file
+    baseline: NightBaseline | None = None  # what later nights compare with, once tonight is kept (`keep_baseline`)
 
     def summary(self) -> dict[str, Any]:
         """Return the JSON-ready monitoring part of the run summary."""
@@ -518,15 +530,21 @@ def monitor_night(
     scores: pd.DataFrame,
     leavers: pd.DataFrame,
     listed: int,
+    keep: bool = True,
 ) -> NightMonitoring:
     """Compare tonight with the reference and yesterday, estimate, evaluate matured nights; write the history.
+
+    A night that is not blocked is kept as the baseline of later nights (`keep_baseline`) here, or, with
+    `keep` false, by the caller once it has published (the nightly: a night refused at the publish step is no
+    baseline either); a blocked night never is, so the next night compares with the last good one.
 
     `blocked` is set when an input looks like a broken export (a column, the latest bill month's rows, an
     export ending earlier than the last night's), or when model drift is set to block
     (`monitoring.alerts.model_drift: block`) and an alert fires; the caller records, then refuses.
     """
     monitoring = settings.monitoring
-    note = ""
+    note, phase = "", ""
+    tonight: ReferenceProfile | None = None
     stamp = pd.Timestamp(as_of)
     months = [ReferenceProfile(tuple(c for c in p.columns if c.role == PERIOD)) for p in inputs if p is not None]
     months = [p for p in months if p.columns]
@@ -550,7 +568,6 @@ def monitor_night(
         before = yesterday_counts(settings, as_of, model_version, phase)
         if before is not None and same_layout(before[1], tonight):
             parts.append(_drift_rows(drift_table(tonight, before[1], monitoring, "yesterday")).assign(as_of=stamp))
-        _save_counts(settings, as_of, model_version, tonight, phase)
     parts.append(_estimate(settings, as_of, model_version, scores, listed))
     _save_scores(settings, as_of, scores)
     for night in matured_nights(settings, data_end, as_of):
@@ -569,6 +586,15 @@ def monitor_night(
             blocked = "model drift alert (monitoring.alerts.model_drift: block), not publishing: " + "; ".join(
                 alerts["message"]
             )
-    if data_end is not None and not blocked:  # a refused night's export is no baseline for the next
-        _save_data_end(settings, as_of, data_end)
-    return NightMonitoring(as_of, model_version, rows, alerts, path, note, blocked)
+    kept = NightBaseline(as_of, model_version, tonight, phase, data_end)
+    if keep and not blocked:
+        keep_baseline(settings, kept)
+    return NightMonitoring(as_of, model_version, rows, alerts, path, note, blocked, baseline=kept)
+
+
+def keep_baseline(settings: Settings, baseline: NightBaseline) -> None:
+    """Keep a night fit to publish as what later nights compare with: its counts and its export's data end."""
+    if baseline.counts is not None:
+        _save_counts(settings, baseline.as_of, baseline.model_version, baseline.counts, baseline.phase)
+    if baseline.data_end is not None:
+        _save_data_end(settings, baseline.as_of, baseline.data_end)

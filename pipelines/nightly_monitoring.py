@@ -42,7 +42,17 @@ def monitor(
     leavers = _concat([p.leavers_path for p in parts], ["subscriber_id", "deactivation_date"])
     counts, inputs = [o.counts for o in outputs], [p.input_counts for p in parts]
     night = monitor_night(
-        settings, plan.as_of, plan.data_end, model.version, reference, counts, inputs, scores, leavers, len(retention)
+        settings,
+        plan.as_of,
+        plan.data_end,
+        model.version,
+        reference,
+        counts,
+        inputs,
+        scores,
+        leavers,
+        len(retention),
+        keep=not refuse,  # the nightly keeps tonight as a baseline once it has published; a replay at once
     )
     night = replace(night, where=record(settings, night))
     if night.blocked and refuse:

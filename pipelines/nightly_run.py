@@ -23,7 +23,7 @@ import pandas as pd
 from pipelines import nightly as steps
 from pipelines import nightly_results as results
 from pipelines.executor import Executor, Inline
-from pipelines.monitoring import NightMonitoring
+from pipelines.monitoring import NightMonitoring, keep_baseline
 from pipelines.nightly_monitoring import monitor
 from pipelines.nightly_service import service_step
 from pipelines.run_lock import exclusive_run
@@ -135,6 +135,8 @@ def run_nightly(
         scored = _score(settings, plan, executor, lap, clocks=run)
         outputs, retention = scored.outputs, scored.retention
         switched = run.step(executor, "publish", "publish", results.publish_tables, settings, outputs, retention)
+        if scored.night is not None and scored.night.baseline is not None:  # published: tomorrow compares with it
+            keep_baseline(settings, scored.night.baseline)
         published = run.step(
             executor,
             "write-outputs",

@@ -535,6 +535,13 @@ def test_monitor_backfill_replays_past_nights_with_the_champion_and_publishes_no
     assert world.tier_table() == before_table
 
 
+def baselines(world: World) -> dict[str, bytes]:
+    """Return what the nights kept for later nights to compare with (monitoring counts and data ends), by file."""
+    settings = load_settings(world.config, environ={})
+    root = settings.paths.resolve(settings.paths.monitoring)
+    return {str(p.relative_to(root)): p.read_bytes() for kind in ("counts", "periods") for p in (root / kind).glob("*")}
+
+
 FAILURES = {
     "contract": "ContractError",
     "quarantine_limit": "QuarantineLimitError",
@@ -565,12 +572,15 @@ def test_after_a_failed_night_of_each_kind_no_phone_number_is_left_outside_quara
         bills.loc[bills["bill_month"] == bills["bill_month"].max(), "data_amount"] = 0.0
     bills.to_parquet(data / "bills.parquet", index=False)
     before, posted = world.live_version(), len(world.webhook.received)
+    kept = baselines(world)
+    assert kept, "the published night is the baseline of the next"
 
     state = nightly(data_dir=str(data), config=str(world.config), return_state=True)
 
     assert state.is_failed()
     assert world.webhook.received[posted]["error"].startswith(FAILURES[kind] + "(")
     assert world.live_version() == before
+    assert baselines(world) == kept  # the refused night is not what the next night compares with
     assert raw_numbers_left(world) == []
     numbers = set(pd.read_parquet(world.data_dir / "subscribers.parquet")["msisdn"].astype(str))
     reported = json.dumps(world.webhook.received[posted:]) + str(state.message)

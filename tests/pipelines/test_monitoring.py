@@ -14,6 +14,7 @@ from pipelines.database import create_db_engine
 from pipelines.monitoring import (
     folder,
     input_counts,
+    keep_baseline,
     matured_nights,
     monitor_night,
     recent_inputs,
@@ -139,20 +140,21 @@ def test_two_shards_counted_apart_add_up_to_the_whole(reference) -> None:
     assert merge_counts(input_parts).column("bills.amount").rows == 3000
 
 
-def night(settings, reference, day: date, zero_data: bool = False, leavers: pd.DataFrame | None = None):
+def night_inputs(reference, day: date, zero_data: bool = False, leavers: pd.DataFrame | None = None) -> tuple:
+    """Return monitor_night's arguments after the model version and reference: one shard's counts, scores, ..."""
     frame, recent = scored(3000, seed=day.toordinal(), zero_data=zero_data)
-    return monitor_night(
-        settings,
-        day,
-        day,  # the data ends on the night scored, as in a nightly run
-        "7",
-        reference,
+    return (
         [shard_counts(frame, reference)],
         [input_counts(recent, reference)],
         frame[["subscriber_id", "churn_score", "tier"]],
         leavers if leavers is not None else pd.DataFrame({"subscriber_id": [], "deactivation_date": []}),
         300,
     )
+
+
+def night(settings, reference, day: date, zero_data: bool = False, leavers: pd.DataFrame | None = None):
+    # the data ends on the night scored, as in a nightly run
+    return monitor_night(settings, day, day, "7", reference, *night_inputs(reference, day, zero_data, leavers))
 
 
 def test_a_clean_night_records_drift_against_reference_and_yesterday_and_an_estimate(settings, reference) -> None:
@@ -200,6 +202,32 @@ def test_a_column_exported_as_zero_blocks_the_night_and_is_named(settings, refer
     assert result.blocked.startswith("inputs look like a broken export, not publishing: bills.data_amount: 100% zero")
     assert "arpu_3m" not in result.blocked
     assert (folder(settings, "history") / f"{AS_OF}.parquet").is_file()  # the evidence is kept
+
+
+def test_a_refused_night_is_no_baseline_the_next_night_is_compared_with_the_last_good_one(settings, reference) -> None:
+    """Given a good night, a night refused for a column exported as zero, then a good night again."""
+    good = night(settings, reference, AS_OF)
+    refused = night(settings, reference, AS_OF + timedelta(days=1), zero_data=True)
+    after = night(settings, reference, AS_OF + timedelta(days=2))
+    assert good.blocked == after.blocked == "" and refused.blocked
+    assert sorted(p.stem for p in folder(settings, "counts").glob("*.json")) == [str(AS_OF), str(AS_OF + timedelta(2))]
+    yesterday = after.rows[(after.rows["against"] == "yesterday") & (after.rows["subject"] == "bills.data_amount")]
+    assert not yesterday.empty and (yesterday["level"] == "ok").all()  # against the good night: no jump back from 0
+    assert after.alerts.empty
+
+
+def test_a_night_kept_by_its_caller_is_a_baseline_only_once_kept(settings, reference) -> None:
+    """The nightly monitors with keep=False and keeps the night after its publish step succeeded."""
+    counts, inputs, scores, leavers, listed = night_inputs(reference, AS_OF)
+    first = monitor_night(settings, AS_OF, AS_OF, "7", reference, counts, inputs, scores, leavers, listed, keep=False)
+    assert not list(folder(settings, "counts").glob("*.json")) and first.baseline is not None
+    assert not list(folder(settings, "periods").glob("*.json"))
+    second = night(settings, reference, AS_OF + timedelta(days=1))
+    assert "yesterday" not in set(second.rows["against"])  # the unkept night is no baseline
+    keep_baseline(settings, first.baseline)
+    assert sorted(p.stem for p in folder(settings, "periods").glob("*.json")) == [str(AS_OF), str(AS_OF + timedelta(1))]
+    third = night(settings, reference, AS_OF + timedelta(days=2))
+    assert "yesterday" in set(third.rows["against"])
 
 
 def test_a_night_is_judged_once_its_horizon_has_passed_with_the_estimate_made_that_night(settings, reference) -> None:

@@ -66,6 +66,16 @@ DAILY_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class ContactTiers:
+    """Tiers read per contact rather than per subscriber: each contact's tier (on the contacts' index; contacts it
+    lacks are 'unlisted') and the active base per day and tier (`active_base`'s rows: day, tier, subscribers), as
+    when each day's tiers come from the tier table live that day."""
+
+    tiers: pd.Series
+    base: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class ServiceKpis:
     """The KPI tables and what could not be computed (KPI -> the missing column and why)."""
 
@@ -210,7 +220,7 @@ def complaints(contacts: pd.DataFrame, tiers: pd.Series) -> pd.DataFrame:
 def service_kpis(
     contacts: pd.DataFrame,
     subscribers: pd.DataFrame,
-    subscriber_tiers: pd.Series | None,
+    subscriber_tiers: pd.Series | ContactTiers | None,
     settings: ServiceSettings,
     start: date,
     end: date,
@@ -219,9 +229,16 @@ def service_kpis(
     """Return the hourly and daily KPIs per tier for calls from `start` to `end` (inclusive).
 
     `contacts` may run past the range: later contacts decide first-contact resolution. `subscriber_tiers`
-    maps subscriber_id -> tier (None: only the 'all' rows). `absent`: optional contact columns the export lacks.
+    maps subscriber_id -> tier (None: only the 'all' rows), or gives each contact's tier and each day's base
+    (`ContactTiers`). `absent`: optional contact columns the export lacks.
     """
-    tiers = caller_tiers(contacts, subscriber_tiers)
+    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
+    if isinstance(subscriber_tiers, ContactTiers):
+        tiers = subscriber_tiers.tiers.reindex(contacts.index).fillna(UNLISTED).astype("str")
+        base = subscriber_tiers.base
+    else:
+        tiers = caller_tiers(contacts, subscriber_tiers)
+        base = active_base(subscribers, caller_tiers(subscribers, subscriber_tiers), days)
     fcr = first_contact_resolved(contacts, settings.fcr_window_days, contacts["contact_time"].max())
     day = contacts["contact_time"].dt.normalize()
     inside = ((day >= pd.Timestamp(start)) & (day <= pd.Timestamp(end))).to_numpy()
@@ -230,9 +247,6 @@ def service_kpis(
     hourly = _with_targets(_aggregate(calls, ["day", "hour", "tier"]), settings)
     hourly = hourly[["day", "hour", "tier", *HOURLY_COLUMNS, "target", "below_target"]]
 
-    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
-    member_tiers = caller_tiers(subscribers, subscriber_tiers)
-    base = active_base(subscribers, member_tiers, days)
     counted = complaints(contacts.loc[inside], tiers.loc[inside])
     below = hourly.groupby(["day", "tier"])["below_target"].sum().rename("hours_below_target").reset_index()
     daily = _aggregate(calls, ["day", "tier"]).merge(base, on=["day", "tier"], how="outer")

@@ -1,10 +1,11 @@
-"""The service-level report: contacts from a data folder -> callers' tiers from the published tier table ->
-KPIs per day, hour and tier (models/service_kpis.py) -> CSV tables and a PNG of service level by hour.
+"""The service-level report: contacts from a data folder -> each contact's tier from the tier table live when
+it happened -> KPIs per day, hour and tier (models/service_kpis.py) -> CSV tables and a PNG of service level by hour.
 
 Inputs are read and validated through pipelines.ingest (bad rows quarantined, as every step does).
-Each caller's tier comes from the live tier table (view publish.tier_view) by subscriber_key, the keyed
-HMAC of the subscriber's MSISDN (pipelines/privacy.py); with nothing published only the 'all' rows are
-reported, and the report says why.
+Each contact's tier is its caller's row, by subscriber_key (the keyed HMAC of the MSISDN, pipelines/privacy.py),
+in the tier table version the routing service read at the contact's time (pipelines/service_tiers.py: the
+version switched in last before it; the live table for contacts whose version's table is no longer kept,
+said per day). With nothing published only the 'all' rows are reported, and the report says why.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from models.service_kpis import ALL, ServiceKpis, service_kpis
-from pipelines.database import contract_table, display_url, engine_for
 from pipelines.ingest import validate_inputs
-from pipelines.privacy import privacy_key, subscriber_key
+from pipelines.service_tiers import attributed_tiers, day_text
 from tiercast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,50 +31,15 @@ COLOURS = {"high": "tab:red", "mid": "tab:orange", "low": "tab:blue", "unlisted"
 
 
 @dataclass(frozen=True)
-class PublishedTiers:
-    """The live tier table's tiers by subscriber_key (None when nothing could be read) and where from."""
-
-    tiers: pd.Series | None
-    source: str
-
-
-@dataclass(frozen=True)
 class ServiceLevelReport:
-    """The KPIs of a date range, where the tiers came from, and the files written."""
+    """The KPIs of a date range, where the tiers came from (overall and per day), and the files written."""
 
     kpis: ServiceKpis
     start: date
     end: date
     tiers_from: str
+    days: pd.DataFrame
     files: dict[str, Path]
-
-
-def published_tiers(settings: Settings, url: str | None = None) -> PublishedTiers:
-    """Return tier by subscriber_key from the live tier table, read-only; tiers None when there is none."""
-    view = contract_table("tier_table", settings.publish.tier_view, sa.MetaData())
-    engine = engine_for(settings, url, read_only=True)
-    where = f"{display_url(engine)} :: {settings.publish.tier_view}"
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(view.c.subscriber_key, view.c.tier, view.c.as_of)).all()
-    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
-        return PublishedTiers(None, f"no tier table published ({where}: {exc.orig}); reporting 'all' only")
-    finally:
-        engine.dispose()
-    if not rows:
-        return PublishedTiers(None, f"the tier table {where} is empty; reporting 'all' only")
-    frame = pd.DataFrame(rows, columns=["subscriber_key", "tier", "as_of"])
-    as_of = pd.Timestamp(frame["as_of"].max()).date()
-    tiers = pd.Series(frame["tier"].to_numpy(), index=frame["subscriber_key"].to_numpy(), dtype="str")
-    return PublishedTiers(tiers, f"{where}, as of {as_of} ({len(frame):,} subscribers)")
-
-
-def subscriber_tiers(subscribers: pd.DataFrame, published: pd.Series, key: bytes) -> pd.Series:
-    """Return subscriber_id -> published tier (subscribers not in the table left out); MSISDNs are keyed, not kept."""
-    keys = subscriber_key(subscribers["msisdn"], key)
-    tiers = keys.map(published)
-    found = tiers.notna().to_numpy()
-    return pd.Series(tiers.to_numpy()[found], index=subscribers["subscriber_id"].to_numpy()[found], dtype="str")
 
 
 def hour_profile(hourly: pd.DataFrame) -> pd.DataFrame:
@@ -116,14 +80,23 @@ def service_level_figure(profile: pd.DataFrame, order: list[str], within_s: int,
     return fig
 
 
-def write_report(kpis: ServiceKpis, within_s: int, start: date, end: date, out_dir: Path) -> dict[str, Path]:
-    """Write the hourly, daily and period tables (CSV) and, when service level is known, the chart (PNG)."""
+def write_report(
+    kpis: ServiceKpis, days: pd.DataFrame, within_s: int, start: date, end: date, out_dir: Path
+) -> dict[str, Path]:
+    """Write the hourly, daily and period tables and where each day's tiers came from (CSV) and, when service
+    level is known, the chart (PNG). The daily table says per day which tier table versions its tiers are from."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"service_levels_{start}_{end}"
+    tables = {
+        "period": kpis.period,
+        "daily": kpis.daily.merge(tiers_per_day(days), on="day", how="left"),
+        "hourly": kpis.hourly,
+        "tiers": days,
+    }
     files = {}
-    for name in ("period", "daily", "hourly"):
+    for name, table in tables.items():
         files[name] = out_dir / f"{stem}_{name}.csv"
-        getattr(kpis, name).to_csv(files[name], index=False)
+        table.to_csv(files[name], index=False)
     if "service_level" not in kpis.unavailable and not kpis.hourly.empty:
         files["chart"] = out_dir / f"{stem}.png"
         figure = service_level_figure(hour_profile(kpis.hourly), list(kpis.period["tier"]), within_s, start, end)
@@ -144,14 +117,17 @@ def run(
         raise ValueError(f"--to {end} is before --from {start}")
     inputs = validate_inputs(settings, data_dir, kind="service-levels")
     contacts, subscribers = inputs.tables["contacts"], inputs.tables["subscribers"]
-    published = published_tiers(settings, url)
-    tiers, source = None, published.source
-    if published.tiers is not None:
-        tiers = subscriber_tiers(subscribers, published.tiers, privacy_key(settings.privacy))
-        source += f"; {len(tiers):,} of {len(subscribers):,} subscribers in the data found in it"
+    attributed = attributed_tiers(settings, contacts, subscribers, start, end, url)
     absent = inputs.absent.get("contacts", ())
-    kpis = service_kpis(contacts, subscribers, tiers, settings.service, start, end, absent)
+    kpis = service_kpis(contacts, subscribers, attributed.tiers, settings.service, start, end, absent)
     target = out_dir or settings.paths.resolve(settings.paths.reports) / "service_levels"
-    return ServiceLevelReport(
-        kpis, start, end, source, write_report(kpis, settings.service.answer_within_seconds, start, end, target)
-    )
+    within = settings.service.answer_within_seconds
+    files = write_report(kpis, attributed.days, within, start, end, target)
+    return ServiceLevelReport(kpis, start, end, attributed.note, attributed.days, files)
+
+
+def tiers_per_day(days: pd.DataFrame) -> pd.DataFrame:
+    """Return per day (datetime64[ns], as the KPI tables) one line saying where its tiers came from."""
+    if "known" not in days.columns:  # nothing published: one line per day already
+        return days[["day", "tiers_from"]].astype({"day": "datetime64[ns]"})
+    return day_text(days).reset_index().astype({"day": "datetime64[ns]"})

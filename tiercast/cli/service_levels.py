@@ -50,8 +50,12 @@ def service_levels(
     service.fcr_window_days, 7) and complaints per 1,000 active subscribers a day; hours under the
     tier's target (service.targets: high 90%, mid and low 85%) are counted.
 
-    Each caller's tier is looked up in the published tier table by subscriber_key (keyed with
-    $TIERCAST_PRIVACY_KEY, or the demo key); with nothing published only the 'all' row is shown.
+    Each contact's tier is its caller's row (by subscriber_key, keyed with $TIERCAST_PRIVACY_KEY, or the
+    demo key) in the tier table version that was live when the contact happened: the one switched in last
+    before it (publications registry, switch times in flows.timezone). Days whose version's table is no
+    longer kept (publish.keep_versions) take the live table's tiers and say so; the tiers used each day
+    are printed and written (the _tiers CSV, the daily CSV's tiers_from). With nothing published only the
+    'all' row is shown.
     Contacts without wait_seconds, handle_seconds or abandoned still run: the KPIs that need them are
     named as not computable. Writes the per-day, per-hour and per-period tables (CSV) and a PNG of
     service level by hour per tier against its target.
@@ -68,6 +72,7 @@ def service_levels(
     with console.status("validating inputs and measuring ..."):
         report = run(settings, data, start.date(), end.date(), out, url)
     console.print(f"tiers: {report.tiers_from}")
+    _print_days(console, report)
     _print_period(console, report, settings.service.complaints_per)
     _print_hours(console, report)
     reasons: dict[str, list[str]] = {}
@@ -91,6 +96,23 @@ def _shown(value: float, kind: str) -> str:
 def _is_set(flag: object) -> bool:
     """Return whether a flag read from a table is true (NaN, an unavailable flag, is not)."""
     return flag == flag and bool(flag)
+
+
+def _print_days(console: Console, report: ServiceLevelReport) -> None:
+    """Print where each day's tiers came from, consecutive days with the same sources on one line."""
+    from rich.table import Table
+
+    from pipelines.service_levels import tiers_per_day
+    from pipelines.service_tiers import day_ranges
+
+    lines = tiers_per_day(report.days)
+    table = Table(title="Tiers per day: the tier table versions live that day (local time)")
+    table.add_column("days")
+    table.add_column("tiers from")
+    runs = (lines["tiers_from"] != lines["tiers_from"].shift()).cumsum()
+    for _, run in lines.groupby(runs.to_numpy(), sort=True):
+        table.add_row(day_ranges(run["day"]), str(run["tiers_from"].iloc[0]))
+    console.print(table)
 
 
 def _print_period(console: Console, report: ServiceLevelReport, per: int) -> None:

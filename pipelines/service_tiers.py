@@ -117,8 +117,9 @@ def read_tiers(conn: Connection, table_name: str, keys: pd.Index) -> pd.Series:
         found = pd.DataFrame(list(piece), columns=["subscriber_key", "tier"], dtype="str")
         at = keys.get_indexer(pd.Index(found["subscriber_key"]))
         mine = at >= 0
-        tier_codes = [names.setdefault(tier, len(names)) for tier in found["tier"]]
-        codes[at[mine]] = np.asarray(tier_codes, dtype="int8")[mine]
+        piece_codes, piece_names = pd.factorize(found["tier"])
+        mapped = np.array([names.setdefault(str(tier), len(names)) for tier in piece_names], dtype="int8")
+        codes[at[mine]] = mapped[piece_codes[mine]]
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(list(names), dtype="str")), index=keys)
 
 

@@ -4,7 +4,7 @@ units and text encoding) maps onto tiercast's canonical input tables.
 The mapping is applied once, at read time (pipelines/ingest.py, pipelines/staging.py); nothing
 downstream knows an export's own names. YAML, every key optional (README "Pointing it at real data"):
 
-    encoding: gbk                 # CSV text encoding: utf-8 (BOM tolerated), gbk, gb18030 or utf-16 (BOM)
+    encoding: gbk                 # CSV text encoding: any Python codec (utf-8 tolerates a BOM; gbk, cp1252, utf-16 ...)
     delimiter: ";"                # CSV field separator: , (default) ; tab or |
     decimal: ","                  # decimal mark of CSV numbers: . (default) or , ("1.234,50")
     tables:
@@ -37,9 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from data_contracts.loader import Contract, ContractError, load_contract
 from tiercast.errors import ConfigurationError
 
-# Encodings an export's CSV may be in (utf-8 also reads a BOM; utf-16 is Excel's "Unicode text", told by
-# its BOM); names as Python's codecs spell them.
-ENCODINGS = ("utf-8", "gbk", "gb18030", "utf-16")
+# An export's CSV may be in any text encoding Python's codecs know, named as codecs.lookup spells it; these are
+# the ones exports come in (utf-8 also reads a BOM; utf-16 is Excel's "Unicode text", told by its BOM; cp1252 is
+# Western European Windows / Excel text), shown when a name is not known.
+ENCODINGS = ("utf-8", "gbk", "gb18030", "utf-16", "cp1252", "latin-1", "shift_jis", "big5", "euc-kr")
+# Names folded into the one tiercast reads them as: a UTF-8 BOM is always tolerated; GBK is a superset of GB2312.
+CANONICAL_ENCODINGS = {"utf-8-sig": "utf-8", "gb2312": "gbk"}
+# Text codecs that are no file's character set (escapes, domain names, the codec that refuses everything).
+NOT_FILE_TEXT = ("idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined")
 # CSV field separators (Excel writes ";" where the decimal mark is a comma, "\t" as Unicode text) and decimal marks.
 DELIMITERS = (",", ";", "\t", "|")
 DECIMALS = (".", ",")
@@ -52,13 +57,25 @@ class MappingError(ConfigurationError, ValueError):
     """A mapping file that cannot be used: the message names the file, table and key."""
 
 
-def _supported(what: str, value: str, allowed: tuple[str, ...], given: str | None = None) -> str:
-    """Return `value` when it is one of `allowed`, else raise a ValueError naming what the file said (`given`,
-    default `value`) and the choices."""
+def _supported(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Return `value` when it is one of `allowed`, else raise a ValueError naming it and the choices."""
     if value not in allowed:
-        shown = value if given is None else given
-        raise ValueError(f"{what} {shown!r} is not supported; use one of {', '.join(map(repr, allowed))}")
+        raise ValueError(f"{what} {value!r} is not supported; use one of {', '.join(map(repr, allowed))}")
     return value
+
+
+def text_encoding(name: str) -> str:
+    """Return the codec name CSV text in encoding `name` is read with (Python's spelling: latin-1 -> iso8859-1,
+    windows-1252 -> cp1252; utf-8-sig -> utf-8, gb2312 -> gbk); ValueError naming it when no text codec has it."""
+    examples = f"a Python text codec such as {', '.join(ENCODINGS)}"
+    try:
+        codec = codecs.lookup(name).name
+        if codec in NOT_FILE_TEXT:
+            raise ValueError(f"encoding {name!r} is not a file's character set; use {examples}")
+        "".encode(codec)  # str.encode refuses bytes-to-bytes codecs (base64, zlib, hex ...): not text
+    except LookupError as exc:
+        raise ValueError(f"encoding {name!r} is not a text encoding Python knows; use {examples}") from exc
+    return CANONICAL_ENCODINGS.get(codec, codec)
 
 
 class _Spec(BaseModel):
@@ -114,12 +131,7 @@ class SourceMapping(_Spec):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, encoding: str) -> str:
-        try:
-            name = codecs.lookup(encoding).name
-        except LookupError as exc:
-            raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}") from exc
-        canonical = {"utf-8-sig": "utf-8", "gb2312": "gbk"}.get(name, name)
-        return _supported("encoding", canonical, ENCODINGS, given=encoding)
+        return text_encoding(encoding)
 
     @field_validator("delimiter")
     @classmethod

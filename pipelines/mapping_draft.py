@@ -93,13 +93,32 @@ def guess_encoding(samples: list[Sample]) -> Guess:
     csvs = [s for s in samples if s.encoding is not None]
     if not csvs:
         return Guess("utf-8", "no CSV files: Parquet carries its own encoding", "none needed")
-    for encoding in ("utf-16", "gb18030", "gbk"):
+    found = {s.encoding for s in csvs} - {"utf-8"}  # ASCII-only files read in any of them
+    chinese, western = found & {"gbk", "gb18030"}, found & {"cp1252", "iso8859-1"}
+    if chinese and western:
+        each = ", ".join(f"{s.name} ({s.encoding})" for s in csvs if s.encoding != "utf-8")
+        return Guess(UNKNOWN, f"the CSV files read in different encodings: {each}; one mapping reads one")
+    for encoding in ("utf-16", "gb18030", "gbk", "iso8859-1", "cp1252"):
         named = [s.name for s in csvs if s.encoding == encoding]
         if named:
             shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
-            why = "a UTF-16 byte order mark" if encoding == "utf-16" else f"not UTF-8 text, read as {encoding.upper()}"
-            return Guess(encoding, f"{shown}: {why}", "bytes")
+            return Guess(encoding, f"{shown}: {_encoding_why(encoding, csvs)}", "bytes")
     return Guess("utf-8", "the CSV files read as UTF-8 (a BOM is fine)", "bytes")
+
+
+def _encoding_why(encoding: str, csvs: list[Sample]) -> str:
+    """Return why the CSV files read in `encoding`, with a non-ASCII header of theirs for a Western encoding."""
+    if encoding == "utf-16":
+        return "a UTF-16 byte order mark"
+    if encoding in ("gbk", "gb18030"):
+        return f"not UTF-8 text, read as {encoding.upper()}"
+    word = next((n for s in csvs if s.encoding == encoding for n in s.table.column_names if not n.isascii()), None)
+    seen = f" ({word})" if word else ""
+    # cp1252 is Windows' Western European text (what Excel saves as "CSV"): latin-1's printable characters plus
+    # € ‘ ’ “ ” … in bytes latin-1 spends on control characters, so it reads a latin-1 export the same.
+    if encoding == "cp1252":
+        return f"not UTF-8 text; accented Latin letters inside words{seen}, not GBK: Western European (Windows) text"
+    return f"not UTF-8 text; accented Latin letters inside words{seen}, bytes cp1252 leaves undefined: latin-1"
 
 
 def guess_delimiter(samples: list[Sample]) -> Guess | None:

@@ -4,7 +4,8 @@
 (preferred), `<table>.csv` or `<table>.arrow` (an Arrow IPC file: how the nightly stages its shards);
 `find` does the same for an optional table and says None when it is absent. `header(source)` lists
 the file's columns, `read_columns(...)` reads some of them as an Arrow table (CSV in the mapping's
-encoding), and `iter_batches(...)` streams them. Column names here are the export's;
+encoding: Arrow transcodes any Python text codec to UTF-8 block by block, so GBK, cp1252 or Shift_JIS
+read the same whole or streamed), and `iter_batches(...)` streams them. Column names here are the export's;
 pipelines/ingest.py renames them to tiercast's.
 """
 
@@ -41,7 +42,7 @@ class Source:
 
     table: str
     path: Path
-    encoding: str  # Python codec name of CSV text (utf-8 also reads a BOM)
+    encoding: str  # Python codec name of CSV text, any text codec (utf-8 also reads a BOM)
     delimiter: str = ","  # CSV field separator
     decimal: str = "."  # decimal mark of CSV numbers
 
@@ -126,12 +127,27 @@ def header(source: Source) -> list[str]:
         with source.path.open(newline="", encoding=_python_encoding(source.encoding)) as handle:
             return next(csv.reader(handle, delimiter=source.delimiter), [])
     except UnicodeDecodeError as exc:
-        hint = " (a GBK export? set `encoding: gbk` in the mapping)" if source.encoding == "utf-8" else ""
-        if source.encoding != "utf-16" and starts_utf16(source.path):
-            hint = " (it starts with a UTF-16 byte order mark: set `encoding: utf-16` in the mapping)"
         raise ContractError(
-            source.table, f"{source.path.name}: the header is not {source.encoding} text{hint}", rule="encoding"
+            source.table,
+            f"{source.path.name}: the header is not {source.encoding} text{encoding_hint(source)}",
+            rule="encoding",
         ) from exc
+
+
+def encoding_hint(source: Source) -> str:
+    """Return a hint naming the encoding a CSV file that does not read in the mapping's one reads in ("" if none)."""
+    # export_sample reads samples through this module; the hint is its judgement of the file's bytes
+    from pipelines.export_sample import csv_encoding
+
+    told = csv_encoding(source.path)
+    if told == "utf-16":
+        return " (it starts with a UTF-16 byte order mark: set `encoding: utf-16` in the mapping)"
+    if source.encoding == "cp1252" and told in ("cp1252", "iso8859-1"):
+        return " (a byte cp1252 leaves undefined: `encoding: latin-1` reads every byte)"
+    if told is None or told == source.encoding:
+        return ""
+    western = " (Western European Windows text: é, ñ, ü ...)" if told == "cp1252" else ""
+    return f" (it reads as {told}{western}: set `encoding: {told}` in the mapping)"
 
 
 def starts_utf16(path: Path) -> bool:
@@ -222,10 +238,10 @@ def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataTyp
             convert_options=convert,
         )
     except UnicodeDecodeError as exc:
-        raise ContractError(
-            source.table, f"{source.path.name}: not {source.encoding} text ({exc})", rule="encoding"
-        ) from exc
+        raise not_text(source, exc) from exc
     except pa.ArrowInvalid as exc:
+        if "invalid UTF8" in str(exc):  # UTF-8 is not transcoded: Arrow checks it, and says so this way
+            raise not_text(source, exc) from exc
         if "CSV conversion error" in str(exc):
             raise  # a value of the wrong type: read_columns reads that column as text and the converter names rows
         raise unreadable(source, exc) from exc
@@ -260,8 +276,17 @@ def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> 
             convert_options=convert,
         )
         yield from reader
+    except UnicodeDecodeError as exc:  # the codec's own error, raised while transcoding a later block
+        raise not_text(source, exc) from exc
     except pa.ArrowInvalid as exc:
-        raise unreadable(source, exc) from exc
+        raise (not_text if "invalid UTF8" in str(exc) else unreadable)(source, exc) from exc
+
+
+def not_text(source: Source, exc: Exception) -> ContractError:
+    """Return the structural error for CSV bytes that do not decode in the mapping's encoding."""
+    return ContractError(
+        source.table, f"{source.path.name}: not {source.encoding} text ({exc}){encoding_hint(source)}", rule="encoding"
+    )
 
 
 def text_schema(source: Source) -> pa.Schema:

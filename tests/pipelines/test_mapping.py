@@ -248,7 +248,13 @@ def test_a_mapping_naming_a_column_the_export_lacks_names_both(settings, tmp_pat
         ("tables: {bills: {columns: {total: FEE}}}", "tables.bills.columns names 'total'"),
         ("tables: {bills: {dates: {amount: '%Y%m'}}}", "amount is a float64 column"),
         ("tables: {contacts: {values: {channel: {WX: wechat}}}}", "not tiercast's channel values"),
-        ("encoding: latin-1", "encoding 'latin-1' is not supported"),
+        (
+            "encoding: klingon",
+            "encoding: Value error, encoding 'klingon' is not a text encoding Python knows; use a Python text codec "
+            "such as utf-8, gbk, gb18030, utf-16, cp1252, latin-1",
+        ),
+        ("encoding: base64", "encoding 'base64' is not a text encoding Python knows"),  # bytes to bytes: not text
+        ("encoding: idna", "encoding 'idna' is not a file's character set"),
         ("delimiter: ':'", "delimiter ':' is not supported"),
         ("decimal: ' '", "decimal ' ' is not supported"),
         ("tables: {bills: {decimal: ';'}}", "decimal ';' is not supported"),
@@ -264,6 +270,31 @@ def test_a_bad_mapping_is_refused_naming_the_key(tmp_path: Path, text: str, mess
         load_mapping(path)
 
     assert message in str(caught.value) and str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "read_as"),
+    [
+        ("utf-8-sig", "utf-8"),
+        ("UTF8", "utf-8"),
+        ("gb2312", "gbk"),
+        ("GB18030", "gb18030"),
+        ("utf16", "utf-16"),
+        ("latin-1", "iso8859-1"),
+        ("ISO-8859-1", "iso8859-1"),
+        ("windows-1252", "cp1252"),
+        ("cp1252", "cp1252"),
+        ("iso-8859-15", "iso8859-15"),
+        ("shift_jis", "shift_jis"),
+        ("big5", "big5"),
+        ("euc-kr", "euc_kr"),
+    ],
+)
+def test_any_text_encoding_is_read_as_pythons_codec_name(tmp_path: Path, given: str, read_as: str) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(f"encoding: {given}", encoding="utf-8")
+
+    assert load_mapping(path).encoding == read_as
 
 
 def test_codes_stay_text_in_the_mapping(tmp_path: Path) -> None:

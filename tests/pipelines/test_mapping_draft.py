@@ -13,10 +13,10 @@ import yaml
 
 from data_contracts.loader import load_contract
 from pipelines.column_profile import profile
-from pipelines.export_sample import csv_encoding
+from pipelines.export_sample import Sample, csv_encoding
 from pipelines.ingest import validate_tables
 from pipelines.mapping import MappingError, load_mapping
-from pipelines.mapping_draft import draft_mapping
+from pipelines.mapping_draft import draft_mapping, guess_encoding
 from pipelines.mapping_guess import best_name, code_guess
 from pipelines.mapping_text import draft_text
 from tests.data_contracts.tables import TABLES, valid_tables
@@ -461,13 +461,43 @@ def test_a_columns_values_give_its_shape_and_date_format(
         ("utf-8-sig", "名称,b\n中文,1\n", "utf-8"),
         ("gbk", "名称,b\n中文,1\n", "gbk"),
         ("gb18030", "名称,b\n𠮷,1\n", "gb18030"),  # 𠮷 is not in GBK
+        ("gbk", "渠道,是否解决\n10086热线,是\nAPP客户端,否\n", "gbk"),  # read as cp1252: ÊÇ, ·ñ alone: not Latin words
+        ("cp1252", "Código,Teléfono\nCL-1,600\n", "cp1252"),  # GBK decodes it too: C骴igo, Tel閒ono
+        ("cp1252", "Nombre;Población\nJosé Pérez;Málaga\n", "cp1252"),  # GBK does not: é then a space
+        ("cp1252", "Straße;Größe;Preis\nMüller;12,5;3 €\n", "cp1252"),
+        ("latin-1", "Código,Teléfono\nA\x81,1\n", "iso8859-1"),  # 0x81: a control in latin-1, none in cp1252
+        ("cp1251", "Имя,Город\nИван,Москва\n", None),  # Cyrillic: neither reading is plausible
+        ("ascii", "a,b\n" + "x,1\n" * 300_000, "utf-8"),
     ],
 )
-def test_the_csv_encoding_is_utf8_else_gbk_else_gb18030(tmp_path: Path, codec: str, text: str, expected: str) -> None:
+def test_the_csv_encoding_is_utf8_else_the_more_plausible_of_gbk_and_cp1252(
+    tmp_path: Path, codec: str, text: str, expected: str | None
+) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(text.encode(codec))
 
     assert csv_encoding(path) == expected
+
+
+def test_an_export_with_gbk_and_cp1252_files_leaves_the_encoding_to_answer() -> None:
+    """Given a GBK file, a cp1252 one and an ASCII one (read as UTF-8): one mapping reads one encoding."""
+    table = pa.table({"Código": ["1"]})
+    samples = [Sample("a.csv", table, "gbk", True), Sample("b.csv", table, "cp1252", True)]
+
+    guess = guess_encoding([*samples, Sample("c.csv", table, "utf-8", True)])
+
+    assert (guess.value, guess.why) == (
+        "?",
+        "the CSV files read in different encodings: a.csv (gbk), b.csv (cp1252); one mapping reads one",
+    )
+
+
+def test_the_first_non_ascii_bytes_past_the_first_megabyte_tell_the_encoding(tmp_path: Path) -> None:
+    """Given 1.2 MB of ASCII rows, then a Spanish city: judged from the bytes around it, not from the ASCII start."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(("Codigo,Ciudad\n" + "CL-1,Lugo\n" * 120_000 + "CL-2,Málaga\n").encode("cp1252"))
+
+    assert csv_encoding(path) == "cp1252"
 
 
 @pytest.fixture(scope="module")
@@ -504,26 +534,34 @@ LOCALE_ANSWERS = {  # the codes of the decimal-comma export that no keyword give
         "contacts": {
             "values": {
                 "channel": {"TELEFONO": "voice"},
-                "reason": {"CONSULTA": "inquiry", "FACTURA": "billing", "RECLAMACION": "complaint", "AVERIA": "fault"},
+                "reason": {"CONSULTA": "inquiry", "FACTURA": "billing", "RECLAMACIÓN": "complaint", "AVERÍA": "fault"},
             }
         },
     }
 }
 
 
-def test_a_decimal_comma_utf16_export_is_drafted_as_its_mapping(settings, tmp_path: Path) -> None:
-    """Given UTF-16 ';' CSVs with Spanish names, dd/mm/yyyy dates, mm/yyyy months, "1.070,50", +86 numbers:
-    the draft finds the encoding, delimiter, decimal mark, every file, column and date format; answered, it
-    is the hand-written mapping and validates with nothing quarantined."""
-    folder = write_locale_export(tmp_path / "export")
+WESTERN = (
+    "not UTF-8 text; accented Latin letters inside words (Código cliente), not GBK: Western European (Windows) text"
+)
+
+
+@pytest.mark.parametrize(("encoding", "why"), [("utf-16", "a UTF-16 byte order mark"), ("cp1252", WESTERN)])
+def test_a_decimal_comma_export_is_drafted_as_its_mapping(settings, tmp_path: Path, encoding: str, why: str) -> None:
+    """Given UTF-16 or cp1252 ';' CSVs with Spanish names and codes (Código cliente, RECLAMACIÓN), dd/mm/yyyy dates,
+    mm/yyyy months, "1.070,50", +86 numbers: the draft finds the encoding, delimiter, decimal mark, every file,
+    column and date format; answered, it is the hand-written mapping and validates with nothing quarantined."""
+    folder = write_locale_export(tmp_path / "export", encoding)
     (folder / "mapping.yaml").unlink()
     path = tmp_path / "mapping.yaml"
 
-    draft = parsed(draft_text(draft_mapping(folder)))
+    text = draft_text(draft_mapping(folder))
+    draft = parsed(text)
     path.write_text(yaml.safe_dump(answered(draft, LOCALE_ANSWERS), allow_unicode=True), encoding="utf-8")
     result = validate(settings, folder, path)
 
-    expected = parsed(LOCALE_MAPPING)
+    assert f"encoding: {encoding}  # guess: clientes.csv, cobros.csv, facturas.csv and 1 more: {why}" in text
+    expected = parsed(LOCALE_MAPPING) | {"encoding": encoding}
     del expected["tables"]["subscribers"]["values"]["deactivation_reason"]["IMP"]  # no such line in this export
     assert answered(draft, LOCALE_ANSWERS) == expected
     assert {t: result.reports[t].quarantined for t in TABLES} == dict.fromkeys(TABLES, 0)

@@ -1,6 +1,7 @@
-"""An export from a decimal-comma locale read through its mapping: UTF-16 text (Excel's "Unicode text"),
-';' between fields, "1.234,50" amounts, dd/mm/yyyy dates, mm/yyyy billing months, date-times with a comma
-before the milliseconds and E.164 phone numbers (+86...). Read back, it is the canonical tables exactly."""
+"""An export from a decimal-comma locale read through its mapping: UTF-16 text (Excel's "Unicode text") or
+cp1252 (Excel's "CSV" on a Western European Windows), ';' between fields, "1.234,50" amounts, dd/mm/yyyy dates,
+mm/yyyy billing months, date-times with a comma before the milliseconds and E.164 phone numbers (+86...).
+Read back, it is the canonical tables exactly."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ tables:
     dates: {contact_time: "%d/%m/%Y %H:%M:%S,%f"}
     values:
       channel: {TELEFONO: voice, CHAT WEB: chat, APP MOVIL: app}
-      reason: {CONSULTA: inquiry, FACTURA: billing, RECLAMACION: complaint, AVERIA: fault}
+      reason: {CONSULTA: inquiry, FACTURA: billing, RECLAMACIÓN: complaint, AVERÍA: fault}
 """
 PHONES = ["+86 138 0000 0001", "+8613900000002", "0086-150-0000-0003"]  # subscribers 1, 2, 3
 
@@ -62,8 +63,8 @@ def day(values: pd.Series, fmt: str = "%d/%m/%Y") -> pd.Series:
     return values.dt.strftime(fmt).where(values.notna(), "")
 
 
-def write_export(folder: Path) -> Path:
-    """Write only the required columns, the way a Spanish-speaking operator's Excel saves them."""
+def write_export(folder: Path, encoding: str = "utf-16") -> Path:
+    """Write only the required columns, the way a Spanish-speaking operator's Excel saves them (+ mapping)."""
     t = canonical()
     s, b, p, c = (t[name] for name in TABLES)
     ids = {"Código cliente": lambda frame: frame["subscriber_id"].map("CL-{:07d}".format)}
@@ -75,7 +76,7 @@ def write_export(folder: Path) -> Path:
             "Fecha de baja": day(s["deactivation_date"]),
             "Motivo de baja": s["deactivation_reason"].map({"voluntary": "BV", "non_payment": "IMP"}),
             "Tarifa": s["plan"].map(
-                {"postpaid_58": "Contrato 58", "postpaid_128": "Contrato 128", "prepaid_19": "Prepago"}
+                {"postpaid_58": "Contrato Básico 58", "postpaid_128": "Contrato Más 128", "prepaid_19": "Prepago"}
             ),
         },
         "facturas.csv": {
@@ -96,14 +97,14 @@ def write_export(folder: Path) -> Path:
             + (c["contact_time"].dt.microsecond // 1000).map("{:03d}".format),
             "Canal": c["channel"].map({"voice": "TELEFONO", "chat": "CHAT WEB", "app": "APP MOVIL"}),
             "Motivo": c["reason"].map(
-                {"inquiry": "CONSULTA", "billing": "FACTURA", "complaint": "RECLAMACION", "fault": "AVERIA"}
+                {"inquiry": "CONSULTA", "billing": "FACTURA", "complaint": "RECLAMACIÓN", "fault": "AVERÍA"}
             ),
         },
     }
     folder.mkdir(parents=True)
     for name, columns in files.items():
-        pd.DataFrame(columns).to_csv(folder / name, sep=";", index=False, encoding="utf-16")
-    (folder / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+        pd.DataFrame(columns).to_csv(folder / name, sep=";", index=False, encoding=encoding)
+    (folder / "mapping.yaml").write_text(MAPPING.replace("utf-16", encoding), encoding="utf-8")
     return folder
 
 
@@ -117,9 +118,15 @@ def validate(settings, folder: Path, mapping: Path | None) -> ValidationResult:
     )
 
 
-def test_a_decimal_comma_utf16_export_reads_as_the_canonical_tables(settings, tmp_path: Path) -> None:
-    folder = write_export(tmp_path / "export")
-    assert (folder / "facturas.csv").read_bytes()[:2] == b"\xff\xfe"
+@pytest.mark.parametrize(
+    ("encoding", "starts"),
+    [("utf-16", b"\xff\xfeC\x00\xf3\x00"), ("cp1252", b"C\xf3digo cliente;")],  # ó: 2 bytes, or one byte
+)
+def test_a_decimal_comma_export_reads_as_the_canonical_tables(
+    settings, tmp_path: Path, encoding: str, starts: bytes
+) -> None:
+    folder = write_export(tmp_path / "export", encoding)
+    assert (folder / "facturas.csv").read_bytes().startswith(starts)
 
     result = validate(settings, folder, folder / "mapping.yaml")
 
@@ -138,6 +145,7 @@ def test_a_decimal_comma_utf16_export_reads_as_the_canonical_tables(settings, tm
     assert str(c["contact_time"].iloc[0]) == "2024-02-01 10:00:05.250000"
     assert c["channel"].tolist() == ["voice", "chat", "voice", "app"]
     assert c["reason"].tolist() == ["inquiry", "billing", "complaint", "fault"]
+    assert s["plan"].tolist() == ["Contrato Básico 58", "Contrato Más 128", "Prepago"]  # the operator's names, read
 
 
 def test_a_utf16_file_without_the_encoding_says_which_to_set(settings, tmp_path: Path) -> None:
@@ -161,3 +169,35 @@ def test_the_wrong_delimiter_names_the_missing_columns(settings, tmp_path: Path)
     assert caught.value.table == "bills" and caught.value.rule == "exists"  # read first: where the data ends
     assert "found ['Código cliente;Periodo;Importe']" in str(caught.value)
     assert "set `delimiter: ';'` in the mapping" in str(caught.value)
+
+
+def test_a_cp1252_file_read_as_utf8_says_which_encoding_to_set(settings, tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "export", "cp1252")
+    mapping = folder / "mapping.yaml"
+    mapping.write_text(MAPPING.replace("encoding: utf-16\n", ""), encoding="utf-8")
+
+    with pytest.raises(ContractError) as caught:
+        validate(settings, folder, mapping)
+
+    assert (
+        "facturas.csv: the header is not utf-8 text (it reads as cp1252 (Western European Windows text: é, ñ, ü ...): "
+        "set `encoding: cp1252` in the mapping)"
+    ) in str(caught.value)
+    assert caught.value.rule == "encoding"
+
+
+def test_a_byte_cp1252_leaves_undefined_in_a_later_block_is_an_encoding_error_naming_latin1(
+    settings, tmp_path: Path
+) -> None:
+    """Given a cp1252 export whose contacts file holds, after 2 MB of rows, a byte cp1252 does not define (0x81)."""
+    folder = write_export(tmp_path / "export", "cp1252")
+    contacts = folder / "interacciones.csv"
+    head, *rows = contacts.read_bytes().splitlines(keepends=True)
+    contacts.write_bytes(head + b"".join(rows) * 20_000 + rows[0].replace(b"CONSULTA", b"CONSULTA\x81"))
+
+    with pytest.raises(ContractError) as caught:
+        validate(settings, folder, folder / "mapping.yaml")
+
+    assert caught.value.table == "contacts" and caught.value.rule == "encoding"
+    assert "interacciones.csv: not cp1252 text ('charmap' codec can't decode byte 0x81" in str(caught.value)
+    assert "(a byte cp1252 leaves undefined: `encoding: latin-1` reads every byte)" in str(caught.value)

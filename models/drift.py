@@ -45,6 +45,8 @@ NUMERIC, CATEGORICAL = "numeric", "categorical"
 FEATURE, SCORE, MIX = "feature", "score", "mix"
 CELLS = "cells"  # a count table (segment x reason of tonight's contacts): tested cell by cell, not by PSI
 PERIOD = "period"  # a monthly input table's rows in the month before its latest known month and in that month
+# ... or a daily one's on each of its last WEEK days and the same weekdays a week before (`day_profile`)
+WEEK = 7
 LEVELS = ("ok", "moderate", "significant", "guardrail")
 GUARDRAIL = "guardrail"
 
@@ -422,6 +424,44 @@ def period_profile(name: str, months: tuple[str, str], rows: tuple[int, int]) ->
     return ColumnProfile(name, PERIOD, CATEGORICAL, (int(rows[0]), int(rows[1]), 0, 0), categories=months)
 
 
+def day_profile(name: str, days: tuple[str, ...], rows: tuple[int, ...]) -> ColumnProfile:
+    """Return a daily table's rows on each of the last `WEEK` days and on the same weekdays a week before (`days`:
+    ISO dates, oldest first, 2 x WEEK of them) as a PERIOD profile whose counts add up across shards."""
+    if len(days) != 2 * WEEK or len(rows) != 2 * WEEK:
+        raise ValueError(f"a day profile counts {2 * WEEK} days, not {len(days)}")
+    return ColumnProfile(name, PERIOD, CATEGORICAL, (*(int(n) for n in rows), 0, 0), categories=days)
+
+
+def latest_days(now: ColumnProfile, settings: GuardrailSettings) -> tuple:
+    """Return ("latest_days", the worst day's rows, its weekday's rows a week before, level, message): a guardrail
+    when one of the last WEEK days holds under `latest_day_share` of the same weekday a week before (comparing
+    like weekdays: Monday is the heaviest day), judged only where that day had `latest_day_min_rows` rows (a small
+    base's days are noise); an extract that stopped early or skipped a day, which column shares cannot see."""
+    counts, floor = now.counts[: 2 * WEEK], settings.latest_day_share or 0.0
+    pairs = [(now.categories[i], counts[i], now.categories[i + WEEK], counts[i + WEEK]) for i in range(WEEK)]
+    judged = [p for p in pairs if p[1] >= settings.latest_day_min_rows]
+    if not judged:
+        return ("latest_days", float(counts[-1]), float(counts[WEEK - 1]), "ok", "")
+    worst = min(judged, key=lambda p: p[3] / p[1])
+    short = [p for p in judged if p[3] < floor * p[1]]
+    message = (
+        f"{now.name}: "
+        + "; ".join(
+            f"{n:,} rows on {day} ({_weekday(day)}) tonight, {_pct(n / b)} of the {b:,} on {before}"
+            for before, b, day, n in short[-3:]
+        )
+        + f" (at least {_pct(floor)} of the same weekday a week before, guardrail.latest_day_share): "
+        + "the latest days are missing or cut short"
+        if short
+        else ""
+    )
+    return ("latest_days", float(worst[3]), float(worst[1]), GUARDRAIL if short else "ok", message)
+
+
+def _weekday(day: str) -> str:
+    return date.fromisoformat(day).strftime("%a")
+
+
 def latest_period(now: ColumnProfile, settings: GuardrailSettings) -> tuple:
     """Return ("latest_period", the latest month's rows, the month before's rows, level, message): a guardrail
     when the latest month holds under `latest_period_share` of the month before's rows (an extract that failed
@@ -442,12 +482,18 @@ def latest_period(now: ColumnProfile, settings: GuardrailSettings) -> tuple:
 def period_table(current: ReferenceProfile, settings: GuardrailSettings) -> pd.DataFrame:
     """Return one `latest_period` row (drift_table's columns, against "previous month") per PERIOD column."""
     rows = [
-        (now.name, now.role, metric, "previous month", value, reference, level, message)
+        (now.name, now.role, metric, against, value, reference, level, message)
         for now in current.columns
         if now.role == PERIOD
-        for metric, value, reference, level, message in [latest_period(now, settings)]
+        for against, rule in [("a week before", latest_days) if _daily(now) else ("previous month", latest_period)]
+        for metric, value, reference, level, message in [rule(now, settings)]
     ]
     return _table(rows)
+
+
+def _daily(column: ColumnProfile) -> bool:
+    """Whether a PERIOD column counts days (`day_profile`), not a month and the month before (`period_profile`)."""
+    return len(column.categories) == 2 * WEEK
 
 
 def data_end_table(name: str, data_end: date, night: date, night_end: date) -> pd.DataFrame:

@@ -15,6 +15,10 @@ So each shard also counts the latest bill month's rows and the month before's (`
 night fit to publish keeps the data end of the export it read (`<paths.monitoring>/periods/`): the
 latest month under `guardrail.latest_period_share` of the month before, or an export ending before the
 last such night's (a nightly left to the data end would run a month back and publish), stops the night.
+A contacts extract that stopped early shows in no column either: each shard counts its contacts on each of
+the last 7 days and the same weekdays a week before (`day_rows`), and a day under
+`guardrail.latest_day_share` of its weekday stops the night. A night is kept as the next night's baseline
+(its counts, its data end) only once it has published (`keep_baseline`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from features.windows import last_known_bill_month
 from models.drift import (
     CELLS,
     PERIOD,
+    WEEK,
     ReferenceProfile,
     above_ceiling,
     alert_rows,
@@ -45,6 +50,7 @@ from models.drift import (
     closest_phase,
     column_counts,
     data_end_table,
+    day_profile,
     drift_table,
     history_ceilings,
     merge_counts,
@@ -72,6 +78,9 @@ INPUT_WINDOWS = {"bills": "bill_month", "contacts": "contact_time"}
 # Monthly input tables whose latest known month is counted against the month before (guardrail.latest_period_share).
 PERIOD_TABLES = {"bills": "bill_month"}
 PERIODS = "periods"  # recent_inputs' frame of those counts (one row per table), not a table of the export
+# Daily input tables whose last 7 days are counted against the same weekdays a week before (latest_day_share).
+DAY_TABLES = {"contacts": "contact_time"}
+DAYS = "days"  # recent_inputs' frame of those counts (one row per table), not a table of the export
 DATA_END = "bills.bill_month"  # what an export's data end is read from (pipelines/data_end.py)
 GROUP = "tier"
 COLUMNS = [
@@ -166,6 +175,7 @@ def recent_inputs(
         if cells is not None:
             out[CONTACT_MIX] = cells
     out[PERIODS] = month_rows(tables, as_of)
+    out[DAYS] = day_rows(tables, as_of)
     return out
 
 
@@ -183,6 +193,24 @@ def month_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
         previous, latest = (int(np.count_nonzero((when >= lo) & (when < hi))) for lo, hi in pairwise(bounds))
         rows.append((f"{table}.{column}", str(known - 1), str(known), previous, latest))
     return pd.DataFrame(rows, columns=["column", "previous", "latest", "previous_rows", "latest_rows"])
+
+
+def day_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
+    """Return per daily table (`DAY_TABLES`) its rows on each of the WEEK days ending with `as_of` and on the WEEK
+    days before them: column (`contacts.contact_time`), days (ISO dates, oldest first) and rows, 2 x WEEK each."""
+    first = np.datetime64(as_of, "D") - np.timedelta64(2 * WEEK - 1, "D")
+    days = first + np.arange(2 * WEEK + 1)  # day bounds: the last one is the day after as_of
+    rows = []
+    for table, column in DAY_TABLES.items():
+        frame = tables.get(table)
+        if frame is None or column not in frame.columns:
+            continue
+        when = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # NaT falls outside every day
+        slot = np.searchsorted(days.astype("datetime64[ns]"), when, side="right") - 1
+        inside = (slot >= 0) & (slot < 2 * WEEK) & ~np.isnat(when)
+        counted = np.bincount(slot[inside], minlength=2 * WEEK)
+        rows.append((f"{table}.{column}", [str(d) for d in days[:-1]], [int(n) for n in counted]))
+    return pd.DataFrame(rows, columns=["column", "days", "rows"])
 
 
 def contact_cells(tables: Mapping[str, pd.DataFrame], as_of: date, segment: str, days: int) -> pd.DataFrame | None:
@@ -221,7 +249,7 @@ def training_reference(
     raw = [
         replace(layout, role=CELLS if table == CONTACT_MIX else INPUT)
         for table, frame in inputs.items()
-        if table != PERIODS
+        if table not in (PERIODS, DAYS)
         for layout in (
             reference_profile(frame, profile, [], mixes=list(frame.columns))  # every cell kept
             if table == CONTACT_MIX
@@ -249,11 +277,11 @@ def input_counts(inputs: Mapping[str, pd.DataFrame], reference: ReferenceProfile
     """Return one shard's recent input columns counted on the reference's bins, then its monthly tables' rows in
     their latest month and the month before (PERIOD columns, counted with or without a reference; None when
     there is neither)."""
-    months = inputs.get(PERIODS, pd.DataFrame())
+    months, days = inputs.get(PERIODS, pd.DataFrame()), inputs.get(DAYS, pd.DataFrame())
     periods = tuple(
         period_profile(r["column"], (r["previous"], r["latest"]), (r["previous_rows"], r["latest_rows"]))
         for r in _records(months)
-    )
+    ) + tuple(day_profile(r["column"], tuple(r["days"]), tuple(r["rows"])) for r in _records(days))
     if reference is None:
         return ReferenceProfile(periods) if periods else None
     return ReferenceProfile((*_inputs(inputs, reference).columns, *periods))

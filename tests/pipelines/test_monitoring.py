@@ -55,7 +55,11 @@ def test_recent_inputs_take_the_latest_bill_month_and_30_days_of_contacts_never_
         ),
     }
     recent = recent_inputs(tables, AS_OF)
-    assert list(recent) == ["bills", "contacts", "periods"]
+    assert list(recent) == ["bills", "contacts", "periods", "days"]
+    days = [str(date(2026, 9, 17) + timedelta(days=i)) for i in range(14)]  # two weeks up to the as-of date
+    assert recent["days"].to_dict("records") == [  # the contact at 10-01 00:00 is after the as-of day
+        {"column": "contacts.contact_time", "days": days, "rows": [0] * 13 + [1]}
+    ]
     assert recent["bills"].to_dict("list") == {"bills.amount": [20.0, 30.0], "bills.data_amount": [5.0, 7.5]}
     assert recent["periods"].to_dict("records") == [  # the latest month's bills against the month before's
         {"column": "bills.bill_month", "previous": "2026-08", "latest": "2026-09", "previous_rows": 1, "latest_rows": 2}

@@ -18,7 +18,8 @@ NO_LEAVERS = pd.DataFrame({"subscriber_id": [], "deactivation_date": []})
 def guarded(settings):
     """The packaged settings with the latest-period share written out, so tuning the default does not move tests."""
     monitoring = settings.monitoring
-    guardrail = monitoring.guardrail.model_copy(update={"latest_period_share": 0.9})
+    share = {"latest_period_share": 0.9, "latest_day_share": 0.5, "latest_day_min_rows": 100}
+    guardrail = monitoring.guardrail.model_copy(update=share)
     return settings.model_copy(update={"monitoring": monitoring.model_copy(update={"guardrail": guardrail})})
 
 
@@ -112,3 +113,52 @@ def test_a_refused_night_is_no_baseline_so_the_short_export_stays_refused(guarde
         refused = night_without(guarded, None, 40, 40, as_of=date(2026, 9, 30))
         assert "night of 2026-10-31 read: a month it held is missing" in refused.blocked
     assert sorted(p.stem for p in folder(guarded, "periods").glob("*.json")) == ["2026-10-31"]
+
+
+def daily_contacts(per_day: int, days: int, missing: tuple[date, ...] = ()) -> pd.DataFrame:
+    """`per_day` contacts on each of the `days` days up to 10-31 (at 10:00 + one minute per contact), none on the
+    `missing` days, and one after the as-of date (never counted)."""
+    first = pd.Timestamp(OCTOBER_END) - pd.Timedelta(days=days - 1)
+    times = [
+        first + pd.Timedelta(days=d, hours=10, minutes=m)
+        for d in range(days)
+        if (first + pd.Timedelta(days=d)).date() not in missing
+        for m in range(per_day)
+    ]
+    times.append(pd.Timestamp("2026-11-01 09:00"))
+    return pd.DataFrame({"subscriber_id": range(len(times)), "contact_time": times, "wait_seconds": 10.0})
+
+
+def night_with_contacts(settings, contacts: pd.DataFrame):
+    """Monitor 10-31 with October's bills whole and `contacts` split over two shards."""
+    frame, _ = scored(300, seed=3)
+    halves = [contacts.iloc[::2], contacts.iloc[1::2]]
+    inputs = [
+        input_counts(recent_inputs({"bills": monthly_bills(20, 20), "contacts": c}, OCTOBER_END), None) for c in halves
+    ]
+    scores = frame[["subscriber_id", "churn_score", "tier"]]
+    return monitor_night(settings, OCTOBER_END, OCTOBER_END, "7", None, [None], inputs, scores, NO_LEAVERS, 30)
+
+
+def test_a_contacts_extract_that_stopped_two_days_early_stops_the_night(guarded) -> None:
+    """Given 150 contacts a day for 30 days but none on the last two (10-30, 10-31): 30 days of contact columns
+    look as usual, only the days' counts show the extract stopped."""
+    night = night_with_contacts(guarded, daily_contacts(150, 30, missing=(date(2026, 10, 30), OCTOBER_END)))
+    message = (
+        "contacts.contact_time: 0 rows on 2026-10-30 (Fri) tonight, 0% of the 150 on 2026-10-23; 0 rows on "
+        "2026-10-31 (Sat) tonight, 0% of the 150 on 2026-10-24 (at least 50% of the same weekday a week before, "
+        "guardrail.latest_day_share): the latest days are missing or cut short"
+    )
+    assert night.blocked == f"inputs look like a broken export, not publishing: {message}"
+    assert not list(folder(guarded, "periods").glob("*.json"))  # a refused night is no baseline
+
+
+def test_whole_contacts_and_a_small_base_publish(guarded) -> None:
+    whole = night_with_contacts(guarded, daily_contacts(150, 30))
+    assert whole.blocked == ""
+    row = whole.rows[whole.rows["metric"] == "latest_days"]
+    assert row[["subject", "value", "baseline", "level"]].to_dict("records") == [
+        {"subject": "contacts.contact_time", "value": 150.0, "baseline": 150.0, "level": "ok"}
+    ]
+    small = night_with_contacts(guarded, daily_contacts(99, 30, missing=(OCTOBER_END,)))  # under 100 a day: noise
+    assert small.blocked == ""

@@ -46,6 +46,10 @@ class GuardrailSettings(Section):
     mean_ratio: float = Field(gt=1)
     # A monthly input table's latest known month holding under this share of the month before's rows (None: off).
     latest_period_share: float | None = Field(default=None, gt=0, le=1)
+    # A daily input table's (contacts) rows on one of the last 7 days under this share of the same weekday a week
+    # before (None: off), judged where that weekday had at least latest_day_min_rows rows.
+    latest_day_share: float | None = Field(default=None, gt=0, le=1)
+    latest_day_min_rows: int = Field(default=100, ge=1)
 
 
 class EstimateSettings(Section):

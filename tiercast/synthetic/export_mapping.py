@@ -70,7 +70,7 @@ def mapping_text(style: ExportStyle) -> str:
         "#            contract); open ones (plan, brand, region, segment, ...) keep the export's own names",
         "#   scales:  multiply the export's number by this to get tiercast's unit (fen -> CNY)",
         "# Booleans (是/否, Y/N, 1/0, true/false), thousands separators and empty fields (null) need no entry.",
-        f"encoding: {style.encoding}  # CSV text encoding: utf-8 (BOM tolerated) or gbk / gb18030",
+        f"encoding: {style.encoding}  # CSV text encoding: utf-8 (BOM ok), gbk, gb18030, utf-16, cp1252, any codec",
         "tables:",
     ]
     for name, export in style.tables.items():

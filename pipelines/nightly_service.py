@@ -5,7 +5,12 @@ After the publish switch, from the contacts each shard kept (the last `fcr_windo
 - the as-of day's KPIs per tier, as the centre measures itself (models/service_kpis.py): offered,
   service level within 20 s against the tier's target, abandonment, ASA, AHT, complaints per 1,000, the
   hours below target; first-contact resolution for the calls of `fcr_window_days` ago (the latest day
-  whose repeat window the data has seen: today's calls cannot be judged yet);
+  whose repeat window the data has seen: today's calls cannot be judged yet). Each call counts in the tier
+  its caller had in the tier table live when it was made (pipelines/service_tiers.py), not tonight's: the
+  as-of day D was routed with the table as of D-1 (switched in at about 02:00 of D) and, before that switch,
+  the one as of D-2. Only the callers' keys are looked up. With no earlier publication (the first night)
+  or an unreadable publish database, tonight's tiers, and the summary says so. The complaint rate's base
+  (active subscribers per tier) is tonight's tiers;
 - tomorrow's staffing: the calls of the same weekday a week before tomorrow replayed with tonight's
   published priorities and queues and `service.seats` agents (pipelines/staffing_plan.replay): per tier
   met or not, agents required per interval, the black list's longest wait, a PNG of required vs
@@ -27,8 +32,9 @@ from typing import Any
 
 import pandas as pd
 
-from models.service_kpis import service_kpis
+from models.service_kpis import ContactTiers, active_base, caller_tiers, service_kpis
 from pipelines.privacy import privacy_key, subscriber_key
+from pipelines.service_tiers import ALL_ONLY, attributed_tiers, day_text
 from pipelines.staffing_plan import day_calls, replay
 from tiercast.settings import Settings
 
@@ -38,10 +44,21 @@ QUEUE_COLUMNS = ("wait_seconds", "abandoned", "handle_seconds")
 OPTIONAL = ("resolved", *QUEUE_COLUMNS)
 SUBSCRIBERS = ["subscriber_id", "msisdn", "activation_date"]
 ROUTING = ["subscriber_key", "tier", "priority", "queue"]
+TONIGHT = "tonight's tiers (the tier table just published)"
 KPIS = (
     "offered", "service_level", "target", "below_target", "abandon_rate", "asa_s", "aht_s", "hours_below_target",
     "complaint_rate",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RoutedTiers:
+    """Each kept contact's tier in the tier table live when it was made (None: tonight's tiers are used instead),
+    per day shown (the as-of day, the FCR day) one line naming the versions and hours, and the summary's note."""
+
+    tiers: pd.Series | None
+    days: dict[str, str]
+    note: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,7 @@ class ServiceNight:
     peak_required: int = 0
     files: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    tiers_from: dict[str, str] = field(default_factory=dict)  # day -> the tier-table versions its calls' tiers are from
 
     def summary(self) -> dict[str, Any]:
         """Return the JSON-ready service part of the run summary."""
@@ -71,6 +89,7 @@ class ServiceNight:
             "unavailable": dict(self.unavailable),
             "files": dict(self.files),
             "note": self.note,
+            "tiers_from": dict(self.tiers_from),
         }
         if self.staffing is not None:
             out["staffing"] = {
@@ -128,11 +147,13 @@ def service_step(settings: Settings, as_of: date, parts: list[Any], outputs: lis
 def night_from_shards(
     settings: Settings, as_of: date, parts: list[Any], outputs: list[Any], out_dir: Path
 ) -> ServiceNight:
-    """Return `service_night` on the shards' files, keying only the replayed day's callers.
+    """Return `service_night` on the shards' files, keying only the kept contacts' callers.
 
-    Each subscriber's tier comes by subscriber_id from the shards' scores (the rows their tier-table rows were
-    made from, so the same tier as the lookup by subscriber_key); only the callers of the replayed day are keyed
-    and looked up in the tier tables for their priority and queue, as the routing service does.
+    Tonight's tier of each subscriber (the complaint rate's base, and the fallback) comes by subscriber_id from
+    the shards' scores (the rows their tier-table rows were made from, so the same tier as the lookup by
+    subscriber_key). Only the kept contacts' callers are keyed: looked up in the publish database's earlier
+    tier tables for the tier each call was routed with (`routed_tiers`), and those of the replayed day in
+    tonight's tier tables for their priority and queue, as the routing service does.
     """
     kept = [p.service_path for p in parts if p.service_path is not None]
     contacts = pd.concat([pd.read_parquet(path) for path in kept], ignore_index=True)
@@ -141,17 +162,50 @@ def night_from_shards(
     if any(o.scores_path is None for o in outputs):  # no scores to take the tiers from: key every subscriber
         subscribers, routing = _read(keys_paths, SUBSCRIBERS), _read(tier_paths, ROUTING)
         tiers = tiers_by_key(subscribers, routing, key)
-        return service_night(settings, as_of, contacts, subscribers, tiers, subscribers, routing, out_dir)
+        routed = routed_tiers(settings, as_of, contacts, subscribers)
+        return service_night(settings, as_of, contacts, subscribers, tiers, subscribers, routing, out_dir, routed)
     base = _read(keys_paths, ["subscriber_id", "activation_date"])
     scores = _read([o.scores_path for o in outputs], ["subscriber_id", "tier"])
     tiers = scores.set_index("subscriber_id")["tier"]
+    callers = _read(
+        keys_paths, ["subscriber_id", "msisdn"], ("subscriber_id", contacts["subscriber_id"].unique().tolist())
+    )
+    routed = routed_tiers(settings, as_of, contacts, callers)
     day = pd.Timestamp(replayed_day(as_of))
     when = contacts["contact_time"]
     called = contacts.loc[(when >= day) & (when < day + pd.Timedelta(days=1)), "subscriber_id"].unique()
-    callers = _read(keys_paths, ["subscriber_id", "msisdn"], ("subscriber_id", called.tolist()))
+    callers = callers[callers["subscriber_id"].isin(called)].reset_index(drop=True)
     wanted = subscriber_key(callers["msisdn"].astype("str"), key)
     routing = _read(tier_paths, ROUTING, ("subscriber_key", wanted.tolist()))
-    return service_night(settings, as_of, contacts, base, tiers, callers, routing, out_dir)
+    return service_night(settings, as_of, contacts, base, tiers, callers, routing, out_dir, routed)
+
+
+def routed_tiers(settings: Settings, as_of: date, contacts: pd.DataFrame, callers: pd.DataFrame) -> RoutedTiers:
+    """Return each contact's tier from the FCR day to `as_of` in the tier table live when it was made
+    (`pipelines.service_tiers.attributed_tiers`, reading only `callers`' keys: subscriber_id, msisdn), or tiers None
+    (tonight's tiers) with the reason when no earlier publication was live on `as_of` (the first night) or the
+    publish database cannot be read: the night has published, its service levels must not fail on it."""
+    fcr_day = as_of - timedelta(days=settings.service.fcr_window_days)
+    said, tonight = f"tiers of {as_of}'s calls: tonight's", {str(as_of): TONIGHT}
+    callers = callers.assign(msisdn=callers["msisdn"].astype("str"))
+    try:
+        attributed = attributed_tiers(settings, contacts, callers, fcr_day, as_of, None, with_base=False)
+    except Exception as exc:  # whatever the database's trouble: tonight's tiers, said
+        log.exception("could not read the tier tables live on %s; tonight's tiers are used", as_of)
+        return RoutedTiers(None, tonight, f"{said} (the publish database could not be read: {exc})")
+    if attributed.tiers is None:
+        return RoutedTiers(None, tonight, f"{said} ({attributed.note.removesuffix(f'; {ALL_ONLY}')})")
+    lines = day_text(attributed.days)
+    shown = {f"{day:%Y-%m-%d}": lines[day] for day in (pd.Timestamp(fcr_day), pd.Timestamp(as_of)) if day in lines}
+    today = attributed.days[attributed.days["day"] == pd.Timestamp(as_of)]
+    if not today["known"].any():
+        why = "as no publication was live yet that day (the first night, or a day before the first recorded switch)"
+        return RoutedTiers(None, tonight, f"{said}, {why}")
+    if not today["source"].ne("").any():
+        why = "as the tables live that day are no longer kept (publish.keep_versions)"
+        return RoutedTiers(None, tonight, f"{said}, {why}: {shown[str(as_of)]}")
+    note = f"tiers of {as_of}'s calls from the tier table live when each was made: {shown[str(as_of)]}"
+    return RoutedTiers(attributed.tiers.tiers, shown, f"{note}; complaint rate's base: tonight's tiers")
 
 
 def _read(paths: list[Path], columns: list[str], keep: tuple[str, list[Any]] | None = None) -> pd.DataFrame:
@@ -207,33 +261,42 @@ def service_night(
     callers: pd.DataFrame,
     routing: pd.DataFrame,
     out_dir: Path,
+    routed: RoutedTiers | None = None,
 ) -> ServiceNight:
     """Return the as-of day's KPIs and tomorrow's staffing.
 
     `contacts`: the kept recent contacts (any channel); `base`: subscriber_id, activation_date of tonight's
     active base; `tiers`: subscriber_id -> tier in tonight's tier table; `callers`: subscriber_id, msisdn of the
     base's subscribers (those who called on the replayed day suffice); `routing`: tonight's tier-table rows
-    (subscriber_key, tier, priority, queue), those callers' at least.
+    (subscriber_key, tier, priority, queue), those callers' at least; `routed`: the contacts' tiers in the tables
+    live when they were made (None, or its tiers None: every contact takes tonight's tier).
     """
     service = settings.service
     absent = [c for c in OPTIONAL if c not in contacts.columns]
     active = base.assign(deactivation_date=pd.Series(pd.NaT, index=base.index, dtype="datetime64[ns]"))
     fcr_day = as_of - timedelta(days=service.fcr_window_days)
-    kpis = service_kpis(contacts, active, tiers, service, fcr_day, as_of, absent)
+    given: pd.Series | ContactTiers = tiers
+    if routed is not None and routed.tiers is not None:
+        days = pd.date_range(pd.Timestamp(fcr_day), pd.Timestamp(as_of), freq="D")
+        given = ContactTiers(routed.tiers, active_base(active, caller_tiers(active, tiers), days))
+    kpis = service_kpis(contacts, active, given, service, fcr_day, as_of, absent)
     daily = kpis.daily
     today = daily[daily["day"] == pd.Timestamp(as_of)]
     then = daily[daily["day"] == pd.Timestamp(fcr_day)]
     fcr = {str(t): float(v) for t, v in zip(then["tier"], then["fcr"], strict=True)} if "fcr" in then else {}
-    night = ServiceNight(as_of, today.reset_index(drop=True), fcr, fcr_day, kpis.unavailable)
+    notes = [] if routed is None else [routed.note]
+    night = ServiceNight(as_of, today.reset_index(drop=True), fcr, fcr_day, kpis.unavailable, note="; ".join(notes))
+    if routed is not None:
+        night = replace(night, tiers_from=routed.days)
     missing = [c for c in QUEUE_COLUMNS if c in absent]
     if missing:
         note = f"no staffing replay: the contacts have no {', '.join(missing)}"
-        return replace(night, note=note)
+        return replace(night, note="; ".join([*notes, note]))
     tomorrow, replayed = as_of + timedelta(days=1), replayed_day(as_of)
     by_key = routing.set_index("subscriber_key")
     calls, patience = day_calls(contacts, callers, by_key, replayed, service, privacy_key(settings.privacy))
     if calls.empty:
-        return replace(night, note=f"no staffing replay: no inbound voice call on {replayed}")
+        return replace(night, note="; ".join([*notes, f"no staffing replay: no inbound voice call on {replayed}"]))
     plan = replay(calls, patience, tomorrow, service, service.seats, out_dir)
     per_interval = plan.required.groupby("interval")["required"].sum()
     return replace(

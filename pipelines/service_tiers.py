@@ -40,6 +40,8 @@ IN_KEYS = 5000
 LOOKUP_KEYS = 100_000
 STREAM_ROWS = 200_000
 DAY = pd.Timedelta(days=1)
+# the end of the note when no tiers could be read (a caller with tiers of its own drops it)
+ALL_ONLY = f"reporting '{ALL}' only"
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,11 @@ def _base(conn: Connection, subscribers: pd.DataFrame, base_source: pd.Series, k
     return base.astype({"day": "datetime64[ns]"}).sort_values(["day", "tier"], ignore_index=True)
 
 
+def _no_base() -> pd.DataFrame:
+    """Return an empty active base (`active_base`'s columns), for a caller that brings its own."""
+    return pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), "tier": pd.Series(dtype="str"), "subscribers": 0})
+
+
 def day_ranges(days: pd.Series) -> str:
     """Return the distinct days as runs of consecutive days: '2024-02-01..2024-02-03, 2024-02-07'."""
     ordered = pd.DatetimeIndex(days.drop_duplicates()).sort_values()
@@ -236,10 +243,19 @@ def _note(where: str, days: pd.DataFrame, live: Switch, found: int, callers: int
 
 
 def attributed_tiers(
-    settings: Settings, contacts: pd.DataFrame, subscribers: pd.DataFrame, start: date, end: date, url: str | None
+    settings: Settings,
+    contacts: pd.DataFrame,
+    subscribers: pd.DataFrame,
+    start: date,
+    end: date,
+    url: str | None,
+    with_base: bool = True,
 ) -> AttributedTiers:
     """Return the tier of each contact from `start` to `end` in the tier table live at its time, and each day's
-    sources; tiers None (and why in the note) when nothing was ever published."""
+    sources; tiers None (and why in the note) when nothing was ever published.
+
+    `with_base` False reads no base (ContactTiers.base empty, no segment marked `base`): only the callers' keys
+    are read, so `subscribers` may hold only the callers (the nightly brings its own base)."""
     engine = engine_for(settings, url, read_only=True)
     view = settings.publish.tier_view
     where = f"{display_url(engine)} :: {view}"
@@ -250,7 +266,7 @@ def attributed_tiers(
             switches = switch_history(conn, settings)
             live = next((s for s in switches if s.status == LIVE), None)
             if live is None:
-                return AttributedTiers(None, empty, f"no tier table live in {where}; reporting '{ALL}' only")
+                return AttributedTiers(None, empty, f"no tier table live in {where}; {ALL_ONLY}")
             segments = _described(_segments(switches, days), switches, live)
             times = contacts["contact_time"]
             if times.dt.tz is not None:
@@ -268,10 +284,10 @@ def attributed_tiers(
             )
             longest = segments.assign(hours=segments["until"] - segments["from"]).sort_values("hours", kind="stable")
             chosen = longest.groupby("day").tail(1).set_index("day").sort_index()
-            segments = segments.assign(base=segments.index.isin(longest.groupby("day").tail(1).index))
-            base = _base(conn, subscribers, chosen["source"], key, view)
+            segments = segments.assign(base=segments.index.isin(longest.groupby("day").tail(1).index) & with_base)
+            base = _base(conn, subscribers, chosen["source"], key, view) if with_base else _no_base()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
-        return AttributedTiers(None, empty, f"no tier table published ({where}: {exc.orig}); reporting '{ALL}' only")
+        return AttributedTiers(None, empty, f"no tier table published ({where}: {exc.orig}); {ALL_ONLY}")
     finally:
         engine.dispose()
     note = _note(display_url(engine), segments, live, found, int(inside["subscriber_id"].nunique()))

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
-from pipelines.nightly_service import ServiceNight, night_from_shards, service_night, tiers_by_key
+from pipelines.database import engine_for, publications_table
+from pipelines.nightly_service import ServiceNight, night_from_shards, service_night, service_step, tiers_by_key
 from pipelines.privacy import privacy_key, subscriber_key
+from pipelines.publish import publish
 from pipelines.run_summary import _service_lines
+from tests.pipelines.publish_db import retention_frame, tier_frame
 from tiercast.settings import Settings
 
 AS_OF = date(2026, 10, 20)  # a Tuesday: tomorrow's staffing replays Wednesday 2026-10-14
@@ -190,6 +194,145 @@ def test_the_step_on_the_shards_files_gives_what_keying_every_subscriber_gives(
         expected.black_list_longest_wait_s,
         expected.peak_required,
     )
-    assert night.summary() | {"files": {}} == expected.summary() | {"files": {}}
+    # no publish database here: tonight's tiers, said
+    said = {"files": {}, "note": "", "tiers_from": {}}
+    assert night.summary() | said == expected.summary() | said
+    assert night.note.startswith("tiers of 2026-10-20's calls: tonight's (no tier table published (")
+    assert night.tiers_from == {"2026-10-20": "tonight's tiers (the tier table just published)"}
     for name, path in expected.files.items():
         assert Path(night.files[name]).read_bytes() == Path(path).read_bytes(), name
+
+
+# The tier table live during the as-of day 2026-10-20: Asia/Shanghai is UTC+8, so a switch at 18:00 UTC is 02:00
+# local the next day, when the nightly switches. v1 (as of 10-18) served until 10-20 02:00, v2 (as of 10-19) the
+# rest of the day; tonight's v3 (as of 10-20) goes live on 10-21 at 02:00.
+SWITCHES = {date(2026, 10, 18): "2026-10-18 18:00", date(2026, 10, 19): "2026-10-19 18:00", AS_OF: "2026-10-20 18:00"}
+
+
+def publish_night(settings: Settings, tiers: list[str], as_of: date, switched: str | None = None) -> None:
+    """Publish `tiers` (of subscribers 1-4) as of `as_of` in the settings' publish database, switched at
+    `switched` (UTC; by default SWITCHES[as_of])."""
+    frame = tier_frame(4, as_of, f"run-{as_of}")
+    frame["subscriber_key"] = subscriber_key(subscribers()["msisdn"], privacy_key(settings.privacy))
+    frame["tier"] = pd.Series(tiers, dtype="str")
+    rules = settings.publish.guardrails.model_copy(update={"max_tier_share_change": 1.0})  # tiny tables move a lot
+    publishing = settings.publish.model_copy(update={"guardrails": rules})
+    engine = engine_for(settings)
+    try:
+        published = publish(engine, publishing, frame.sort_values("subscriber_key"), retention_frame(frame, 0))
+        registry = publications_table(settings.publish, sa.MetaData())
+        stamp = datetime.fromisoformat(switched or SWITCHES[as_of]).replace(tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(registry.update().where(registry.c.version == published.version).values(published_at=stamp))
+    finally:
+        engine.dispose()
+
+
+def one_shard(settings: Settings, folder: Path, calls: pd.DataFrame) -> tuple[list[SimpleNamespace], ...]:
+    """The hand-built night as one shard's files: keys, kept contacts, tonight's tier table and scores."""
+    folder.mkdir(parents=True)
+    subscribers().to_parquet(folder / "keys.parquet", index=False)
+    calls.to_parquet(folder / "service.parquet", index=False)
+    table = routing(settings)
+    table.to_parquet(folder / "tier_table.parquet", index=False)
+    scores = pd.DataFrame({"subscriber_id": [1, 2, 3, 4], "churn_score": 0.5, "tier": table["tier"]})
+    scores.to_parquet(folder / "scores.parquet", index=False)
+    parts = [SimpleNamespace(keys_path=folder / "keys.parquet", service_path=folder / "service.parquet")]
+    return parts, [SimpleNamespace(tier_path=folder / "tier_table.parquet", scores_path=folder / "scores.parquet")]
+
+
+def calls_across_the_switch() -> pd.DataFrame:
+    """The hand-built contacts and one more call of subscriber 1 on the as-of day, before the 02:00 switch."""
+    early = contacts().iloc[:1].assign(contact_time=pd.Timestamp("2026-10-20 01:30:00"), wait_seconds=12.0)
+    return pd.concat([contacts(), early], ignore_index=True)
+
+
+def test_a_caller_whose_tier_changed_tonight_counts_in_the_tier_live_when_he_called(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given subscriber 1 low in v1, mid in v2 and high tonight (v3), the others the same in all three; he called
+    # on the as-of day at 01:30 (v1 live), 09:00 and 10:00 (v2 live)
+    monkeypatch.delenv(settings.privacy.key_env, raising=False)
+    publish_night(settings, ["low", "low", "mid", "high"], date(2026, 10, 18))
+    publish_night(settings, ["mid", "low", "mid", "high"], date(2026, 10, 19))
+    publish_night(settings, ["high", "low", "mid", "high"], AS_OF)
+    parts, outputs = one_shard(settings, tmp_path / "shard-0", calls_across_the_switch())
+    # when the nightly's step runs after tonight's publication
+    summary = service_step(settings, AS_OF, parts, outputs)
+    # then his 01:30 call is low (with subscriber 2's), his 09:00 and 10:00 calls mid, none high (tonight's tier)
+    kpis = summary["kpis"]
+    offered = {tier: kpis[tier]["offered"] for tier in kpis}
+    assert offered == {"all": 4, "high": 0, "low": 2, "mid": 2}
+    assert (kpis["mid"]["service_level"], kpis["mid"]["asa_s"]) == (0.5, 17.5)
+    assert kpis["mid"]["complaint_rate"] == 1000.0  # subscriber 3's chat; the base: tonight's one mid subscriber
+    assert summary["tiers_from"]["2026-10-20"] == (
+        "00:00-02:00 v1 (as of 2026-10-18): tier_table_v000001; 02:00-24:00 v2 (as of 2026-10-19): tier_table_v000002"
+    )
+    # the FCR day's calls (10-13) came before any recorded switch: the live table's tiers (tonight's), said
+    assert summary["tiers_from"]["2026-10-13"].endswith(
+        "the live table v3 as of 2026-10-20 (before the first recorded switch)"
+    )
+    assert summary["fcr"] == {"calls_of": "2026-10-13", "all": 0.3333, "high": 0.5, "low": 0.0, "mid": None}
+    text = "\n".join(_service_lines(summary))
+    assert "- tiers of 2026-10-20's calls from the tier table live when each was made: 00:00-02:00 v1" in text
+    assert summary["note"].endswith("tier_table_v000002; complaint rate's base: tonight's tiers")
+    assert summary["staffing"]["replays_calls_of"] == "2026-10-14"
+
+
+def test_the_first_night_takes_tonights_tiers_and_says_so(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given only tonight's publication (subscriber 1 high), switched after the as-of day
+    monkeypatch.delenv(settings.privacy.key_env, raising=False)
+    publish_night(settings, ["high", "low", "mid", "high"], AS_OF)
+    parts, outputs = one_shard(settings, tmp_path / "shard-0", calls_across_the_switch())
+    summary = service_step(settings, AS_OF, parts, outputs)
+    # then every call of the day takes tonight's tier, and the summary says why
+    assert {tier: k["offered"] for tier, k in summary["kpis"].items()} == {"all": 4, "high": 3, "low": 1, "mid": 0}
+    note = (
+        "tiers of 2026-10-20's calls: tonight's, as no publication was live yet that day (the first night, or a day"
+        " before the first recorded switch)"
+    )
+    assert summary["note"] == note
+    assert summary["tiers_from"] == {"2026-10-20": "tonight's tiers (the tier table just published)"}
+    assert f"- {note}" in _service_lines(summary)
+
+
+def test_a_day_whose_tables_are_no_longer_kept_takes_tonights_tiers_and_says_so(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given v1 and v2 live on the as-of day, then tonight published twice (a re-run) with two versions kept
+    monkeypatch.delenv(settings.privacy.key_env, raising=False)
+    settings = settings.model_copy(update={"publish": settings.publish.model_copy(update={"keep_versions": 2})})
+    publish_night(settings, ["low", "low", "mid", "high"], date(2026, 10, 18))
+    publish_night(settings, ["mid", "low", "mid", "high"], date(2026, 10, 19))
+    publish_night(settings, ["high", "low", "mid", "high"], AS_OF)
+    publish_night(settings, ["high", "low", "mid", "high"], AS_OF, "2026-10-20 19:00")
+    parts, outputs = one_shard(settings, tmp_path / "shard-0", calls_across_the_switch())
+    summary = service_step(settings, AS_OF, parts, outputs)
+    # then tonight's tiers, and the note names the versions whose tables are gone
+    assert {tier: k["offered"] for tier, k in summary["kpis"].items()} == {"all": 4, "high": 3, "low": 1, "mid": 0}
+    assert summary["note"] == (
+        "tiers of 2026-10-20's calls: tonight's, as the tables live that day are no longer kept"
+        " (publish.keep_versions): 00:00-02:00 v1 (as of 2026-10-18): the live table v4 as of 2026-10-20 (v1's table"
+        " is no longer kept); 02:00-24:00 v2 (as of 2026-10-19): the live table v4 as of 2026-10-20 (v2's table is no"
+        " longer kept)"
+    )
+
+
+def test_an_unreadable_publish_database_takes_tonights_tiers_and_the_night_goes_on(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a publish database that fails with something other than a SQL error
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ConnectionResetError("peer went away")
+
+    monkeypatch.setattr("pipelines.nightly_service.attributed_tiers", broken)
+    parts, outputs = one_shard(settings, tmp_path / "shard-0", calls_across_the_switch())
+    summary = service_step(settings, AS_OF, parts, outputs)
+    # then the day's KPIs with tonight's tiers and tomorrow's staffing, and the note says why
+    assert {tier: k["offered"] for tier, k in summary["kpis"].items()} == {"all": 4, "high": 3, "low": 1, "mid": 0}
+    assert summary["note"] == (
+        "tiers of 2026-10-20's calls: tonight's (the publish database could not be read: peer went away)"
+    )
+    assert summary["staffing"]["replays_calls_of"] == "2026-10-14"

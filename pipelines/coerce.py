@@ -3,7 +3,11 @@
 - text is trimmed (CHAR columns come space-padded) and an empty text is missing;
 - dates: the mapping's strptime format, else recognised: YYYYMMDD, YYYYMM (a billing month: its
   first day), YYYYMMDDHHMMSS, YYYY-MM-DD, YYYY/MM/DD, and datetimes with seconds (and fractions);
-- numbers: text with thousands separators ("1,234.50"; with the mapping's `decimal: ","` "1.234,50");
+  integers (20240315, 202410) read as the text of their digits; the mapping's `epoch_s` / `epoch_ms` /
+  `epoch_us` read integers or digit text as instants, made the wall times of the mapping's `timezone`
+  (10 or 13 digits without such an entry are refused: 2026080111 is an hour as much as a second);
+- numbers: text with thousands separators ("1,234.50"; with the mapping's `decimal: ","` "1.234,50")
+  and a currency mark or unit before or after ("¥1,234.50", "88.00元", "RMB 88", "€ 1.234,50");
   `scales` multiply (fen -> CNY: 0.01);
 - booleans: true/false, t/f, 1/0, Y/N, yes/no, 是/否 (any case);
 - codes: the mapping's `values` turn an export's codes into tiercast's (others are kept, and a
@@ -26,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.loader import ColumnSpec, ContractError
-from pipelines.mapping import TableMapping
+from pipelines.mapping import EPOCH_FORMATS, TableMapping
 
 EXAMPLES = 5
 IdKind = str  # "int64" or "string"
@@ -42,6 +46,15 @@ DATE_SHAPES: tuple[tuple[str, str | None], ...] = (
     (r"^\d{14}$", "%Y%m%d%H%M%S"),
     (r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$", None),
 )
+# Digits that are no recognised date but an epoch instant's length: seconds (or YYYYMMDDHH), ms, us.
+EPOCH_DIGITS = {10: "epoch_s", 13: "epoch_ms", 16: "epoch_us"}
+# Epoch instants read from 1970-01-01 up to 2100-01-01 (seconds; x1000 per finer unit): outside, the unit is wrong.
+EPOCH_END_S = 4_102_444_800
+UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+# A number with one currency mark or unit before or after it, spaces (no-break ones too) allowed between.
+_SPACE = r"[\s\x{00A0}\x{202F}]*"
+_MARK = r"(?:[¥￥€$£]|(?i:RMB|CNY|USD|EUR|GBP|HKD))"
+CURRENCY = rf"^([+-]?){_SPACE}{_MARK}{_SPACE}([+-]?[\d.,]+)$|^([+-]?[\d.,]+){_SPACE}(?:{_MARK}|元)$"
 # strptime formats Arrow's ISO reader handles better (it also reads fractions of a second).
 ISO_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S"}
 
@@ -88,6 +101,11 @@ def coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Table
 
     Text that repeats (dates, flags, codes) is converted once per distinct value.
     """
+    if spec.type in ("date", "datetime") and mapping.dates.get(spec.name) in EPOCH_FORMATS:
+        epochs = _epoch_times(table, spec, column, mapping.dates[spec.name], mapping.timezone)
+        return _to_type(table, spec, epochs)
+    if spec.type in ("date", "datetime") and pa.types.is_integer(column.type):
+        column = _integer_digits(column, repeating=spec.type == "date")
     if (spec.name in mapping.codes or spec.phone_prefixes) and pa.types.is_integer(column.type):
         column = pc.cast(column, pa.string())  # numeric codes (1 = voice, ...) are mapped as their text; 8613800138000
     if len(column) and is_text(column.type) and repeats(spec, mapping):
@@ -98,6 +116,59 @@ def coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Table
         except ContractError:  # again value by value, to name the rows
             column = column.cast(column.type.value_type)
     return _convert(table, spec, column, mapping)
+
+
+def _integer_digits(column: pa.ChunkedArray, repeating: bool) -> pa.ChunkedArray:
+    """Return integer dates (20240315, 202410) as the text of their digits: dictionary-encoded when `repeating`,
+    so each distinct date is converted once."""
+    if not repeating:
+        return pc.cast(column, pa.string())
+    encoded = column.combine_chunks().dictionary_encode()
+    digits = pc.cast(encoded.dictionary, pa.string())
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(encoded.indices, digits)])
+
+
+def _epoch_times(
+    table: str, spec: ColumnSpec, column: pa.ChunkedArray, fmt: str, timezone: str | None
+) -> pa.ChunkedArray:
+    """Return epoch instants (integers or digit text) as naive wall times of `timezone`, in the epoch's unit.
+
+    ContractError when there is no time zone, or naming the rows that are no whole number or fall outside
+    1970..2100 (a millisecond count read as seconds).
+    """
+    unit = EPOCH_FORMATS[fmt]
+    if timezone is None:
+        raise ContractError(
+            table, f"dates: {fmt} reads instants: say their local time with timezone: in the mapping", spec.name, "type"
+        )
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if is_text(column.type):
+        column = _clean_text(column, everywhere=False)
+    elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_null(column.type)):
+        raise ContractError(
+            table, f"wrong type: {fmt} reads integers or digits, found {column.type}", spec.name, "type"
+        )
+    words = f"whole {UNIT_WORDS[unit]} since 1970-01-01 UTC"
+    try:
+        counts = pc.cast(column, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        rows = _failing_rows(column, lambda part: pc.cast(part, pa.int64()), EXAMPLES)
+        raise ContractError(
+            table, f"wrong type: values are not {fmt} ({words}; {exc})", spec.name, "type", show(column, rows)
+        ) from exc
+    end = EPOCH_END_S * {"s": 1, "ms": 1_000, "us": 1_000_000}[unit]
+    low, high = pc.min_max(counts).values()
+    if (low.is_valid and low.as_py() < 0) or (high.is_valid and high.as_py() >= end):
+        rows = first_rows(pc.or_(pc.less(counts, 0), pc.greater_equal(counts, end)))
+        raise ContractError(
+            table,
+            f"wrong type: values are not {fmt}: as {words} they fall outside 1970..2100 (another unit?)",
+            spec.name,
+            "type",
+            show(column, rows),
+        )
+    return pc.local_timestamp(pc.cast(counts, pa.timestamp(unit, tz=timezone)))
 
 
 def _per_distinct(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: TableMapping) -> pa.ChunkedArray:
@@ -141,7 +212,13 @@ def _convert(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Tab
             column = _parse_bools(table, spec, column)
         elif spec.type in ("int64", "float64"):
             column = _parse_numbers(column, mapping.decimal)
-    cast = _to_type(table, spec, column)
+    try:
+        cast = _to_type(table, spec, column)
+    except ContractError:
+        unmarked = _without_currency(column) if is_text(column.type) and spec.type in ("int64", "float64") else column
+        if unmarked is column:
+            raise
+        cast = _to_type(table, spec, unmarked)  # "¥1234.50": only then the (costly) look for currency marks
     scale = mapping.scales.get(spec.name)
     return cast if scale is None else _scaled(cast, scale)
 
@@ -188,6 +265,16 @@ def _parse_dates(
     if first is None:
         return pc.cast(column, pa.timestamp("ms"))
     fmt = given if given is not None else _shape_of(first)
+    if fmt == "unknown" and re.fullmatch(r"\d+", first) and len(first) in EPOCH_DIGITS:
+        epoch = EPOCH_DIGITS[len(first)]
+        hour = f' or an hour YYYYMMDDHH ({{{spec.name}: "%Y%m%d%H"}})' if len(first) == 10 else ""
+        raise ContractError(
+            table,
+            f"wrong type: {first!r} looks like epoch {UNIT_WORDS[EPOCH_FORMATS[epoch]]}{hour}: set dates: "
+            f"{{{spec.name}: {epoch}}} in the mapping, with timezone: (the local time it becomes); not guessed",
+            spec.name,
+            "type",
+        )
     if fmt == "unknown":
         raise ContractError(
             table,
@@ -255,6 +342,17 @@ def _parse_bools(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.Ch
             show(column, rows),
         )
     return pc.if_else(pc.is_valid(column), truth, pa.scalar(None, pa.bool_()))
+
+
+def _without_currency(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Return text numbers without a currency mark or unit before or after them ("¥1,234.50", "88.00元", "RMB 88")."""
+    marked = pc.fill_null(pc.match_substring_regex(column, CURRENCY), False)
+    if not pc.any(marked).as_py():
+        return column
+    whole = column.combine_chunks()
+    mask = marked.combine_chunks()
+    plain = pc.replace_substring_regex(pc.filter(whole, mask), CURRENCY, r"\1\2\3")
+    return pa.chunked_array([pc.replace_with_mask(whole, mask, plain)])
 
 
 def _parse_numbers(column: pa.ChunkedArray, decimal: str | None = ".") -> pa.ChunkedArray:

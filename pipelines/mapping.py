@@ -7,11 +7,14 @@ downstream knows an export's own names. YAML, every key optional (README "Pointi
     encoding: gbk                 # CSV text encoding: any Python codec (utf-8 tolerates a BOM; gbk, cp1252, utf-16 ...)
     delimiter: ";"                # CSV field separator: , (default) ; tab or |
     decimal: ","                  # decimal mark of CSV numbers: . (default) or , ("1.234,50")
+    timezone: Asia/Shanghai       # the operator's local time: epoch instants become its wall times
     tables:
       subscribers:
         file: users.csv           # relative to --data; .csv or .parquet
         columns: {subscriber_id: USER_ID, msisdn: SERIAL_NUMBER}   # tiercast name: export's name
-        dates: {activation_date: "%Y%m%d"}                         # strptime format of text dates
+        dates: {activation_date: "%Y%m%d"}                         # strptime format of text or integer dates
+      contacts:
+        dates: {contact_time: epoch_s}                             # or epoch_ms / epoch_us: an instant (needs timezone)
         values:
           deactivation_reason: {主动离网: voluntary, 欠费停机: non_payment}   # export's code: tiercast's
           list_flag: {VIP: red, 黑名单: black, 普通: ""}                      # "": missing (nullable columns)
@@ -31,6 +34,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -51,6 +56,8 @@ DECIMALS = (".", ",")
 # Input tables an export may leave out (read and validated when present, after validation.tables):
 # campaign records (data_contracts/campaigns.yaml). A mapping may always name them.
 OPTIONAL_TABLES = ("campaigns",)
+# `dates:` entries that read integers (or digit text) as instants since 1970-01-01 UTC, and their Arrow unit.
+EPOCH_FORMATS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us"}
 
 
 class MappingError(ConfigurationError, ValueError):
@@ -78,6 +85,17 @@ def text_encoding(name: str) -> str:
     return CANONICAL_ENCODINGS.get(codec, codec)
 
 
+def time_zone(name: str) -> str:
+    """Return `name` when Arrow knows it as a time zone (IANA: Asia/Shanghai, UTC; or +08:00), else ValueError."""
+    try:
+        if not name.strip():
+            raise pa.ArrowInvalid("empty")
+        pc.local_timestamp(pa.scalar(0, pa.timestamp("s", tz=name)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"timezone {name!r} is not a time zone; use an IANA name such as Asia/Shanghai") from exc
+    return name
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -91,11 +109,25 @@ class TableMapping(_Spec):
     codes: dict[str, dict[str, str]] = Field(default_factory=dict, alias="values")
     scales: dict[str, float] = Field(default_factory=dict)
     decimal: str | None = None  # text numbers' decimal mark; None: the export's (SourceMapping.table fills it in)
+    timezone: str | None = None  # local time of epoch instants; None: the export's (SourceMapping.table fills it in)
 
     @field_validator("decimal")
     @classmethod
     def _known_decimal(cls, decimal: str | None) -> str | None:
         return None if decimal is None else _supported("decimal", decimal, DECIMALS)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str | None) -> str | None:
+        return None if timezone is None else time_zone(timezone)
+
+    @field_validator("dates")
+    @classmethod
+    def _known_epochs(cls, dates: dict[str, str]) -> dict[str, str]:
+        wrong = {name: fmt for name, fmt in dates.items() if fmt.startswith("epoch") and fmt not in EPOCH_FORMATS}
+        if wrong:
+            raise ValueError(f"dates {wrong}: epoch formats are {', '.join(EPOCH_FORMATS)}")
+        return dates
 
     @field_validator("scales")
     @classmethod
@@ -125,6 +157,10 @@ class SourceMapping(_Spec):
     encoding: str = "utf-8"
     delimiter: str = ","
     decimal: str = "."
+    # The operator's local time zone, which epoch instants (dates: epoch_s ...) are read in. Required when a table
+    # reads epochs: contract times are the operator's wall times, and a wrong zone would move every contact by hours
+    # without any error; the mapping is read without the settings, so it does not borrow flows.timezone.
+    timezone: str | None = None
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)  # the file it was read from, for messages
 
@@ -143,11 +179,17 @@ class SourceMapping(_Spec):
     def _known_decimal(cls, decimal: str) -> str:
         return _supported("decimal", decimal, DECIMALS)
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str | None) -> str | None:
+        return None if timezone is None else time_zone(timezone)
+
     def table(self, name: str) -> TableMapping:
         """Return the mapping of canonical table `name` (an empty one when the file says nothing of it),
-        carrying the export's decimal mark."""
+        carrying the export's decimal mark and time zone unless it has its own."""
         table = self.tables.get(name, TableMapping())
-        return table if table.decimal is not None else table.model_copy(update={"decimal": self.decimal})
+        update = {"decimal": table.decimal or self.decimal, "timezone": table.timezone or self.timezone}
+        return table.model_copy(update=update)
 
     def staged(self) -> SourceMapping:
         """Return the mapping for tables already renamed to canonical names and written as Parquet by staging."""
@@ -181,6 +223,12 @@ class SourceMapping(_Spec):
                             f"{where}: tables.{name}.{key}.{column}: {column} is a {spec.type} column, "
                             f"{key} apply to {' / '.join(types)} columns only"
                         )
+            epochs = sorted(column for column, fmt in table.dates.items() if fmt in EPOCH_FORMATS)
+            if epochs and self.table(name).timezone is None:
+                raise MappingError(
+                    f"{where}: tables.{name}.dates reads {', '.join(epochs)} as epoch instants: say which local time "
+                    f"they become with timezone: at the top of the mapping (the operator's, e.g. Asia/Shanghai)"
+                )
             sources = list(table.columns.values())
             repeated = sorted({s for s in sources if sources.count(s) > 1})
             if repeated:

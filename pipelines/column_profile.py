@@ -1,8 +1,8 @@
 """What a sampled column's values look like: the `Profile` behind `tiercast mapping draft`.
 
 Shapes: 11-digit mobile numbers, YYYYMM billing months, dates and their format, date-times,
-numbers (whole? median?), booleans, and codes with their counts. Pure: a sampled Arrow column in,
-its profile out.
+numbers (whole? median? epoch seconds or milliseconds?), booleans, and codes with their counts.
+Pure: a sampled Arrow column in, its profile out.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.coerce import DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text, national_numbers
+from pipelines.coerce import CURRENCY, DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text, national_numbers
 
 CODE_LIMIT = 200  # more distinct values than this in the sample: not a code column
 MSISDN = r"^1[3-9]\d{9}$"
@@ -37,6 +37,11 @@ OTHER_DATES: tuple[str, ...] = (
 )
 OTHER_DATES += ("%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%Y%m%d %H:%M:%S", "%d-%b-%Y", "%d%b%Y", "%Y-%m", "%Y/%m")
 OTHER_DATES += ("%m/%Y", "%m.%Y", "%m-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M")
+# Epoch instants a sample is taken for: digits, `dates:` entry, units per second. A count of seconds from 2000 to 2100
+# has 10 digits, of milliseconds 13; outside those years digits are ids or amounts, not times.
+EPOCHS = ((10, "epoch_s", 1), (13, "epoch_ms", 1000))
+EPOCH_YEARS_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01 UTC
+HOUR_FORMAT = "%Y%m%d%H"  # 10 digits too: 2026080111, an hour, is also a plausible epoch second (2034-03-...)
 OTHER_DATES += tuple(f"{d} %H:%M:%S{mark}%f" for d in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y") for mark in ",.")
 
 
@@ -56,6 +61,11 @@ class Profile:
     median: float | None = None  # numbers
     decimal_comma: bool = False  # text numbers written with a decimal comma (1.234,50)
     codes: tuple[tuple[str, int], ...] | None = None  # (value, rows), most frequent first; None: too many
+
+    @property
+    def time_digits(self) -> bool:
+        """True for whole numbers that may be times: epoch seconds or milliseconds, or YYYYMMDDHH hours."""
+        return self.shape == "number" and bool(self.date_format)
 
     @property
     def is_code(self) -> bool:
@@ -124,9 +134,12 @@ def _text_profile(base: Profile, text: pa.ChunkedArray, integer: bool) -> Profil
         return dated
     if _all(text, r"^\d{16,}$"):  # longer than any amount: an id kept as text
         return base
+    if not integer and pc.any(pc.match_substring_regex(text, CURRENCY)).as_py():
+        text = pc.replace_substring_regex(text, CURRENCY, r"\1\2\3")  # "¥1,234.50", "88.00元": read as numbers
     if integer or _all(text, NUMBER):
         numbers = pc.cast(pc.replace_substring(text, ",", ""), pa.float64())
-        return _with(base, shape="number", integral=integer or _all(text, WHOLE), median=_median(numbers))
+        found = _with(base, shape="number", integral=integer or _all(text, WHOLE), median=_median(numbers))
+        return _with_epoch(found, text) if _all(text, r"^\d+$") else found
     if _all(text, COMMA_NUMBER):
         pointed = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".")
         numbers = pc.cast(pointed, pa.float64())
@@ -157,6 +170,27 @@ def _date_profile(base: Profile, text: pa.ChunkedArray) -> Profile | None:
         return None
     chosen = fits[0] if len(fits) == 1 else "?"
     return _with(base, shape=_format_shape(fits[0], distinct), date_format=chosen, formats=fits)
+
+
+def _with_epoch(found: Profile, text: pa.ChunkedArray) -> Profile:
+    """Return a whole-number profile with the time format its digits may be: epoch seconds or milliseconds (10 or
+    13 digits from 2000 to 2100), or YYYYMMDDHH hours; "?" with both formats when ten digits fit both readings.
+
+    The shape stays "number": ids and counts have such digits too, and the column's name decides (a datetime column
+    takes a number column only with such a format).
+    """
+    distinct = pc.unique(text)
+    for digits, fmt, per_second in EPOCHS:
+        if not _all(distinct, rf"^\d{{{digits}}}$"):
+            continue
+        low, high = (value.as_py() for value in pc.min_max(pc.cast(distinct, pa.int64())).values())
+        hours = digits == 10 and pc.strptime(distinct, format=HOUR_FORMAT, unit="s", error_is_null=True).null_count == 0
+        if not EPOCH_YEARS_S[0] * per_second <= low <= high < EPOCH_YEARS_S[1] * per_second:
+            return _with(found, date_format=HOUR_FORMAT) if hours else found
+        if hours:
+            return _with(found, date_format="?", formats=(HOUR_FORMAT, fmt))
+        return _with(found, date_format=fmt)
+    return found
 
 
 def _format_shape(fmt: str, distinct: pa.Array) -> str:

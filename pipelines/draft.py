@@ -55,7 +55,8 @@ class TableDraft:
 
 @dataclass(frozen=True)
 class Draft:
-    """A whole export's draft mapping: encoding, delimiter, decimal mark, one TableDraft per table, files not placed."""
+    """A whole export's draft mapping: encoding, delimiter, decimal mark, time zone, one TableDraft per table, files
+    not placed."""
 
     data_dir: Path
     encoding: Guess
@@ -63,6 +64,7 @@ class Draft:
     unplaced: tuple[str, ...]
     delimiter: Guess | None = None  # None: the default (,) fits, no entry needed
     decimal: Guess | None = None
+    timezone: Guess | None = None  # None: no table reads epoch instants, no entry needed
 
 
 def row_count(count: int) -> str:

@@ -11,6 +11,7 @@ pipelines/column_profile.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,7 +23,7 @@ from pipelines.column_assignment import guess_columns
 from pipelines.column_profile import Profile, profile
 from pipelines.draft import UNKNOWN, Codes, Draft, Guess, TableDraft, row_count
 from pipelines.export_sample import SAMPLE_ROWS, Sample, export_files, read_sample
-from pipelines.mapping import OPTIONAL_TABLES
+from pipelines.mapping import EPOCH_FORMATS, OPTIONAL_TABLES
 from pipelines.mapping_guess import code_guess, file_hint
 
 TABLES = ("subscribers", "bills", "payments", "contacts", *OPTIONAL_TABLES)  # an optional one is drafted when found
@@ -85,6 +86,7 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
         unplaced + tuple(unreadable),
         guess_delimiter(read),
         guess_decimal(profiles),
+        guess_timezone(tables),
     )
 
 
@@ -160,11 +162,18 @@ def _placement(table: str, file_name: str, columns: list[Profile]) -> tuple[int,
     hint = file_hint(table, file_name)
     score, parts = (3, [f"file name ({hint})"]) if hint else (0, [])
     for shape, points, words in CONTENT[table]:
-        named = [p.name for p in columns if (p.is_code and p.shape == "text" if shape == "code" else p.shape == shape)]
+        named = [p.name for p in columns if _has_shape(p, shape)]
         if named:
             score += points
             parts += [f"{words} in {', '.join(named[:3])}"] if points > 0 else []
     return score, "; ".join(parts)
+
+
+def _has_shape(found: Profile, shape: str) -> bool:
+    """True if a column is of a CONTENT shape (codes: text codes; date-times: epoch seconds / ms too)."""
+    if shape == "code":
+        return found.is_code and found.shape == "text"
+    return found.shape == shape or (shape == "datetime" and found.time_digits)
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -233,17 +242,42 @@ def guess_dates(
     for column, p in found.items():
         if contract.columns[column].type not in ("date", "datetime") or p.shape == "empty":
             continue
-        known = [fmt for fmt in p.formats if fmt in settled or fmt.split(" %H")[0] in settled]
+        # An hour YYYYMMDDHH or epoch seconds is never settled by the other dates: the two readings are hours apart.
+        known = [
+            fmt
+            for fmt in p.formats
+            if (fmt in settled or fmt.split(" %H")[0] in settled) and "epoch_s" not in p.formats
+        ]
         if p.date_format == UNKNOWN and len(known) == 1:
             why = f"values like {p.example} fit {' and '.join(p.formats)}; the export's other dates read {known[0]}"
             dates[column] = Guess(known[0], why, "values + other tables")
         elif p.date_format == UNKNOWN:
-            dates[column] = Guess(UNKNOWN, f"values like {p.example} fit {' and '.join(p.formats)}: which one?")
+            zone = " (epoch_s needs timezone: at the top too)" if "epoch_s" in p.formats else ""
+            dates[column] = Guess(UNKNOWN, f"values like {p.example} fit {' and '.join(p.formats)}: which one?{zone}")
         elif p.date_format is None and p.shape == "text":
             dates[column] = Guess(UNKNOWN, f"values like {p.example}: give their strptime format")
+        elif p.date_format in EPOCH_FORMATS:
+            dates[column] = Guess(p.date_format, _epoch_why(p.example, p.date_format), "values")
         elif p.date_format:
             dates[column] = Guess(p.date_format, f"values like {p.example}", "values")
     return dates
+
+
+def _epoch_why(example: str, fmt: str) -> str:
+    """Return why digits are taken for epoch instants: the example read as one (UTC), the unit, the time zone."""
+    seconds = int(example) / (1000 if fmt == "epoch_ms" else 1)
+    utc = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    unit = "milliseconds" if fmt == "epoch_ms" else "seconds"
+    return f"values like {example}: {unit} since 1970 ({utc} UTC), read in the mapping's timezone"
+
+
+def guess_timezone(tables: dict[str, TableDraft]) -> Guess | None:
+    """Return the mapping's `timezone` when a table reads epoch instants (None: no entry needed)."""
+    epochs = [f"{t.table}.{c}" for t in tables.values() for c, g in t.dates.items() if g.value in EPOCH_FORMATS]
+    if not epochs:
+        return None
+    why = f"{', '.join(epochs)} are epoch instants: the operator's local time zone they become (e.g. Asia/Shanghai)?"
+    return Guess(UNKNOWN, why)
 
 
 def guess_codes(contract: Contract, found: dict[str, Profile]) -> dict[str, Codes]:

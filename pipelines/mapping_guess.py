@@ -244,6 +244,8 @@ def fits(spec: ColumnSpec, found: Profile, named: bool = False) -> bool:
         return False
     if named and spec.type in ("date", "datetime") and found.shape == "text":
         return True
+    if spec.type in ("date", "datetime") and found.time_digits:  # epoch seconds / ms, YYYYMMDDHH
+        return True
     return found.shape in SHAPES_OF_TYPE.get(spec.type, ())
 
 
@@ -275,6 +277,9 @@ VALUE_RULES: dict[str, tuple[str, str, bool | None]] = {  # column: (words, shap
 def matches_rule(column: str, found: Profile) -> bool:
     """True if a column's values look like tiercast's `column` (VALUE_RULES)."""
     _, shape, empty = VALUE_RULES[column]
-    if found.shape != shape or (empty is not None and (found.nulls > 0) != empty):
+    times = shape == "datetime" and found.time_digits  # epoch seconds: date-times; not amounts
+    if (found.shape != shape and not times) or (shape == "number" and found.time_digits):
+        return False
+    if empty is not None and (found.nulls > 0) != empty:
         return False
     return column != "plan" or 1 < found.distinct < found.rows - found.nulls

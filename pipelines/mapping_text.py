@@ -29,12 +29,15 @@ def draft_text(draft: Draft, out: Path | None = None) -> str:
         f"# Draft source mapping of the export in {draft.data_dir}, written by `tiercast mapping draft`.",
         "# It was guessed from file names, column names and the first rows of each file.",
         '# Check every line marked "# guess:", and replace every "?" (its "# needed:" comment says with what).',
-        "# values: map the export's codes to tiercast's; dates: strptime formats; scales: multiply (fen -> CNY).",
+        "# values: map the export's codes to tiercast's; dates: strptime formats (epoch_s / epoch_ms: instants, read",
+        "# in timezone:); scales: multiply (fen -> CNY).",
         f"# Then run: tiercast validate --data {draft.data_dir} --mapping {out or 'THIS_FILE'}",
         f"encoding: {_scalar(draft.encoding.value)}{_comment(draft.encoding)}",
     ]
     lines += [
-        _entry(0, key, guess) for key, guess in (("delimiter", draft.delimiter), ("decimal", draft.decimal)) if guess
+        _entry(0, key, guess)
+        for key, guess in (("delimiter", draft.delimiter), ("decimal", draft.decimal), ("timezone", draft.timezone))
+        if guess
     ]
     lines += [f"# file not placed: {note}" for note in draft.unplaced]
     lines.append("tables:")

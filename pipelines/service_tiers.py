@@ -17,7 +17,7 @@ switch, and the report names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,9 +35,15 @@ from tiercast.settings import Settings
 
 # a publication that was ever pointed at by the view (rejected, failed or building ones never were)
 EVER_LIVE = (*HAS_TABLE, DROPPED)
-# keys per `IN (...)` lookup; above LOOKUP_KEYS keys the table is streamed instead, STREAM_ROWS rows at a time
+# keys per `IN (...)` lookup. The table is streamed instead (STREAM_ROWS rows at a time) when the keys are over
+# STREAM_SHARE of its rows (the registry's count), or over LOOKUP_KEYS when its rows are not known. A 3M-row table
+# with its unique index (benchmarks/bench_tier_lookup.py, medians of 3): 500k keys looked up in 9.7 s on
+# PostgreSQL, 6.8 s on SQLite, the table streamed in 21 s and 25 s; 200k keys 4.0 s and 2.8 s. Lookups cost
+# ~19 us a key on PostgreSQL, streaming ~7 us a row: they win up to about a third of the rows.
 IN_KEYS = 5000
 LOOKUP_KEYS = 100_000
+STREAM_SHARE = 0.3
+Sizes = Mapping[str, int | None]  # table name ('': the view) -> its rows in the registry
 STREAM_ROWS = 200_000
 DAY = pd.Timedelta(days=1)
 # the end of the note when no tiers could be read (a caller with tiers of its own drops it)
@@ -54,6 +60,7 @@ class Switch:
     live_from: pd.Timestamp
     status: str
     kept: bool
+    rows: int | None = None  # the registry's row count of its table
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ def switch_history(conn: Connection, settings: Settings) -> list[Switch]:
             local_time(row.published_at, settings.flows.timezone),
             row.status,
             row.status in HAS_TABLE and row.table_name in tables,
+            None if row.rows is None else int(row.rows),
         )
         for row in rows
     ]
@@ -98,10 +106,17 @@ def serving(switches: list[Switch], times: pd.Series) -> np.ndarray:
     return np.searchsorted(starts, times.to_numpy(dtype="datetime64[ns]"), side="right") - 1
 
 
-def _rows(conn: Connection, table: sa.TableClause, keys: pd.Index) -> Iterator[Sequence[sa.Row[Any, Any]]]:
+def streamed(keys: int, rows: int | None) -> bool:
+    """Whether looking up `keys` keys in a table of `rows` rows (None: not known) reads the whole table instead."""
+    return keys > (LOOKUP_KEYS if rows is None else STREAM_SHARE * rows)
+
+
+def _rows(
+    conn: Connection, table: sa.TableClause, keys: pd.Index, rows: int | None
+) -> Iterator[Sequence[sa.Row[Any, Any]]]:
     """Yield (subscriber_key, tier) rows of `table` in pieces: the keys asked for, or the whole table streamed."""
     columns = (table.c.subscriber_key, table.c.tier)
-    if len(keys) <= LOOKUP_KEYS:
+    if not streamed(len(keys), rows):
         for at in range(0, len(keys), IN_KEYS):
             wanted = keys[at : at + IN_KEYS].tolist()
             yield conn.execute(sa.select(*columns).where(table.c.subscriber_key.in_(wanted))).all()
@@ -109,13 +124,13 @@ def _rows(conn: Connection, table: sa.TableClause, keys: pd.Index) -> Iterator[S
     yield from conn.execution_options(yield_per=STREAM_ROWS).execute(sa.select(*columns)).partitions()
 
 
-def read_tiers(conn: Connection, table_name: str, keys: pd.Index) -> pd.Series:
+def read_tiers(conn: Connection, table_name: str, keys: pd.Index, rows: int | None = None) -> pd.Series:
     """Return the tier of each key (categorical, aligned with `keys`, NaN when the table lacks it), reading only those
-    keys or streaming the table: memory is one byte per key, whatever the table's size."""
+    keys or streaming the table of `rows` rows (`streamed`): memory is one byte per key, whatever the table's size."""
     table = sa.table(table_name, sa.column("subscriber_key"), sa.column("tier"))
     codes = np.full(len(keys), -1, dtype="int8")
     names: dict[str, int] = {}
-    for piece in _rows(conn, table, keys):
+    for piece in _rows(conn, table, keys, rows):
         found = pd.DataFrame(list(piece), columns=["subscriber_key", "tier"], dtype="str")
         at = keys.get_indexer(pd.Index(found["subscriber_key"]))
         mine = at >= 0
@@ -184,26 +199,30 @@ def _keys(subscribers: pd.DataFrame, ids: np.ndarray, key: bytes) -> pd.Series:
 
 
 def _contact_tiers(
-    conn: Connection, contacts: pd.DataFrame, sources: pd.Series, keys: pd.Series, view: str
+    conn: Connection, contacts: pd.DataFrame, sources: pd.Series, keys: pd.Series, view: str, sizes: Sizes
 ) -> tuple[pd.Series, int]:
-    """Return each contact's tier from its source table ('' : the view), and how many callers were found."""
+    """Return each contact's tier from its source table ('' : the view; `sizes`: their rows), and how many callers
+    were found."""
     tiers = pd.Series(UNLISTED, index=contacts.index, dtype="str")
     found: set[object] = set()
     for source, mine in contacts.groupby(sources.to_numpy(), sort=True)["subscriber_id"]:
         callers = keys.reindex(mine.unique()).dropna()
-        read = read_tiers(conn, str(source) or view, pd.Index(callers.unique()))
+        read = read_tiers(conn, str(source) or view, pd.Index(callers.unique()), sizes.get(str(source)))
         by_id = pd.Series(read.reindex(callers.to_numpy()).to_numpy(), index=callers.index).dropna()
         found.update(by_id.index)
         tiers.loc[mine.index] = mine.map(by_id).fillna(UNLISTED).astype("str").to_numpy()
     return tiers, len(found)
 
 
-def _base(conn: Connection, subscribers: pd.DataFrame, base_source: pd.Series, key: bytes, view: str) -> pd.DataFrame:
+def _base(
+    conn: Connection, subscribers: pd.DataFrame, base_source: pd.Series, key: bytes, view: str, sizes: Sizes
+) -> pd.DataFrame:
     """Return the active base per day and tier, each day's tiers read from its `base_source` table ('': the view)."""
     keys = pd.Index(subscriber_key(subscribers["msisdn"], key).to_numpy())
     parts = []
     for source, days in base_source.groupby(base_source.to_numpy(), sort=True):
-        tiers = read_tiers(conn, str(source) or view, keys).cat.add_categories([UNLISTED]).fillna(UNLISTED)
+        tiers = read_tiers(conn, str(source) or view, keys, sizes.get(str(source)))
+        tiers = tiers.cat.add_categories([UNLISTED]).fillna(UNLISTED)
         served = pd.DatetimeIndex(days.index)
         parts.append(active_base(subscribers, pd.Series(tiers.to_numpy(), index=subscribers.index), served))
         del tiers
@@ -277,7 +296,8 @@ def attributed_tiers(
             sources = pd.Series(kept[at], index=inside.index)  # at -1 takes the last entry: the view
             key = privacy_key(settings.privacy)
             keys = _keys(subscribers, inside["subscriber_id"].unique(), key)
-            tiers, found = _contact_tiers(conn, inside, sources, keys, view)
+            sizes = {s.table_name: s.rows for s in switches} | {"": live.rows}  # "": the view, the live table
+            tiers, found = _contact_tiers(conn, inside, sources, keys, view, sizes)
             counted = pd.DataFrame({"day": times.loc[inside.index].dt.normalize(), "at": at}).value_counts()
             segments = segments.assign(
                 contacts=[int(counted.get((d, a), 0)) for d, a in zip(segments["day"], segments["at"], strict=True)]
@@ -285,7 +305,7 @@ def attributed_tiers(
             longest = segments.assign(hours=segments["until"] - segments["from"]).sort_values("hours", kind="stable")
             chosen = longest.groupby("day").tail(1).set_index("day").sort_index()
             segments = segments.assign(base=segments.index.isin(longest.groupby("day").tail(1).index) & with_base)
-            base = _base(conn, subscribers, chosen["source"], key, view) if with_base else _no_base()
+            base = _base(conn, subscribers, chosen["source"], key, view, sizes) if with_base else _no_base()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         return AttributedTiers(None, empty, f"no tier table published ({where}: {exc.orig}); {ALL_ONLY}")
     finally:

@@ -13,6 +13,7 @@ from pipelines.database import engine_for, publications_table
 from pipelines.privacy import privacy_key, subscriber_key
 from pipelines.publish import publish
 from pipelines.service_levels import run
+from pipelines.service_tiers import LOOKUP_KEYS, read_tiers, streamed
 from tests.data_contracts.tables import subscribers, valid_tables, write_tables
 from tests.pipelines.publish_db import retention_frame, sqlite_target, tier_frame
 
@@ -187,3 +188,20 @@ def test_a_day_whose_version_was_dropped_takes_the_live_tiers_and_says_so(
     assert "without a kept version (2024-02-01..2024-02-05): from the live table v3 as of 2024-02-06" in (
         report.tiers_from
     )
+
+
+def test_read_tiers_looks_up_the_keys_or_streams_the_table_with_the_same_tiers(tmp_path: Path) -> None:
+    """Keys over STREAM_SHARE of the table's rows stream it; fewer are looked up; unknown rows use LOOKUP_KEYS."""
+    assert (streamed(29, 100), streamed(31, 100)) == (False, True)  # STREAM_SHARE 0.3 of the registry's rows
+    assert (streamed(LOOKUP_KEYS, None), streamed(LOOKUP_KEYS + 1, None)) == (False, True)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'tiers.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (subscriber_key TEXT, tier TEXT)")
+        conn.exec_driver_sql("INSERT INTO t VALUES ('k1', 'high'), ('k2', 'mid'), ('k3', 'low'), ('k4', 'mid')")
+    keys = pd.Index(["k4", "k9", "k1"])  # k9 is in no table
+    with engine.connect() as conn:
+        looked_up = read_tiers(conn, "t", keys, rows=100)
+        whole = read_tiers(conn, "t", keys, rows=4)
+    engine.dispose()
+    expected = ["mid", None, "high"]
+    assert [None if pd.isna(t) else t for t in looked_up] == [None if pd.isna(t) else t for t in whole] == expected

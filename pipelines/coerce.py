@@ -51,10 +51,10 @@ EPOCH_DIGITS = {10: "epoch_s", 13: "epoch_ms", 16: "epoch_us"}
 # Epoch instants read from 1970-01-01 up to 2100-01-01 (seconds; x1000 per finer unit): outside, the unit is wrong.
 EPOCH_END_S = 4_102_444_800
 UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
-# A number with one currency mark or unit before or after it, spaces (no-break ones too) allowed between.
-_SPACE = r"[\s\x{00A0}\x{202F}]*"
-_MARK = r"(?:[¥￥€$£]|(?i:RMB|CNY|USD|EUR|GBP|HKD))"
-CURRENCY = rf"^([+-]?){_SPACE}{_MARK}{_SPACE}([+-]?[\d.,]+)$|^([+-]?[\d.,]+){_SPACE}(?:{_MARK}|元)$"
+# Currency marks and units written before or after an amount (元 only after), with spaces (no-break ones too).
+CURRENCY_MARKS = ("¥", "￥", "€", "$", "£", "RMB", "CNY", "USD", "EUR", "GBP", "HKD")
+NO_BREAK_SPACES = ("\u00a0", "\u202f")
+CURRENCY_TEXT = re.compile("|".join(map(re.escape, (*CURRENCY_MARKS, "元"))), re.IGNORECASE)
 # strptime formats Arrow's ISO reader handles better (it also reads fractions of a second).
 ISO_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S"}
 
@@ -190,7 +190,8 @@ def _convert(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Tab
     """Return `column` in the contract type (see `coerce`), value by value."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    if is_text(column.type) and spec.type in ("int64", "float64", "datetime") and spec.name not in mapping.codes:
+    fast = spec.type == "datetime" or (spec.type in ("int64", "float64") and not _first_marked(column))
+    if is_text(column.type) and fast and spec.name not in mapping.codes:
         try:  # well-formed numbers and times need no cleaning: one pass fewer over millions of values
             parsed = (
                 _parse_dates(table, spec, column, mapping.dates.get(spec.name), report=False)
@@ -211,14 +212,9 @@ def _convert(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Tab
         elif spec.type == "bool":
             column = _parse_bools(table, spec, column)
         elif spec.type in ("int64", "float64"):
-            column = _parse_numbers(column, mapping.decimal)
-    try:
-        cast = _to_type(table, spec, column)
-    except ContractError:
-        unmarked = _without_currency(column) if is_text(column.type) and spec.type in ("int64", "float64") else column
-        if unmarked is column:
-            raise
-        cast = _to_type(table, spec, unmarked)  # "¥1234.50": only then the (costly) look for currency marks
+            numbers = _to_numbers(table, spec, column, mapping.decimal)
+            return numbers if spec.name not in mapping.scales else _scaled(numbers, mapping.scales[spec.name])
+    cast = _to_type(table, spec, column)
     scale = mapping.scales.get(spec.name)
     return cast if scale is None else _scaled(cast, scale)
 
@@ -344,15 +340,47 @@ def _parse_bools(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.Ch
     return pc.if_else(pc.is_valid(column), truth, pa.scalar(None, pa.bool_()))
 
 
-def _without_currency(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Return text numbers without a currency mark or unit before or after them ("¥1,234.50", "88.00元", "RMB 88")."""
-    marked = pc.fill_null(pc.match_substring_regex(column, CURRENCY), False)
-    if not pc.any(marked).as_py():
+def _to_numbers(table: str, spec: ColumnSpec, column: pa.ChunkedArray, decimal: str | None) -> pa.ChunkedArray:
+    """Return text numbers in the contract type: without thousands separators, and without currency marks when they
+    do not cast as they are (looked for only then: a failed cast stops at its first bad value); else ContractError
+    naming the rows, shown as the export wrote them."""
+    if not _first_marked(column):
+        try:
+            return _cast(_parse_numbers(column, decimal), arrow_type(spec, column.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return _to_type(table, spec, _parse_numbers(without_currency(column), decimal), shown=column)
+
+
+def _first_marked(column: pa.ChunkedArray) -> bool:
+    """True if the first value of a text column carries a currency mark (the column is read without them at once)."""
+    first = _first_value(column)
+    return first is not None and CURRENCY_TEXT.search(first) is not None
+
+
+def without_currency(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Return text numbers without one currency mark or unit before or after them ("¥1,234.50", "-€ 3", "88.00元",
+    "RMB 88"); anything else stays for the cast to refuse ("¥¥4", "88元元", "approx 3").
+
+    Which marks occur is found by literal searches (cheap); only those are taken off, by two anchored patterns.
+    """
+    symbols = [m for m in CURRENCY_MARKS if not m.isalpha() and _contains(column, m)]
+    words = [m for m in CURRENCY_MARKS if m.isalpha()]
+    if pc.any(pc.match_substring_regex(column, f"(?i){'|'.join(words)}")).as_py() is not True:
+        words = []
+    if not (symbols or words or _contains(column, "元")):
         return column
-    whole = column.combine_chunks()
-    mask = marked.combine_chunks()
-    plain = pc.replace_substring_regex(pc.filter(whole, mask), CURRENCY, r"\1\2\3")
-    return pa.chunked_array([pc.replace_with_mask(whole, mask, plain)])
+    for space in NO_BREAK_SPACES:
+        column = pc.replace_substring(column, space, " ") if _contains(column, space) else column
+    marks = "|".join(re.escape(m) for m in (*symbols, *words))
+    if marks:
+        column = pc.replace_substring_regex(column, rf"^([+-]?) *(?i:{marks}) *", r"\1")
+    return pc.replace_substring_regex(column, rf" *(?i:{marks + '|' if marks else ''}元)$", "")
+
+
+def _contains(column: pa.ChunkedArray, text: str) -> bool:
+    """True if any value contains `text`."""
+    return bool(pc.any(pc.match_substring(column, text)).as_py())
 
 
 def _parse_numbers(column: pa.ChunkedArray, decimal: str | None = ".") -> pa.ChunkedArray:
@@ -397,8 +425,11 @@ def _scaled(column: pa.ChunkedArray, scale: float) -> pa.ChunkedArray:
     return result if pa.types.is_floating(column.type) else pc.cast(result, column.type, safe=False)
 
 
-def _to_type(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Cast `column` to the Arrow type of the contract type; ContractError naming the rows that do not convert."""
+def _to_type(
+    table: str, spec: ColumnSpec, column: pa.ChunkedArray, shown: pa.ChunkedArray | None = None
+) -> pa.ChunkedArray:
+    """Cast `column` to the Arrow type of the contract type; ContractError naming the rows that do not convert
+    (with their values in `shown`, the text before cleaning, when given)."""
     source = column.type
     target = arrow_type(spec, source)
     if source == target:
@@ -419,7 +450,11 @@ def _to_type(table: str, spec: ColumnSpec, column: pa.ChunkedArray) -> pa.Chunke
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         rows = _failing_rows(column, lambda part: _cast(part, target), EXAMPLES)
         raise ContractError(
-            table, f"wrong type: values cannot be read as {spec.type} ({exc})", spec.name, "type", show(column, rows)
+            table,
+            f"wrong type: values cannot be read as {spec.type} ({exc})",
+            spec.name,
+            "type",
+            show(column if shown is None else shown, rows),
         ) from exc
     if spec.type == "bool" and pa.types.is_integer(source):
         outside = pc.invert(pc.is_in(column, value_set=pa.array([0, 1], source)))

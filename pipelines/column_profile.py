@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.coerce import CURRENCY, DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text, national_numbers
+from pipelines.coerce import DATE_SHAPES, FALSE_TEXT, TRUE_TEXT, is_text, national_numbers, without_currency
 
 CODE_LIMIT = 200  # more distinct values than this in the sample: not a code column
 MSISDN = r"^1[3-9]\d{9}$"
@@ -134,8 +134,8 @@ def _text_profile(base: Profile, text: pa.ChunkedArray, integer: bool) -> Profil
         return dated
     if _all(text, r"^\d{16,}$"):  # longer than any amount: an id kept as text
         return base
-    if not integer and pc.any(pc.match_substring_regex(text, CURRENCY)).as_py():
-        text = pc.replace_substring_regex(text, CURRENCY, r"\1\2\3")  # "¥1,234.50", "88.00元": read as numbers
+    if not integer:
+        text = without_currency(text)  # "¥1,234.50", "88.00元": read as numbers
     if integer or _all(text, NUMBER):
         numbers = pc.cast(pc.replace_substring(text, ",", ""), pa.float64())
         found = _with(base, shape="number", integral=integer or _all(text, WHOLE), median=_median(numbers))

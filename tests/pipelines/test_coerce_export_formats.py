@@ -251,8 +251,9 @@ def test_a_tables_time_zone_overrides_the_exports() -> None:
         ),
         (["€ 1.234,50", "88,00 €", "-€3", "7\u00a0€"], ",", [1234.5, 88.0, -3.0, 7.0]),
         (["¥58.00", "70.5", None, " ¥ 19 "], ".", [58.0, 70.5, None, 19.0]),
+        (["70.5", "", "¥58.00", "RMB1,000"], ".", [70.5, None, 58.0, 1000.0]),  # the first value plain
     ],
-    ids=["yuan-and-others", "decimal-comma", "mixed"],
+    ids=["yuan-and-others", "decimal-comma", "mixed", "first-plain"],
 )
 def test_amounts_with_a_currency_mark_read_as_the_number(texts: list[str], decimal: str, expected: list[float]) -> None:
     values = coerce("bills", spec("amount", "float64"), column(*texts), TableMapping(decimal=decimal))

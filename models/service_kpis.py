@@ -54,6 +54,9 @@ WHY = {
     "wait_seconds": "no queue waits",
     "handle_seconds": "no handle times",
 }
+# An export whose contact times are dates only (every contact at 00:00): the hour of a call is unknown.
+UNTIMED = "contact_time has no time of day (every contact at 00:00): calls cannot be placed in hours"
+HOURLY_KPIS = ("below_target", "hours", "hours_below_target")  # what needs the hour (the hourly table needs it whole)
 HOURLY_COLUMNS = [
     "offered", "answered", "abandoned", "answered_within", "service_level", "abandon_rate", "asa_s", "aht_s", "fcr",
 ]  # fmt: skip
@@ -107,6 +110,13 @@ def kpi_caveats(absent: Collection[str]) -> dict[str, str]:
         return {}
     basis = "no abandoned column: taken over every offered call, answered or not"
     return {"fcr": basis, **({} if "handle_seconds" in absent else {"aht_s": basis})}
+
+
+def untimed(times: pd.Series) -> bool:
+    """Whether contact times carry no time of day: every one of them (at least two) at midnight, which a clock
+    records about once in 86,400 calls, while a date-only export (a CRM's contact date) always does."""
+    present = times.dropna()
+    return len(present) >= 2 and bool((present == present.dt.normalize()).all())
 
 
 def caller_tiers(contacts: pd.DataFrame, subscriber_tiers: pd.Series | None) -> pd.Series:
@@ -246,6 +256,9 @@ def service_kpis(
     unavailable = unavailable_kpis(absent)
     hourly = _with_targets(_aggregate(calls, ["day", "hour", "tier"]), settings)
     hourly = hourly[["day", "hour", "tier", *HOURLY_COLUMNS, "target", "below_target"]]
+    if untimed(contacts.loc[inside, "contact_time"]):  # no hours: no hourly table, nothing below target by hour
+        unavailable |= dict.fromkeys(HOURLY_KPIS, UNTIMED)
+        hourly = hourly.iloc[0:0]
 
     counted = complaints(contacts.loc[inside], tiers.loc[inside])
     below = hourly.groupby(["day", "tier"])["below_target"].sum().rename("hours_below_target").reset_index()

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.service_kpis import ContactTiers, active_base, caller_tiers, service_kpis
+from models.service_kpis import UNTIMED, ContactTiers, active_base, caller_tiers, service_kpis, untimed
 from pipelines.privacy import privacy_key, subscriber_key
 from pipelines.service_tiers import ALL_ONLY, attributed_tiers, day_text
 from pipelines.staffing_plan import day_calls, replay
@@ -293,9 +293,9 @@ def service_night(
     if routed is not None:
         night = replace(night, tiers_from=routed.days)
     missing = [c for c in QUEUE_COLUMNS if c in absent]
-    if missing:
-        note = f"no staffing replay: the contacts have no {', '.join(missing)}"
-        return replace(night, note="; ".join([*notes, note]))
+    if missing or untimed(contacts["contact_time"]):
+        why = f"the contacts have no {', '.join(missing)}" if missing else UNTIMED
+        return replace(night, note="; ".join([*notes, f"no staffing replay: {why}"]))
     tomorrow, replayed = as_of + timedelta(days=1), replayed_day(as_of)
     by_key = routing.set_index("subscriber_key")
     calls, patience = day_calls(contacts, callers, by_key, replayed, service, privacy_key(settings.privacy))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.service_kpis import ServiceKpis, active_base, first_contact_resolved, service_kpis
+from models.service_kpis import UNTIMED, ServiceKpis, active_base, first_contact_resolved, service_kpis, untimed
 from tiercast.settings import load_settings
 from tiercast.settings.service import ServiceSettings
 
@@ -226,3 +226,23 @@ def test_the_active_base_per_day_and_tier_counts_who_had_started_and_not_yet_lef
     got = active_base(subscribers, tiers, days)
     pd.testing.assert_frame_equal(got, active_base_by_groups(subscribers, tiers, days))
     assert len(got) == (5 if tiered else 1) * len(days) and got["subscribers"].between(1, n).all()
+
+
+def test_contacts_with_dates_only_give_no_hours_and_say_why(service: ServiceSettings) -> None:
+    """A CRM export's contact dates (every contact at 00:00): the day's counts stand, nothing is placed in hours."""
+    dated = contacts().assign(contact_time=lambda f: f["contact_time"].dt.normalize())
+    untimed_kpis = service_kpis(dated, subscribers(), TIERS, service, START, END)
+    timed = kpis(service)
+    assert untimed_kpis.hourly.empty and not timed.hourly.empty
+    assert untimed_kpis.unavailable == dict.fromkeys(["below_target", "hours", "hours_below_target"], UNTIMED)
+    counts = ["day", "tier", "offered", "answered", "answered_within", "service_level", "complaints", "subscribers"]
+    pd.testing.assert_frame_equal(untimed_kpis.daily[counts], timed.daily[counts])
+    assert untimed_kpis.daily["hours_below_target"].isna().all()
+    assert untimed_kpis.period[["hours", "hours_below_target"]].isna().all().all()
+
+
+def test_untimed_needs_every_time_at_midnight() -> None:
+    midnight, later = pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-01 09:10")
+    assert untimed(pd.Series([midnight, midnight + pd.Timedelta(days=1), pd.NaT]))
+    assert not untimed(pd.Series([midnight, later]))  # one call at 00:00 on a clock that records hours
+    assert not untimed(pd.Series([midnight]))  # a single call says nothing

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from models.service_kpis import UNTIMED
 from pipelines.database import engine_for, publications_table
 from pipelines.nightly_service import ServiceNight, night_from_shards, service_night, service_step, tiers_by_key
 from pipelines.privacy import privacy_key, subscriber_key
@@ -108,6 +109,16 @@ def test_an_export_without_queue_columns_gets_the_kpis_it_can_and_says_why_no_re
     assert night.note == "no staffing replay: the contacts have no wait_seconds, abandoned, handle_seconds"
     assert night.kpis.set_index("tier").loc["high", "offered"] == 2
     assert {"service_level", "aht_s"} <= set(night.unavailable)
+    assert not list(tmp_path.iterdir())
+
+
+def test_contacts_with_dates_only_get_the_days_kpis_and_no_replay(settings: Settings, tmp_path) -> None:
+    """A CRM export's contact dates: every call at 00:00, so tomorrow's hours cannot be replayed."""
+    dated = contacts().assign(contact_time=lambda f: f["contact_time"].dt.normalize())
+    night = night_of(settings, dated, tmp_path)
+    assert night.staffing is None and night.note == f"no staffing replay: {UNTIMED}"
+    assert night.kpis.set_index("tier").loc["high", ["offered", "service_level"]].tolist() == [2, 0.5]
+    assert night.unavailable["hours_below_target"] == UNTIMED
     assert not list(tmp_path.iterdir())
 
 

@@ -106,6 +106,8 @@ def coerce(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: Table
         return _to_type(table, spec, epochs)
     if spec.type in ("date", "datetime") and pa.types.is_integer(column.type):
         column = _integer_digits(column, repeating=spec.type == "date")
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        column = _instants(table, spec, column, mapping.timezone)
     if (spec.name in mapping.codes or spec.phone_prefixes) and pa.types.is_integer(column.type):
         column = pc.cast(column, pa.string())  # numeric codes (1 = voice, ...) are mapped as their text; 8613800138000
     if len(column) and is_text(column.type) and repeats(spec, mapping):
@@ -169,6 +171,21 @@ def _epoch_times(
             show(column, rows),
         )
     return pc.local_timestamp(pc.cast(counts, pa.timestamp(unit, tz=timezone)))
+
+
+def _instants(table: str, spec: ColumnSpec, column: pa.ChunkedArray, timezone: str | None) -> pa.ChunkedArray:
+    """Return a time-zone-aware timestamp column (Spark and Hive write Parquet TIMESTAMPs as UTC instants) as naive
+    wall times of `timezone`; ContractError when there is none: read as they are, a Shanghai export's times would
+    be UTC clock times, 8 hours early, so the as-of day and the service-level hours would be wrong."""
+    if timezone is None:
+        raise ContractError(
+            table,
+            f"wrong type: {column.type} holds instants (time zone {column.type.tz}): say the local time they become "
+            "with timezone: in the mapping",
+            spec.name,
+            "type",
+        )
+    return pc.local_timestamp(pc.cast(column, pa.timestamp(column.type.unit, tz=timezone)))
 
 
 def _per_distinct(table: str, spec: ColumnSpec, column: pa.ChunkedArray, mapping: TableMapping) -> pa.ChunkedArray:

@@ -61,6 +61,7 @@ class Profile:
     median: float | None = None  # numbers
     decimal_comma: bool = False  # text numbers written with a decimal comma (1.234,50)
     codes: tuple[tuple[str, int], ...] | None = None  # (value, rows), most frequent first; None: too many
+    zone: str = ""  # a typed timestamp's time zone: instants (Spark's UTC TIMESTAMP) that need `timezone:`
 
     @property
     def time_digits(self) -> bool:
@@ -93,7 +94,8 @@ def profile(name: str, column: pa.ChunkedArray) -> Profile:
     base = Profile(name, "text", rows, rows - found, len(counts), str(text[0].as_py()), codes=pairs)
     kind = values.type
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return _with(base, shape=_typed_date_shape(values))
+        zone = (kind.tz or "") if pa.types.is_timestamp(kind) else ""
+        return _with(base, shape=_typed_date_shape(values), zone=zone)
     if pa.types.is_boolean(kind):
         return _with(base, shape="bool")
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):

@@ -10,7 +10,7 @@ pipelines/column_profile.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +59,7 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
     profiles = {name: {c: profile(c, s.table[c]) for c in s.table.column_names} for name, s in samples.items()}
     files = place_files(profiles)
     tables: dict[str, TableDraft] = {}
+    zoned: list[str] = []  # mapped columns of typed timestamps with a time zone (instants)
     ids: pa.Array | None = None
     for table in TABLES:
         found = files[table]
@@ -73,6 +74,8 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
         tables[table] = draft_table(
             load_contract(table), found, sample, profiles[found.value], share, bills_fen, settled_formats(tables)
         )
+        mapped = [(c, profiles[found.value].get(g.value)) for c, g in tables[table].columns.items() if not g.unknown]
+        zoned += [f"{table}.{c} ({p.zone})" for c, p in mapped if p is not None and p.zone]
         key = tables[table].columns.get("subscriber_id")
         if table == "subscribers" and key is not None and not key.unknown:
             ids = pc.unique(_text(sample.table[key.value]).combine_chunks())
@@ -86,7 +89,7 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
         unplaced + tuple(unreadable),
         guess_delimiter(read),
         guess_decimal(profiles),
-        guess_timezone(tables),
+        guess_timezone(tables, zoned),
     )
 
 
@@ -271,12 +274,15 @@ def _epoch_why(example: str, fmt: str) -> str:
     return f"values like {example}: {unit} since 1970 ({utc} UTC), read in the mapping's timezone"
 
 
-def guess_timezone(tables: dict[str, TableDraft]) -> Guess | None:
-    """Return the mapping's `timezone` when a table reads epoch instants (None: no entry needed)."""
+def guess_timezone(tables: dict[str, TableDraft], zoned: Sequence[str] = ()) -> Guess | None:
+    """Return the mapping's `timezone` when a table reads epoch instants or `zoned` timestamps with a time zone
+    (None: no entry needed)."""
     epochs = [f"{t.table}.{c}" for t in tables.values() for c, g in t.dates.items() if g.value in EPOCH_FORMATS]
-    if not epochs:
+    instants = [*epochs, *zoned]
+    if not instants:
         return None
-    why = f"{', '.join(epochs)} are epoch instants: the operator's local time zone they become (e.g. Asia/Shanghai)?"
+    what = "are epoch instants" if not zoned else "are instants" if epochs else "are timestamps with a time zone"
+    why = f"{', '.join(instants)} {what}: the operator's local time zone they become (e.g. Asia/Shanghai)?"
     return Guess(UNKNOWN, why)
 
 

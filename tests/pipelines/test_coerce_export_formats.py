@@ -279,3 +279,17 @@ def test_a_currency_amount_that_breaks_a_check_is_quarantined_as_before(settings
 
     assert result.reports["bills"].quarantined == 1
     assert result.tables["bills"]["amount"].tolist() == [58.0, 70.5, 128.0, 19.0]
+
+
+def test_a_utc_parquet_timestamp_becomes_the_local_wall_time_or_asks_for_the_zone() -> None:
+    """Spark writes TIMESTAMP columns as UTC instants: 2024-10-31 08:00 UTC is 16:00 in Shanghai."""
+    instants = pa.chunked_array([pa.array([1730361600000, None], type=pa.timestamp("ms", tz="UTC"))])
+    local = coerce("contacts", spec("contact_time", "datetime"), instants, TableMapping(timezone=SHANGHAI))
+    assert local.type == pa.timestamp("ms") and shown(local) == ["2024-10-31 16:00:00", None]
+    midnight = pa.chunked_array([pa.array([1730304000000], type=pa.timestamp("ms", tz="UTC"))])  # 10-30 16:00 UTC
+    as_date = coerce("subscribers", spec("activation_date", "date"), midnight, TableMapping(timezone=SHANGHAI))
+    assert as_date.to_pylist() == [date(2024, 10, 31)]  # the local day, not the UTC one
+    with pytest.raises(ContractError, match="wrong type: values are not date"):  # 16:00 is not a day
+        coerce("subscribers", spec("activation_date", "date"), instants, TableMapping(timezone=SHANGHAI))
+    with pytest.raises(ContractError, match=r"holds instants \(time zone UTC\): say the local time they become"):
+        coerce("contacts", spec("contact_time", "datetime"), instants, TableMapping())

@@ -150,3 +150,23 @@ def test_yyyymmddhh_hours_are_left_to_a_person_not_read_as_epoch_seconds(tmp_pat
     assert "timezone" not in parsed(text)
     assert parsed(text)["tables"]["contacts"]["dates"] == {"contact_time": "?"}
     assert "values like 2024020110 fit %Y%m%d%H and epoch_s: which one?" in text
+
+
+def test_a_spark_export_with_utc_timestamps_asks_for_the_time_zone_and_reads_local_times(
+    settings, tmp_path: Path
+) -> None:
+    """Spark writes TIMESTAMP columns as UTC instants (Parquet timestamp with tz): the draft asks for the zone."""
+    folder = write_hive_export(tmp_path / "export", "parquet")
+    contacts = pd.read_parquet(folder / "d.parquet")
+    instants = pd.to_datetime(contacts["CALL_TIME"], unit="ms", utc=True)  # tz-aware: UTC instants
+    contacts.assign(CALL_TIME=instants).to_parquet(folder / "d.parquet", index=False)
+
+    text = draft_text(draft_mapping(folder))
+
+    draft = parsed(text)
+    assert draft["timezone"] == "?" and "contacts.contact_time (UTC)" in text
+    assert "contact_time" not in draft["tables"]["contacts"].get("dates", {})  # typed: no format to read
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(answered(draft, {"timezone": "Asia/Shanghai"}), allow_unicode=True))
+    result = validate(settings, folder, path)
+    assert result.tables["contacts"]["contact_time"].tolist() == valid_tables()["contacts"]["contact_time"].tolist()

@@ -29,6 +29,7 @@ import pandas as pd
 from data_contracts.loader import Contract, ContractError
 from data_contracts.rules import RuleContext, key_codes
 from features.availability import unavailable_features
+from pipelines.orphan_ids import written_otherwise
 from pipelines.shards import id_numbers
 from tiercast.errors import QuarantineError
 
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 OWNER_ONLY_DIR, OWNER_ONLY_FILE = 0o700, 0o600  # quarantined rows are raw input rows
 RULES_COLUMN = "failed_rules"  # `;`-separated rule names of a quarantined row
 ROW_COLUMN = "source_row"  # 0-based row number in the input file (header excluded)
+UNKNOWN_SUBSCRIBER = "known_subscriber"  # the rule a row with an id the subscribers lack fails
+EXPLAIN_SHARE = 0.01  # unknown ids on this share of a table's rows are worth explaining (orphan_ids)
+LIKELY = "; likely cause: "  # what follows it in a rule's description says why its rows failed
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,14 @@ def split(
     quarantined.insert(0, ROW_COLUMN, frame.index[bad].to_numpy())
     clean = final_types(frame[~bad] if bad.any() else frame, contract).reset_index(drop=True)
     unmapped = unmapped_codes(frame, contract, failed)
-    return Split(clean, quarantined.reset_index(drop=True), counts, rule_descriptions(contract), unmapped)
+    descriptions = rule_descriptions(contract)
+    unknown = failed.get(UNKNOWN_SUBSCRIBER)
+    if unknown is not None and counts[UNKNOWN_SUBSCRIBER] >= max(1.0, EXPLAIN_SHARE * len(frame)):
+        known = parents["subscribers"]["subscriber_id"]
+        hint = written_otherwise(frame["subscriber_id"][unknown], known, contract.table)
+        if hint:
+            descriptions[UNKNOWN_SUBSCRIBER] += LIKELY + hint
+    return Split(clean, quarantined.reset_index(drop=True), counts, descriptions, unmapped)
 
 
 def unmapped_codes(
@@ -271,6 +282,7 @@ class QuarantineLimitError(QuarantineError, RuntimeError):
         self.result = result
         parts = [
             f"{r.table}: {r.quarantined} of {r.rows_read} rows quarantined ({r.share:.2%}), limit {r.limit:.2%}"
+            + "".join(f" ({rule}{d[d.index(LIKELY) :]})" for rule, d in r.descriptions.items() if LIKELY in d)
             for r in result.exceeded
         ]
         super().__init__("quarantine limit exceeded: " + "; ".join(parts))

@@ -32,7 +32,7 @@ NAMES: dict[str, str] = {
     "|close date|churn date|remove date|stop date|离网日期|离网时间|销户日期|销户时间|拆机日期|注销日期"
     "|fecha baja|fecha desactivacion",
     "deactivation_reason": "deactivation reason|destroy reason|remove reason|termination reason|termination code"
-    "|cancel reason|churn reason|离网原因|销户原因|拆机原因|注销原因"
+    "|cancel reason|churn reason|close reason|离网原因|销户原因|拆机原因|注销原因"
     "|motivo baja|causa baja",
     "plan": "plan|tariff|rate plan|price plan|product name|product|offer name|套餐|资费|产品名称|主套餐|产品"
     "|tarifa|plan tarifario",
@@ -72,7 +72,8 @@ NAMES: dict[str, str] = {
     "|created at|联系时间|来电时间|呼叫时间|受理时间|接触时间|创建时间|开始时间"
     "|fecha hora|fecha contacto",
     "channel": "channel|channel code|contact channel|media|渠道|接触渠道|受理渠道|服务渠道|来源渠道|canal",
-    "reason": "reason|reason code|contact reason|call reason|topic|category|subject"
+    "reason": "reason|reason code|contact reason|call reason|topic|category|subject|service type|contact type"
+    "|call type|request type"
     "|原因|诉求|诉求类型|来电原因|业务类型|服务类型|接触原因"
     "|motivo|tipologia",
     "resolved": "resolved|resolution|first time resolution|ftr|fcr|是否解决|解决|已解决|一次解决",
@@ -152,6 +153,10 @@ CODE_WORDS: dict[str, dict[str, str]] = {
 ALIASES = {"dt": "date", "amt": "amount", "no": "number", "num": "number", "nbr": "number", "yr": "year"}
 ALIASES |= {"qty": "count", "min": "minute", "sec": "second", "cust": "customer", "sub": "subscriber"}
 ALIASES |= {"payment": "pay", "paid": "pay", "tel": "phone"}
+# Warehouse column abbreviations (PROD_NAME, SVC_NUM, CLOSE_RSN, CHNL, ACCT_MONTH, START_TS)
+ALIASES |= {"prod": "product", "svc": "service", "srv": "service", "rsn": "reason", "chnl": "channel", "ch": "channel"}
+ALIASES |= {"camp": "campaign", "grp": "group", "cmpgn": "campaign"}
+ALIASES |= {"acct": "account", "ts": "time", "tm": "time", "stmt": "statement", "cnt": "count", "mon": "month"}
 
 
 def unaccented(text: str) -> str:

@@ -388,6 +388,16 @@ def test_codes_are_counted_over_the_first_rows_only(tmp_path: Path) -> None:
         ("contacts", "来电时间", "contact_time"),
         ("contacts", "渠道", "channel"),
         ("contacts", "诉求", "reason"),
+        # warehouse abbreviations
+        ("subscribers", "PROD_NAME", "plan"),
+        ("subscribers", "SVC_NUM", "msisdn"),
+        ("subscribers", "CLOSE_RSN", "deactivation_reason"),
+        ("bills", "ACCT_MONTH", "bill_month"),
+        ("contacts", "START_TS", "contact_time"),
+        ("contacts", "CHNL", "channel"),
+        ("contacts", "SRV_TYPE", "reason"),
+        ("campaigns", "CAMP_DT", "campaign_date"),
+        ("campaigns", "GRP", "group"),
     ],
 )
 def test_usual_export_names_are_read_as_their_tiercast_column(table: str, name: str, column: str) -> None:

@@ -1,6 +1,6 @@
 """Read and validate the input tables: `validate_tables` returns clean frames, quarantines bad rows.
 
-`read_table(data_dir, contract)` finds `<table>.parquet` (preferred) or `<table>.csv`, reads only
+`read_table(data_dir, contract)` finds the table's file or files (`pipelines.sources.locate`), reads only
 the contract's columns with pyarrow and converts each one to the contract type. Structural
 problems raise `ContractError` at once: a missing file or column, or a value that cannot be
 converted (the message names the column and shows the first offending rows).
@@ -9,7 +9,9 @@ Types in memory: int64 (pandas Int64 when the column is nullable or holds nulls)
 string as pandas `str`, bool (pandas boolean when nullable or holding nulls), date as
 datetime64[ms], datetime as naive datetime64 (the file's unit). Non-nullable columns that
 hold nulls are left nullable here; `pipelines.quarantine` moves those rows aside.
-The frame's index is the row number in the file (0-based, header excluded).
+The frame's index is the row number in the file (0-based, header excluded); of a table read from several
+files (a folder, a glob pattern: pipelines/sources.py), the row number in them all, in order, and error
+examples and quarantine files name the file and the row in it (`source_file`, `source_row`).
 
 `validate_tables(data_dir, settings.validation, quarantine_dir, report_file)` reads every table
 in `settings.tables` order (parents first), then the optional tables the export has
@@ -27,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +44,8 @@ from pipelines.data_end import export_data_end
 from pipelines.evidence import evidence_for
 from pipelines.mapping import OPTIONAL_TABLES, MappingError, SourceMapping, mapping_for
 from pipelines.quarantine import QuarantineLimitError, TableReport, ValidationResult, write_report
-from pipelines.sources import CSV_NULLS, delimiter_hint, find, header, locate, read_columns, table_path
+from pipelines.source_files import rows_by_file, rows_named_by_file
+from pipelines.sources import CSV_NULLS, delimiter_hint, find, header, locate, read_files, table_path
 from tiercast.errors import ConfigurationError
 from tiercast.settings.validation import ValidationSettings
 
@@ -77,6 +80,7 @@ class RawTable:
     ignored_columns: tuple[str, ...]
     absent_columns: tuple[str, ...] = ()
     id_kind: IdKind | None = None
+    files: tuple[tuple[str, int], ...] = ()  # a table of several files: each file's name and rows, in order
 
 
 def validate_inputs(
@@ -201,6 +205,8 @@ def _validate_one(
     contract = full.without(raw.absent_columns)
     quarantine.check_primary_key(raw.frame, contract, settings.examples)
     parts = quarantine.split(raw.frame, contract, parents, data_end, repeated)
+    if raw.files:
+        parts = replace(parts, quarantined=with_source_files(parts.quarantined, raw.files))
     checked = time.perf_counter()
     files = quarantine.write_quarantine(parts.quarantined, out, contract.table, settings.quarantine_csv)
     report = TableReport(
@@ -225,6 +231,16 @@ def _validate_one(
     for column, codes in parts.unmapped.items():
         log.warning("%s.%s: codes the mapping does not know (quarantined): %s", contract.table, column, codes)
     return with_absent_columns(parts.clean, full, raw.absent_columns), report
+
+
+def with_source_files(quarantined: pd.DataFrame, files: Sequence[tuple[str, int]]) -> pd.DataFrame:
+    """Return quarantined rows of a table read from several files with the file each came from (`source_file`)
+    and its row there (`source_row`), instead of its row in all of them."""
+    names, counts = zip(*files, strict=True)
+    index, rows = rows_by_file(quarantined[quarantine.ROW_COLUMN].to_numpy(dtype="int64"), counts)
+    found = quarantined.assign(**{quarantine.ROW_COLUMN: rows})
+    found.insert(0, "source_file", np.asarray(names, dtype=object)[index])
+    return found
 
 
 def with_absent_columns(frame: pd.DataFrame, contract: Contract, absent: tuple[str, ...]) -> pd.DataFrame:
@@ -312,18 +328,29 @@ def read_table(
         )
     csv_types = {used[name]: csv_type(contract.columns[name], names) for name in used}
     repeating = [used[name] for name in used if repeats(contract.columns[name], names)]
-    arrow = read_columns(source, list(used.values()), csv_types, repeating)
+    arrow, counts = read_files(source, list(used.values()), csv_types, repeating)
+    files = tuple(zip(_file_names(data_dir, source.parts), counts, strict=True)) if len(counts) > 1 else ()
     columns = {}
-    for name, column in used.items():
-        spec = contract.columns[name]
-        values = coerce(contract.table, spec, arrow.column(column), names)
-        if name == SUBSCRIBER_KEY:
-            id_kind = id_kind or id_kind_of(values)
-            values = settle_ids(contract.table, spec, values, id_kind)
-        elif spec.type == "id":
-            values = settle_ids(contract.table, spec, values, id_kind_of(values))
-        columns[name] = to_pandas(spec, values)
+    try:
+        for name, column in used.items():
+            spec = contract.columns[name]
+            values = coerce(contract.table, spec, arrow.column(column), names)
+            if name == SUBSCRIBER_KEY:
+                id_kind = id_kind or id_kind_of(values)
+                values = settle_ids(contract.table, spec, values, id_kind)
+            elif spec.type == "id":
+                values = settle_ids(contract.table, spec, values, id_kind_of(values))
+            columns[name] = to_pandas(spec, values)
+    except ContractError as exc:
+        if files:  # its example rows are positions in all the files: name each one's file and row
+            exc.args = (rows_named_by_file(str(exc), [n for n, _ in files], counts),)
+        raise
     del arrow
     frame = pd.DataFrame(columns, copy=False)
     log.info("read %s: %d rows from %s", contract.table, len(frame), source.path)
-    return RawTable(frame=frame, path=source.path, ignored_columns=ignored, absent_columns=absent, id_kind=id_kind)
+    return RawTable(frame, source.path, ignored, absent, id_kind, files)
+
+
+def _file_names(data_dir: Path, files: Sequence[Path]) -> list[str]:
+    """Return the files' paths relative to the export's folder (their names when outside it)."""
+    return [str(p.relative_to(data_dir)) if p.is_relative_to(data_dir) else p.name for p in files]

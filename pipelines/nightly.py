@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, load_contract, validate_output
@@ -41,7 +43,8 @@ from pipelines.privacy import privacy_key
 from pipelines.quarantine import TableReport
 from pipelines.score import build_outputs, run_id_for
 from pipelines.shards import id_numbers
-from pipelines.sources import Source, header, iter_batches, locate, table_path
+from pipelines.source_files import ARROW, PARQUET, count_lines, file_format
+from pipelines.sources import Source, header, iter_batches, locate, unreadable
 from pipelines.stage_clock import StageClock, summed
 from pipelines.staging import read_export_facts, shard_folder, stage_shards
 from pipelines.uplift_inputs import stage_campaign_history, staged_history
@@ -190,12 +193,22 @@ def shard_outputs_for(
     return replace(outputs, seconds=summed([clock.seconds, outputs.seconds]))
 
 
-def count_rows(path: Path) -> int:
-    """Return the number of rows of a Parquet (from its metadata) or CSV (lines minus header) file."""
-    if path.suffix.lower() == ".parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    with path.open("rb") as handle:
-        return max(sum(1 for _ in handle) - 1, 0)
+def count_rows(source: Source) -> int:
+    """Return the number of rows of a table's files: Parquet and Arrow IPC from their metadata, text as lines
+    (decompressed) minus the header."""
+    total = 0
+    for path in source.parts:
+        try:
+            if file_format(path) == PARQUET:
+                total += int(pq.ParquetFile(path).metadata.num_rows)
+            elif file_format(path) == ARROW:
+                with ipc.open_file(pa.memory_map(str(path))) as reader:
+                    total += sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            else:
+                total += max(count_lines(path) - 1, 0)
+        except (pa.ArrowException, OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            raise unreadable(source.part(path), exc) from exc
+    return total
 
 
 def balanced_shards(n_subscribers: int, flows: FlowsSettings) -> int:
@@ -219,7 +232,7 @@ def plan_nightly(
     paths = settings.paths
     data_dir = data_dir or paths.resolve(paths.raw)
     mapping = input_mapping(settings)
-    n_subscribers = count_rows(table_path(data_dir, "subscribers", mapping))
+    n_subscribers = count_rows(locate(data_dir, "subscribers", mapping))
     end = export_data_end(data_dir, mapping, settings.validation.data_end_min_share)
     as_of = as_of or end
     n_shards = shards or balanced_shards(n_subscribers, settings.flows)

@@ -1,12 +1,13 @@
 """Where an input table lives in an export and how its raw columns are read (Arrow, export names).
 
-`locate(data_dir, table, mapping)` finds the file: the mapping's `file`, else `<table>.parquet`
-(preferred), `<table>.csv` or `<table>.arrow` (an Arrow IPC file: how the nightly stages its shards);
-`find` does the same for an optional table and says None when it is absent. `header(source)` lists
-the file's columns, `read_columns(...)` reads some of them as an Arrow table (CSV in the mapping's
-encoding: Arrow transcodes any Python text codec to UTF-8 block by block, so GBK, cp1252 or Shift_JIS
-read the same whole or streamed), and `iter_batches(...)` streams them. Column names here are the export's;
-pipelines/ingest.py renames them to tiercast's.
+`locate(data_dir, table, mapping)` finds the table's files (pipelines/source_files.py): the mapping's `file`
+(a file, a folder, or a glob pattern), else `<table>.parquet` (preferred), `<table>.csv`, `<table>.arrow` (an Arrow
+IPC file: how the nightly stages its shards), `.txt` / `.tsv` / `.dat` text, text compressed, or a `<table>/`
+folder; `find` does the same for an optional table and says None when it is absent. `header(source)` lists the
+columns (every file of a table must have the same ones, in any order), `read_columns(...)` reads some of them
+as an Arrow table (text in the mapping's encoding: Arrow transcodes any Python text codec to UTF-8 block by
+block, so GBK, cp1252 or Shift_JIS read the same whole or streamed), and `iter_batches(...)` streams them, file
+after file in name order. Column names here are the export's; pipelines/ingest.py renames them to tiercast's.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import zipfile
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,11 +27,22 @@ import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError
 from pipelines.mapping import DELIMITERS, SourceMapping
+from pipelines.source_files import (
+    ARROW,
+    PARQUET,
+    TEXT,
+    csv_input,
+    exists,
+    file_format,
+    open_binary,
+    open_text,
+    suffixes,
+    table_files,
+)
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("parquet", "csv", "arrow")
-KINDS = {"parquet": "Parquet", "csv": "CSV", "arrow": "Arrow IPC"}
+KINDS = {PARQUET: "Parquet", TEXT: "CSV", ARROW: "Arrow IPC"}
 # Text read as null in CSV files (pandas writes NaN/None as an empty field).
 CSV_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
 BLOCK_BYTES = 64 << 20  # CSV bytes parsed per block when streaming
@@ -38,55 +51,59 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # how a UTF-16 file (Excel's "Unicode t
 
 @dataclass(frozen=True)
 class Source:
-    """One input table's file in an export, and how to decode it."""
+    """One input table's file (or files) in an export, and how to decode them."""
 
     table: str
-    path: Path
+    path: Path  # the file, or the folder or glob pattern its `files` were found under
     encoding: str  # Python codec name of CSV text, any text codec (utf-8 also reads a BOM)
     delimiter: str = ","  # CSV field separator
     decimal: str = "."  # decimal mark of CSV numbers
+    files: tuple[Path, ...] = ()  # the files read, in order, when not `path` alone
+
+    @property
+    def parts(self) -> tuple[Path, ...]:
+        """Return the files the table is read from, in the order they are read."""
+        return self.files or (self.path,)
+
+    def part(self, path: Path) -> Source:
+        """Return the source of one of its files."""
+        return replace(self, path=path, files=())
+
+    def single(self) -> Source:
+        """Return the source of its one file (a folder holding one file: that file)."""
+        return self.part(self.parts[0]) if self.files else self
+
+    @property
+    def is_text(self) -> bool:
+        """True for delimited text (.csv, .txt, .tsv, .dat, compressed or not)."""
+        return file_format(self.parts[0]) == TEXT
 
     @property
     def is_csv(self) -> bool:
-        """True for a CSV file."""
-        return self.path.suffix.lower() == ".csv"
+        """True for delimited text (see `is_text`)."""
+        return self.is_text
 
     @property
     def is_arrow(self) -> bool:
         """True for an Arrow IPC file (read memory-mapped, no decoding)."""
-        return self.path.suffix.lower() == ".arrow"
+        return file_format(self.parts[0]) == ARROW
 
 
 def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source:
-    """Return where `table` is in `data_dir`; ContractError naming the table and the file if it is not there."""
+    """Return where `table` is in `data_dir`; ContractError naming the table and the file if it is not there.
+
+    A table whose files are all `.tsv` is read tab-separated unless the mapping names a `delimiter`.
+    """
     mapping = mapping or SourceMapping()
-    named = mapping.table(table).file
-    if named is not None:
-        path = data_dir / named
-        if path.suffix.lower().lstrip(".") not in FORMATS:
-            known = ", ".join(f".{fmt}" for fmt in FORMATS)
-            raise ContractError(table, f"mapping names file {named!r}: only {known} files are read", rule="exists")
-        if not path.is_file():
-            raise ContractError(
-                table, f"missing table: the mapping names file {named}, not in {data_dir}", rule="exists"
-            )
-        return Source(table, path, mapping.encoding, mapping.delimiter, mapping.decimal)
-    candidates = [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
-    found = [path for path in candidates if path.is_file()]
-    if not found:
-        names = " or ".join(path.name for path in candidates)
-        raise ContractError(table, f"missing table: no {names} in {data_dir}", rule="exists")
-    if len(found) > 1:
-        others = ", ".join(path.name for path in found[1:])
-        log.warning("%s: %s found in %s too; reading %s", table, others, data_dir, found[0].name)
-    return Source(table, found[0], mapping.encoding, mapping.delimiter, mapping.decimal)
+    path, files = table_files(data_dir, table, mapping.table(table).file)
+    tabs = "delimiter" not in mapping.model_fields_set and all(suffixes(p)[0] == ".tsv" for p in files)
+    delimiter = "\t" if tabs else mapping.delimiter
+    return Source(table, path, mapping.encoding, delimiter, mapping.decimal, () if files == (path,) else files)
 
 
 def find(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source | None:
     """Return where an optional `table` is in `data_dir`, None when the export does not have it (see `locate`)."""
-    named = (mapping or SourceMapping()).table(table).file
-    candidates = [data_dir / named] if named is not None else [data_dir / f"{table}.{fmt}" for fmt in FORMATS]
-    if not any(path.is_file() for path in candidates):
+    if not exists(data_dir, table, (mapping or SourceMapping()).table(table).file):
         return None
     return locate(data_dir, table, mapping)
 
@@ -102,7 +119,7 @@ def _python_encoding(encoding: str) -> str:
 
 def unreadable(source: Source, exc: Exception) -> ContractError:
     """Return the structural error for a file that cannot be read at all (truncated, corrupted, not the format)."""
-    kind = KINDS.get(source.path.suffix.lower().lstrip("."), "Parquet")
+    kind = KINDS.get(str(file_format(source.path)), "Parquet")
     return ContractError(source.table, f"{source.path} is not a readable {kind} file: {exc}", rule="readable")
 
 
@@ -115,7 +132,13 @@ def _arrow_file(source: Source) -> ipc.RecordBatchFileReader:
 
 
 def header(source: Source) -> list[str]:
-    """Return the file's column names (a CSV's first line, decoded in the source's encoding)."""
+    """Return the file's column names (a CSV's first line, decoded in the source's encoding).
+
+    A table of several files: the first's, once every file has the same columns (any order), else ContractError.
+    """
+    if len(source.parts) > 1:
+        return _common_header(source)
+    source = source.single()
     if source.is_arrow:
         return list(_arrow_file(source).schema.names)
     if not source.is_csv:
@@ -124,7 +147,7 @@ def header(source: Source) -> list[str]:
         except (pa.ArrowException, OSError) as exc:
             raise unreadable(source, exc) from exc
     try:
-        with source.path.open(newline="", encoding=_python_encoding(source.encoding)) as handle:
+        with open_text(source.path, _python_encoding(source.encoding)) as handle:
             return next(csv.reader(handle, delimiter=source.delimiter), [])
     except UnicodeDecodeError as exc:
         raise ContractError(
@@ -132,6 +155,26 @@ def header(source: Source) -> list[str]:
             f"{source.path.name}: the header is not {source.encoding} text{encoding_hint(source)}",
             rule="encoding",
         ) from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a broken archive or compressed stream
+        raise unreadable(source, exc) from exc
+
+
+def _common_header(source: Source) -> list[str]:
+    """Return the first file's column names; ContractError naming a file whose columns differ, and how."""
+    first, *others = source.parts
+    names = header(source.part(first))
+    for path in others:
+        found = header(source.part(path))
+        if set(found) != set(names):
+            lacks = [name for name in names if name not in found]
+            extra = [name for name in found if name not in names]
+            raise ContractError(
+                source.table,
+                f"{path.name} does not have the columns of {first.name}: every file of a table must have the same "
+                f"columns (any order); it lacks {lacks}, has {extra} besides",
+                rule="exists",
+            )
+    return names
 
 
 def encoding_hint(source: Source) -> str:
@@ -151,8 +194,8 @@ def encoding_hint(source: Source) -> str:
 
 
 def starts_utf16(path: Path) -> bool:
-    """True when the file starts with a UTF-16 byte order mark."""
-    with path.open("rb") as handle:
+    """True when the file starts (decompressed) with a UTF-16 byte order mark."""
+    with open_binary(path) as handle:
         return handle.read(2) in UTF16_BOMS
 
 
@@ -182,8 +225,11 @@ def read_columns(
     """Return the export's `columns` of the file (CSV columns typed as `csv_types` says, else as text).
 
     Text columns named in `repeating` (dates, flags, codes) come dictionary-encoded, so the converter
-    reads each distinct value once.
+    reads each distinct value once. Several files are one table, in order (`read_files`).
     """
+    if len(source.parts) > 1:
+        return read_files(source, columns, csv_types, repeating)[0]
+    source = source.single()
     if source.is_arrow:
         table = _arrow_file(source).read_all().select(columns)
         for name in repeating:  # as Parquet's read_dictionary gives them
@@ -222,6 +268,41 @@ def read_columns(
     return _read_csv(source, columns, dict.fromkeys(columns, pa.string()))
 
 
+def read_files(
+    source: Source, columns: list[str], csv_types: Mapping[str, pa.DataType], repeating: Collection[str] = ()
+) -> tuple[pa.Table, tuple[int, ...]]:
+    """Return `read_columns` of every file of the source as one table, and each file's number of rows.
+
+    A text column one file holds as text (a value that is not its type) is read as text from every file.
+    """
+    if len(source.parts) == 1:
+        table = read_columns(source, columns, csv_types, repeating)
+        return table, (table.num_rows,)
+    header(source)  # every file has the same columns, or ContractError naming the one that differs
+    types = dict(csv_types)
+    while True:
+        tables = [read_columns(source.part(path), columns, types, repeating).select(columns) for path in source.parts]
+        differ = [name for name in columns if len({str(table.schema.field(name).type) for table in tables}) > 1]
+        if not source.is_text or not differ or all(types.get(name) == pa.string() for name in differ):
+            break
+        types.update(dict.fromkeys(differ, pa.string()))
+    try:
+        joined = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # Parquet parts whose types do not unify (int64 and text)
+        column = (differ or columns)[0]
+        types = {path.name: table.schema.field(column).type for path, table in zip(source.parts, tables, strict=True)}
+        raise _types_differ(source.table, column, types) from exc
+    return joined, tuple(table.num_rows for table in tables)
+
+
+def _types_differ(table: str, column: str, types: Mapping[str, pa.DataType]) -> ContractError:
+    """Return the structural error for files of one table holding `column` in types that do not unify."""
+    shown = ", ".join(f"{name}: {kind}" for name, kind in types.items())
+    return ContractError(
+        table, f"the files hold it in different types ({shown}): one type in every file", column, "type"
+    )
+
+
 def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataType]) -> pa.Table:
     convert = pa_csv.ConvertOptions(
         include_columns=columns,
@@ -231,12 +312,10 @@ def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataTyp
         decimal_point=source.decimal,
     )
     try:
-        return pa_csv.read_csv(
-            source.path,
-            read_options=_read_options(source),
-            parse_options=parse_options(source),
-            convert_options=convert,
-        )
+        with csv_input(source.path) as data:
+            return pa_csv.read_csv(
+                data, read_options=_read_options(source), parse_options=parse_options(source), convert_options=convert
+            )
     except UnicodeDecodeError as exc:
         raise not_text(source, exc) from exc
     except pa.ArrowInvalid as exc:
@@ -245,10 +324,19 @@ def _read_csv(source: Source, columns: list[str], types: Mapping[str, pa.DataTyp
         if "CSV conversion error" in str(exc):
             raise  # a value of the wrong type: read_columns reads that column as text and the converter names rows
         raise unreadable(source, exc) from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a broken compressed stream or archive
+        raise unreadable(source, exc) from exc
 
 
 def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Yield the file's rows in batches (all of its columns, or `columns`); CSV columns stay text."""
+    """Yield the file's rows in batches (all of its columns, or `columns`); CSV columns stay text.
+
+    Several files: one after the other, each streamed, their columns in the first file's order (or `columns`').
+    """
+    if len(source.parts) > 1:
+        yield from _iter_files(source, columns, batch_rows)
+        return
+    source = source.single()
     if source.is_arrow:
         reader = _arrow_file(source)
         for index in range(reader.num_record_batches):
@@ -269,17 +357,44 @@ def iter_batches(source: Source, columns: list[str] | None, batch_rows: int) -> 
         strings_can_be_null=True,
     )
     try:
-        reader = pa_csv.open_csv(
-            source.path,
-            read_options=_read_options(source, BLOCK_BYTES),
-            parse_options=parse_options(source),
-            convert_options=convert,
-        )
-        yield from reader
+        with csv_input(source.path) as data:
+            reader = pa_csv.open_csv(
+                data,
+                read_options=_read_options(source, BLOCK_BYTES),
+                parse_options=parse_options(source),
+                convert_options=convert,
+            )
+            yield from reader
     except UnicodeDecodeError as exc:  # the codec's own error, raised while transcoding a later block
         raise not_text(source, exc) from exc
     except pa.ArrowInvalid as exc:
         raise (not_text if "invalid UTF8" in str(exc) else unreadable)(source, exc) from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a broken compressed stream or archive
+        raise unreadable(source, exc) from exc
+
+
+def _iter_files(source: Source, columns: list[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Yield the batches of every file of the source in order, as the first file's schema (ContractError if not)."""
+    wanted = columns or header(source)
+    if columns is not None:
+        header(source)  # every file has the same columns, or ContractError naming the one that differs
+    schema: pa.Schema | None = None
+    for path in source.parts:
+        for raw in iter_batches(source.part(path), wanted, batch_rows):
+            batch = raw.select(wanted)
+            if schema is None:
+                schema = batch.schema
+            elif batch.schema != schema:
+                try:
+                    batch = batch.cast(schema)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                    column = next(f.name for f in schema if batch.schema.field(f.name).type != f.type)
+                    types = {
+                        source.parts[0].name: schema.field(column).type,
+                        path.name: batch.schema.field(column).type,
+                    }
+                    raise _types_differ(source.table, column, types) from exc
+            yield batch
 
 
 def not_text(source: Source, exc: Exception) -> ContractError:
@@ -290,7 +405,10 @@ def not_text(source: Source, exc: Exception) -> ContractError:
 
 
 def text_schema(source: Source) -> pa.Schema:
-    """Return the file's schema (a CSV's columns all as text)."""
+    """Return the file's schema (a CSV's columns all as text; several files: the first's, see `header`)."""
+    if len(source.parts) > 1:
+        header(source)
+    source = source.single()
     if source.is_arrow:
         return _arrow_file(source).schema
     if not source.is_csv:

@@ -4,7 +4,8 @@ Every input table carries `subscriber_id`, and every feature, tier and score dep
 subscriber's rows only, so a shard (subscribers with the same hash of their id) is self-contained:
 references (bills -> subscribers, payments -> bills, contacts -> subscribers) stay inside it.
 Files are read through the source mapping (file names, encoding, column names) in batches of
-`batch_rows` and appended to `<out>/shard-NNNNN/<table>.<fmt>` under tiercast's column names
+`batch_rows` (a table of several files: one file after another, pipelines/sources.py) and appended to
+`<out>/shard-NNNNN/<table>.<fmt>` under tiercast's column names
 (columns the contract does not know are left out; CSV values stay text, converted by the
 validator), so peak memory is one batch plus the writers' buffers, whatever the size of the base.
 Row order within a shard is the input order. A shard with no rows for a table gets an empty file

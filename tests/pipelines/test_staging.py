@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_contracts.loader import ContractError
+from pipelines.mapping import SourceMapping
 from pipelines.nightly import check_global_keys
 from pipelines.shards import shard_of
 from pipelines.staging import shard_folder, stage_shards
@@ -126,3 +127,31 @@ def test_tables_staged_side_by_side_give_the_same_shards_as_one_at_a_time(tmp_pa
         for table in tables:
             expected = staged_table(shard_folder(tmp_path / "one", shard), table)
             assert staged_table(shard_folder(tmp_path / "two", shard), table).equals(expected)
+
+
+@pytest.mark.parametrize("split", ["monthly csv.gz files by a glob", "parquet parts in a folder"])
+def test_a_split_export_stages_the_same_shards_as_the_same_rows_in_one_file(tmp_path: Path, split: str) -> None:
+    """Given the bills as one file, and as two files (January's rows, then February's) holding the same rows."""
+    bills = BILLS.sort_values("bill_month", kind="stable").astype({"bill_month": str})
+    january = bills["bill_month"] == "2026-01-01"
+    one, parts = tmp_path / "one", tmp_path / "parts"
+    one.mkdir()
+    (parts / "bills").mkdir(parents=True)
+    mapping = None
+    if split == "parquet parts in a folder":
+        bills.to_parquet(one / "bills.parquet", index=False)
+        bills[january].to_parquet(parts / "bills" / "part-00000.parquet", index=False)
+        bills[~january].to_parquet(parts / "bills" / "part-00001.parquet", index=False)
+    else:
+        bills.to_csv(one / "bills.csv", index=False)
+        bills[january].to_csv(parts / "bills_202601.csv.gz", index=False)
+        bills[~january][list(reversed(bills.columns))].to_csv(parts / "bills_202602.csv.gz", index=False)
+        mapping = SourceMapping.model_validate({"tables": {"bills": {"file": "bills_*.csv.gz"}}})
+
+    whole = stage_shards(one, tmp_path / "from-one", ["bills"], n_shards=3, batch_rows=2)
+    split_up = stage_shards(parts, tmp_path / "from-parts", ["bills"], n_shards=3, batch_rows=2, mapping=mapping)
+
+    assert split_up.rows == whole.rows and sum(whole.rows["bills"]) == 6
+    for shard in range(3):
+        expected = staged_table(shard_folder(tmp_path / "from-one", shard), "bills")
+        assert staged_table(shard_folder(tmp_path / "from-parts", shard), "bills").equals(expected)

@@ -1,5 +1,11 @@
 """The first rows of an export's CSV / Parquet files, and the encoding each CSV file reads in.
 
+An export's entries (`export_files`) are its files tiercast reads (pipelines/source_files.py: Parquet, Arrow IPC,
+delimited text .csv / .txt / .tsv / .dat, text compressed .gz / .bz2 / .zst / .zip), its folders of such files (one
+table in parts), and files whose names differ only in their digits (`bills_202401.csv`, `bills_202402.csv`: one
+table a month), given as one glob pattern (`bills_*.csv`): exactly what a mapping's `file:` names. The sample of a
+folder or pattern is the first rows of its files in name order.
+
 CSV files are read as text, in UTF-16 when they start with its byte order mark, else UTF-8 (with or without BOM),
 else GBK / GB18030 (Chinese) or cp1252 (Western European Windows text) as their first non-ASCII bytes read more
 plausibly (`text_encoding`), their fields separated by the one of , ; tab | that their header line holds most of;
@@ -10,14 +16,16 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from data_contracts.loader import ContractError
 from pipelines.mapping import DELIMITERS
+from pipelines.source_files import ARROW, PARQUET, csv_input, file_format, is_data, open_binary, open_text, table_files
 from pipelines.sources import CSV_NULLS, Source, header, parse_options, starts_utf16
 
 SAMPLE_ROWS = 100_000
@@ -48,9 +56,43 @@ class Sample:
 
 
 def export_files(data_dir: Path) -> list[Path]:
-    """Return the export's CSV and Parquet files (not hidden ones), sorted by name."""
-    suffixes = (".csv", ".parquet")
-    return sorted(p for p in data_dir.iterdir() if p.is_file() and p.suffix.lower() in suffixes and p.name[0] != ".")
+    """Return the export's entries, sorted by name: files tiercast reads, folders holding them, and one glob pattern
+    for files whose names differ only in digits (not hidden ones: `.x`, `_SUCCESS`)."""
+    entries = sorted(p for p in data_dir.iterdir() if is_data(p))
+    folders = [p for p in entries if p.is_dir() and any(is_data(f) and file_format(f) for f in p.iterdir())]
+    groups: dict[str, list[Path]] = {}
+    for path in (p for p in entries if p.is_file() and file_format(p) is not None):
+        groups.setdefault(re.sub(r"\d+", "*", path.name), []).append(path)
+    found = list(folders)
+    for pattern, files in groups.items():
+        whole = len(files) > 1 and sorted(p for p in data_dir.glob(pattern) if is_data(p)) == files
+        found += [data_dir / pattern] if whole and len({_columns(p) for p in files}) == 1 else files
+    return sorted(found, key=lambda p: p.name)
+
+
+def _columns(path: Path) -> frozenset[str] | None:
+    """Return a file's column names as its header line spells them (text read as latin-1: any bytes, compared
+    only); None when it cannot be read."""
+    try:
+        if file_format(path) == ARROW:
+            with pa.ipc.open_file(pa.memory_map(str(path))) as reader:
+                return frozenset(reader.schema.names)
+        if file_format(path) == PARQUET:
+            return frozenset(pq.read_schema(path).names)
+        with open_text(path, "latin-1") as handle:
+            line = handle.readline().rstrip("\r\n")
+        return frozenset(line.split(max(DELIMITERS, key=line.count)))
+    except (OSError, ValueError, EOFError, pa.ArrowException):
+        return None
+
+
+def entry_files(path: Path) -> tuple[Path, ...]:
+    """Return the files of an export entry (a file, a folder, a glob pattern), in the order they are read;
+    ValueError when one is not a file tiercast reads."""
+    try:
+        return table_files(path.parent, "?", path.name)[1]
+    except ContractError as exc:
+        raise ValueError(f"{path.name}: {str(exc).removeprefix('?: ')}") from exc
 
 
 def csv_encoding(path: Path) -> str | None:
@@ -58,15 +100,18 @@ def csv_encoding(path: Path) -> str | None:
     bytes from its first non-ASCII one on (utf-8 when the first SCAN_BYTES are ASCII; None when none fits)."""
     if starts_utf16(path):
         return "utf-16"
-    with path.open("rb") as handle:
-        for offset in range(0, SCAN_BYTES, HEAD_BYTES):
+    with open_binary(path) as handle:  # decompressed: a compressed stream reads forward only
+        kept = b""
+        for _ in range(0, SCAN_BYTES, HEAD_BYTES):
             block = handle.read(HEAD_BYTES)
             found = re.search(rb"[\x80-\xff]", block)
             if found is not None:  # every byte before it is ASCII: any offset up to it starts a character
-                handle.seek(max(0, offset + found.start() - CONTEXT_BYTES))
-                return text_encoding(handle.read(HEAD_BYTES))
+                start = len(kept) + found.start() - CONTEXT_BYTES
+                head = (kept + block)[max(0, start) :]
+                return text_encoding((head + handle.read(HEAD_BYTES))[:HEAD_BYTES])
             if len(block) < HEAD_BYTES:
                 break
+            kept = block[-CONTEXT_BYTES:]
     return "utf-8"
 
 
@@ -118,8 +163,54 @@ def _western_share(text: str) -> float:
 
 
 def read_sample(path: Path, rows: int = SAMPLE_ROWS) -> Sample:
-    """Return the first `rows` rows of a file (CSV as text); ValueError when it cannot be read."""
-    if path.suffix.lower() == ".parquet":
+    """Return the first `rows` rows of an export entry (CSV as text; a folder or pattern: of its files in order,
+    which must have the same columns); ValueError when it cannot be read."""
+    files = entry_files(path)
+    if len(files) == 1:
+        return replace(_file_sample(files[0], rows), name=path.name)
+    samples: list[Sample] = []
+    for file in files:
+        samples.append(_file_sample(file, rows - sum(s.table.num_rows for s in samples)))
+        if sum(s.table.num_rows for s in samples) >= rows:
+            break
+    return _joined(path.name, samples, complete=len(samples) == len(files) and samples[-1].complete)
+
+
+def _joined(name: str, samples: list[Sample], complete: bool) -> Sample:
+    """Return the samples of one table's files as one (same columns, one encoding and separator)."""
+    first = samples[0]
+    for sample in samples[1:]:
+        if set(sample.table.column_names) != set(first.table.column_names):
+            lacks = [c for c in first.table.column_names if c not in sample.table.column_names]
+            extra = [c for c in sample.table.column_names if c not in first.table.column_names]
+            raise ValueError(
+                f"{name}: {sample.name} does not have the columns of {first.name}: it lacks {lacks}, has {extra} "
+                "besides (one table's files must have the same columns)"
+            )
+    encodings = {s.encoding for s in samples} - {"utf-8"}  # ASCII-only files read in any encoding
+    if len(encodings) > 1:
+        raise ValueError(f"{name}: its files read in different encodings {sorted(map(str, encodings))}")
+    delimiters = {s.delimiter for s in samples if s.table.num_columns > 1}
+    tables = [s.table.select(first.table.column_names) for s in samples]
+    return Sample(
+        name,
+        pa.concat_tables(tables, promote_options="permissive"),
+        next(iter(encodings), first.encoding),
+        complete,
+        next(iter(delimiters), first.delimiter) if len(delimiters) <= 1 else first.delimiter,
+    )
+
+
+def _file_sample(path: Path, rows: int) -> Sample:
+    """Return the first `rows` rows of one file."""
+    kind = file_format(path)
+    if kind == ARROW:
+        with pa.ipc.open_file(pa.memory_map(str(path))) as reader:
+            table = pa.Table.from_batches(
+                [reader.get_batch(i) for i in range(reader.num_record_batches)], schema=reader.schema
+            )
+        return Sample(path.name, table.slice(0, rows), None, table.num_rows <= rows)
+    if kind == PARQUET:
         parquet = pq.ParquetFile(path)
         batches = []
         for batch in parquet.iter_batches(batch_size=rows):
@@ -147,7 +238,7 @@ def read_sample(path: Path, rows: int = SAMPLE_ROWS) -> Sample:
 
 def csv_delimiter(path: Path, encoding: str) -> str:
     """Return the field separator of a CSV file: the one of , ; tab | its header line holds most of (, if none)."""
-    with path.open(newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding) as handle:
+    with open_text(path, "utf-8-sig" if encoding == "utf-8" else encoding) as handle:
         line = handle.readline()
     counts = {delimiter: line.count(delimiter) for delimiter in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
@@ -161,12 +252,15 @@ def _csv_sample(path: Path, encoding: str, rows: int) -> Sample:
         column_types=dict.fromkeys(names, pa.string()), null_values=CSV_NULLS, strings_can_be_null=True
     )
     options = pa_csv.ReadOptions(encoding=encoding, block_size=4 << 20)
-    reader = pa_csv.open_csv(path, read_options=options, parse_options=parse_options(source), convert_options=convert)
-    batches, read = [], 0
-    for batch in reader:  # reads block by block: stops one block after `rows`
-        batches.append(batch)
-        read += batch.num_rows
-        if read > rows:
-            break
+    with csv_input(path) as data:
+        reader = pa_csv.open_csv(
+            data, read_options=options, parse_options=parse_options(source), convert_options=convert
+        )
+        batches, read = [], 0
+        for batch in reader:  # reads block by block: stops one block after `rows`
+            batches.append(batch)
+            read += batch.num_rows
+            if read > rows:
+                break
     table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, rows)
     return Sample(path.name, table, encoding, read <= rows, source.delimiter)

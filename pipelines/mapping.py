@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -110,6 +110,7 @@ class TableMapping(_Spec):
     scales: dict[str, float] = Field(default_factory=dict)
     decimal: str | None = None  # text numbers' decimal mark; None: the export's (SourceMapping.table fills it in)
     timezone: str | None = None  # local time of epoch instants; None: the export's (SourceMapping.table fills it in)
+    leading_zeros: Literal["keep", "strip"] = "keep"  # the export's (SourceMapping.table fills it in)
 
     @field_validator("decimal")
     @classmethod
@@ -161,6 +162,9 @@ class SourceMapping(_Spec):
     # reads epochs: contract times are the operator's wall times, and a wrong zone would move every contact by hours
     # without any error; the mapping is read without the settings, so it does not borrow flows.timezone.
     timezone: str | None = None
+    # strip: text ids are read without their leading zeros, where the export writes one id two ways (00012345 in
+    # one file, 12345 in another, as a spreadsheet leaves them); keep: 0123 and 123 are two customers
+    leading_zeros: Literal["keep", "strip"] = "keep"
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)  # the file it was read from, for messages
 
@@ -188,7 +192,11 @@ class SourceMapping(_Spec):
         """Return the mapping of canonical table `name` (an empty one when the file says nothing of it),
         carrying the export's decimal mark and time zone unless it has its own."""
         table = self.tables.get(name, TableMapping())
-        update = {"decimal": table.decimal or self.decimal, "timezone": table.timezone or self.timezone}
+        update = {
+            "decimal": table.decimal or self.decimal,
+            "timezone": table.timezone or self.timezone,
+            "leading_zeros": table.leading_zeros if "leading_zeros" in table.model_fields_set else self.leading_zeros,
+        }
         return table.model_copy(update=update)
 
     def staged(self) -> SourceMapping:

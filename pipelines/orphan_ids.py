@@ -5,8 +5,8 @@ forms: `00012345` in the subscriber file and `12345` in the bills (a spreadsheet
 `CL-12345` against `12345` (one system's prefix), `ab12` against `AB12 `. Every such row then fails
 `known_subscriber`, and a run refused with "100% quarantined" says nothing about why. `written_otherwise`
 tries each of these readings on the unknown ids and says which one finds them, with an example pair, so
-the person who runs the export knows what to fix. It only explains: ids are never matched this way,
-since `0123` and `123` may well be two customers.
+the person who runs the export knows what to fix. It only explains: ids are never matched this way unless
+the mapping says so for leading zeros (`leading_zeros: strip`), since `0123` and `123` may be two customers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pandas as pd
 
 # Share of the unknown ids a reading must find to be named (a few coincidences are no explanation).
 MIN_FOUND = 0.5
+ZEROS = "once leading zeros are ignored"  # the one reading a mapping can take (leading_zeros: strip)
 SAMPLE = 10_000  # unknown ids tried (distinct, the first ones): enough to tell, cheap at 10M rows
 
 
@@ -42,7 +43,7 @@ def _readings(known: pd.Series, orphans: pd.Series) -> list[tuple[str, Callable[
     """Return the ways of writing an id to try, each with what it means, as one function for both sides."""
     readings: list[tuple[str, Callable[[pd.Series], pd.Series]]] = [
         ("once spaces and letter case are ignored", lambda s: s.str.strip().str.casefold()),
-        ("once leading zeros are ignored", lambda s: s.str.strip().str.lstrip("0")),
+        (ZEROS, lambda s: s.str.strip().str.lstrip("0")),
     ]
     for side, other, whose in ((known, orphans, "the subscribers' ids carry"), (orphans, known, "these ids carry")):
         prefix = _common_prefix(side)
@@ -68,8 +69,13 @@ def written_otherwise(orphans: pd.Series, known: pd.Series, table: str, parent: 
         if hits.mean() >= MIN_FOUND:
             at = int(hits.to_numpy().argmax())
             example = f"{table} {tried.iloc[at]!r}, {parent} {found.iloc[at]!r}"
+            remedy = (
+                "if both forms are one customer, set leading_zeros: strip in the mapping; else fix the export"
+                if means == ZEROS
+                else "fix the export (they are not matched so)"
+            )
             return (
                 f"{int(hits.sum()):,} of the {len(tried):,} unknown ids tried match {parent}' ids {means} "
-                f"({example}): the export writes the ids two ways; fix the export (they are not matched so)"
+                f"({example}): the export writes the ids two ways; {remedy}"
             )
     return ""

@@ -32,7 +32,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from data_contracts.loader import ContractError, load_contract
-from pipelines.coerce import id_kind_of
+from pipelines.coerce import id_kind_of, is_text, without_leading_zeros
 from pipelines.mapping import SourceMapping
 from pipelines.shards import shard_of
 from pipelines.sources import Source, header, iter_batches, locate
@@ -104,12 +104,13 @@ def stage_shards(
         source = locate(data_dir, table, mapping)
         renames = _renames(source, table, mapping)
         ignored[table] = tuple(c for c in header(source) if c not in renames)
-        jobs.append((table, source, renames, kinds if table == tables[0] else None))
+        strip = mapping.table(table).leading_zeros == "strip"  # read as the validator reads them (coerce)
+        jobs.append((table, source, renames, kinds if table == tables[0] else None, strip))
     # tables side by side: pyarrow releases the GIL while it reads, sorts and writes (figures in the README)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
         staged = [
-            pool.submit(_stage_table, table, source, renames, folders, batch_rows, kind, fmt)
-            for table, source, renames, kind in jobs
+            pool.submit(_stage_table, table, source, renames, folders, batch_rows, kind, fmt, strip)
+            for table, source, renames, kind, strip in jobs
         ]
         rows = {job[0]: future.result() for job, future in zip(jobs, staged, strict=True)}
     for table in tables:
@@ -127,6 +128,7 @@ def _stage_table(
     batch_rows: int,
     kinds: set[str] | None,
     fmt: str,
+    strip_zeros: bool = False,
 ) -> tuple[int, ...]:
     counts = np.zeros(len(folders), dtype=np.int64)
     writers: dict[int, pq.ParquetWriter | ipc.RecordBatchFileWriter] = {}
@@ -134,6 +136,9 @@ def _stage_table(
     try:
         for raw in iter_batches(source, list(renames), batch_rows):
             batch = raw.select(list(renames)).rename_columns(list(renames.values()))
+            if strip_zeros and KEY in batch.schema.names and is_text(batch.schema.field(KEY).type):
+                at = batch.schema.get_field_index(KEY)
+                batch = batch.set_column(at, KEY, without_leading_zeros(batch.column(at)))
             schema = batch.schema
             shards = _shards_of(table, batch, len(folders))
             if kinds is not None:

@@ -383,10 +383,13 @@ def _rows(now: ColumnProfile, base: ColumnProfile, settings: MonitoringSettings,
     message = f"{name}: {_pct(z_now)} zero tonight ({baseline} {_pct(z_base)})" if broken else ""
     rows.append(("zero_share", z_now, z_base, GUARDRAIL if broken else "ok", message))
     mean, base_mean = now.mean, base.mean
-    # An order of magnitude is only meaningful for a non-negative measure (an amount, a count, a share).
+    # An order of magnitude is only meaningful for a non-negative measure (an amount, a count, a share), and only
+    # where the baseline's share of non-zero values puts enough of them in tonight's rows: the mean of a handful
+    # of non-zero values (a sparse column in a small base) moves tenfold by chance.
     scaled = base.minimum is not None and base.minimum >= 0 and base_mean > 0 and not math.isnan(mean)
     ratio = mean / base_mean if scaled else math.nan
-    broken = scaled and not 1 / guard.mean_ratio <= ratio <= guard.mean_ratio
+    expected = (1 - z_base) * (now.rows - now.counts[-1]) if scaled else 0.0  # non-zero values tonight, as then
+    broken = scaled and expected >= guard.mean_min_nonzero and not 1 / guard.mean_ratio <= ratio <= guard.mean_ratio
     message = f"{name}: mean {mean:.4g} tonight, {ratio:.3g}x the {baseline} mean {base_mean:.4g}" if broken else ""
     rows.append(("mean", mean, base_mean, GUARDRAIL if broken else "ok", message))
     return rows

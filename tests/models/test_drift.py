@@ -44,6 +44,7 @@ SETTINGS = {
         "all_zero_share": 0.99,
         "zero_jump": 0.5,
         "mean_ratio": 10,
+        "mean_min_nonzero": 1,  # the six-row frames here: every mean is judged
     },
     "estimate": {
         "band_level": 0.95,
@@ -349,3 +350,17 @@ def test_alert_rows_and_publish_blocking() -> None:
     assert not blocks_publish(table, alert_only)
     assert blocks_publish(table, alert_only.model_copy(update={"model_drift": "block"}))
     assert not blocks_publish(table.iloc[:2], alert_only.model_copy(update={"model_drift": "block"}))
+
+
+@pytest.mark.parametrize(("rows", "level"), [(1000, "ok"), (10_000, "guardrail")])
+def test_a_sparse_column_gone_to_zero_is_judged_only_with_enough_non_zero_values_expected(
+    rows: int, level: str
+) -> None:
+    """Reference: 1% non-zero. Tonight all zero: 10 non-zero values expected in 1,000 rows (chance), 100 in 10,000."""
+    rng = np.random.default_rng(3)
+    months = pd.DataFrame({"months_left": np.where(rng.random(20_000) < 0.01, 6.0, 0.0)})
+    reference = reference_profile(months, settings().profile, ["months_left"])
+    tonight = bin_counts(pd.DataFrame({"months_left": np.zeros(rows)}), reference)
+    guard = settings(guardrail={"mean_min_nonzero": 100})
+    row = drift_table(tonight, reference, guard).query("metric == 'mean'").iloc[0]
+    assert (row["value"], row["level"]) == (0.0, level)

@@ -44,6 +44,8 @@ class GuardrailSettings(Section):
     all_zero_share: float = Field(gt=0, le=1)
     zero_jump: float = Field(gt=0, le=1)
     mean_ratio: float = Field(gt=1)
+    # The mean is judged only where the baseline's share of non-zero values puts at least this many in tonight's rows.
+    mean_min_nonzero: int = Field(default=100, ge=1)
     # A monthly input table's latest known month holding under this share of the month before's rows (None: off).
     latest_period_share: float | None = Field(default=None, gt=0, le=1)
     # A daily input table's (contacts) rows on one of the last 7 days under this share of the same weekday a week

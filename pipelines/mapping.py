@@ -100,6 +100,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+def field_separator(delimiter: str) -> str:
+    """Return a CSV field separator the mapping may name (`tab` and `\\t` are a tab); ValueError otherwise."""
+    return _supported("delimiter", {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter), DELIMITERS)
+
+
 class TableMapping(_Spec):
     """How one canonical table is found in the export and how its columns read (`codes` is the YAML's `values`)."""
 
@@ -109,6 +114,9 @@ class TableMapping(_Spec):
     codes: dict[str, dict[str, str]] = Field(default_factory=dict, alias="values")
     scales: dict[str, float] = Field(default_factory=dict)
     decimal: str | None = None  # text numbers' decimal mark; None: the export's (SourceMapping.table fills it in)
+    # a table from another system than the rest (a CRM's GBK file beside the billing's UTF-8 ones); None: the export's
+    encoding: str | None = None
+    delimiter: str | None = None
     timezone: str | None = None  # local time of epoch instants; None: the export's (SourceMapping.table fills it in)
     leading_zeros: Literal["keep", "strip"] = "keep"  # the export's (SourceMapping.table fills it in)
 
@@ -121,6 +129,16 @@ class TableMapping(_Spec):
     @classmethod
     def _known_timezone(cls, timezone: str | None) -> str | None:
         return None if timezone is None else time_zone(timezone)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str | None) -> str | None:
+        return None if encoding is None else text_encoding(encoding)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _known_delimiter(cls, delimiter: str | None) -> str | None:
+        return None if delimiter is None else field_separator(delimiter)
 
     @field_validator("dates")
     @classmethod
@@ -149,7 +167,7 @@ class TableMapping(_Spec):
 
     def staged(self) -> TableMapping:
         """Return this mapping for a copy of the table renamed to canonical names (dates, codes, scales kept)."""
-        return self.model_copy(update={"file": None, "columns": {}})
+        return self.model_copy(update={"file": None, "columns": {}, "encoding": None, "delimiter": None})
 
 
 class SourceMapping(_Spec):
@@ -176,7 +194,7 @@ class SourceMapping(_Spec):
     @field_validator("delimiter")
     @classmethod
     def _known_delimiter(cls, delimiter: str) -> str:
-        return _supported("delimiter", {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter), DELIMITERS)
+        return field_separator(delimiter)
 
     @field_validator("decimal")
     @classmethod
@@ -193,6 +211,8 @@ class SourceMapping(_Spec):
         carrying the export's decimal mark and time zone unless it has its own."""
         table = self.tables.get(name, TableMapping())
         update = {
+            "encoding": table.encoding or self.encoding,
+            "delimiter": table.delimiter or self.delimiter,
             "decimal": table.decimal or self.decimal,
             "timezone": table.timezone or self.timezone,
             "leading_zeros": table.leading_zeros if "leading_zeros" in table.model_fields_set else self.leading_zeros,

@@ -95,10 +95,14 @@ def locate(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> 
     A table whose files are all `.tsv` is read tab-separated unless the mapping names a `delimiter`.
     """
     mapping = mapping or SourceMapping()
-    path, files = table_files(data_dir, table, mapping.table(table).file)
-    tabs = "delimiter" not in mapping.model_fields_set and all(suffixes(p)[0] == ".tsv" for p in files)
-    delimiter = "\t" if tabs else mapping.delimiter
-    return Source(table, path, mapping.encoding, delimiter, mapping.decimal, () if files == (path,) else files)
+    names = mapping.table(table)  # the table's own encoding, delimiter and decimal mark, else the export's
+    path, files = table_files(data_dir, table, names.file)
+    own = mapping.tables.get(table)  # as the mapping file wrote it: None where it says nothing
+    named = "delimiter" in mapping.model_fields_set or (own is not None and own.delimiter is not None)
+    tabs = not named and all(suffixes(p)[0] == ".tsv" for p in files)
+    delimiter = "\t" if tabs else names.delimiter or mapping.delimiter
+    encoding = names.encoding or mapping.encoding
+    return Source(table, path, encoding, delimiter, names.decimal or mapping.decimal, () if files == (path,) else files)
 
 
 def find(data_dir: Path, table: str, mapping: SourceMapping | None = None) -> Source | None:
@@ -190,7 +194,8 @@ def encoding_hint(source: Source) -> str:
     if told is None or told == source.encoding:
         return ""
     western = " (Western European Windows text: é, ñ, ü ...)" if told == "cp1252" else ""
-    return f" (it reads as {told}{western}: set `encoding: {told}` in the mapping)"
+    alone = f", or under tables.{source.table} for this table alone" if source.table != "?" else ""
+    return f" (it reads as {told}{western}: set `encoding: {told}` in the mapping{alone})"
 
 
 def starts_utf16(path: Path) -> bool:

@@ -181,7 +181,7 @@ def test_a_cp1252_file_read_as_utf8_says_which_encoding_to_set(settings, tmp_pat
 
     assert (
         "facturas.csv: the header is not utf-8 text (it reads as cp1252 (Western European Windows text: é, ñ, ü ...): "
-        "set `encoding: cp1252` in the mapping)"
+        "set `encoding: cp1252` in the mapping, or under tables.bills for this table alone)"
     ) in str(caught.value)
     assert caught.value.rule == "encoding"
 

@@ -44,6 +44,8 @@ class TableDraft:
     dates: dict[str, Guess] = field(default_factory=dict)
     codes: dict[str, Codes] = field(default_factory=dict)
     scales: dict[str, Guess] = field(default_factory=dict)
+    encoding: Guess | None = None  # its file's own encoding, where it differs from the export's
+    delimiter: Guess | None = None  # its file's own field separator, where it differs from the export's
 
     @property
     def unknowns(self) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -48,6 +49,14 @@ class Sample:
     encoding: str | None  # CSV: the codec it reads in; Parquet: None
     complete: bool  # the sample is the whole file
     delimiter: str | None = None  # CSV: the field separator; Parquet: None
+
+    @property
+    def ascii(self) -> bool:
+        """True when the sample's names and text are all ASCII: it reads the same in any encoding but UTF-16."""
+        if not all(name.isascii() for name in self.table.column_names):
+            return False
+        texts = [c for c in self.table.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)]
+        return all(pc.all(pc.string_is_ascii(c)).as_py() in (True, None) for c in texts)
 
     @property
     def rows(self) -> str:

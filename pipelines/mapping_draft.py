@@ -11,6 +11,7 @@ pipelines/column_profile.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,31 +82,57 @@ def draft_mapping(data_dir: Path, rows: int = SAMPLE_ROWS) -> Draft:
             ids = pc.unique(_text(sample.table[key.value]).combine_chunks())
     placed = {g.value for g in files.values()}
     unplaced = tuple(f"{name}: no table's names or content" for name in samples if name not in placed)
-    read = list(samples.values())
+    read = [samples[name] for name in samples if name in placed] or list(samples.values())
+    encoding, own_encodings = guess_encoding(read)
+    delimiter, own_delimiters = guess_delimiter(read)
+    for table_name, drafted in tables.items():
+        file = drafted.file.value
+        tables[table_name] = replace(drafted, encoding=own_encodings.get(file), delimiter=own_delimiters.get(file))
     return Draft(
         data_dir,
-        guess_encoding(read),
+        encoding,
         tables,
         unplaced + tuple(unreadable),
-        guess_delimiter(read),
+        delimiter,
         guess_decimal(profiles),
         guess_timezone(tables, zoned),
     )
 
 
-def guess_encoding(samples: list[Sample]) -> Guess:
-    """Return the mapping's `encoding`: the one every CSV file of the export reads in."""
+def guess_encoding(samples: list[Sample]) -> tuple[Guess, dict[str, Guess]]:
+    """Return the mapping's `encoding` and, per file that reads in another one (an export assembled from several
+    systems), that file's own: the export's is the one most of the files whose bytes tell (not ASCII only) read in."""
     csvs = [s for s in samples if s.encoding is not None]
     if not csvs:
-        return Guess("utf-8", "no CSV files: Parquet carries its own encoding", "none needed")
-    found = {s.encoding for s in csvs} - {"utf-8"}  # ASCII-only files read in any of them
-    chinese, western = found & {"gbk", "gb18030"}, found & {"cp1252", "iso8859-1"}
-    if chinese and western:
-        each = ", ".join(f"{s.name} ({s.encoding})" for s in csvs if s.encoding != "utf-8")
-        return Guess(UNKNOWN, f"the CSV files read in different encodings: {each}; one mapping reads one")
+        return Guess("utf-8", "no CSV files: Parquet carries its own encoding", "none needed"), {}
+    telling = [s for s in csvs if not s.ascii]  # ASCII-only files read in any of them
+    families: dict[str, list[Sample]] = {}
+    for sample in telling:
+        families.setdefault(FAMILY.get(str(sample.encoding), str(sample.encoding)), []).append(sample)
+    if len(families) <= 1:
+        return _one_encoding(csvs), {}
+    ranked = sorted(families.values(), key=lambda files: (-len(files), files[0].name))
+    main = _one_encoding(ranked[0])
+    own = {}
+    for files in ranked[1:]:
+        guess = _one_encoding(files)
+        for sample in files:
+            why = f"{guess.why}; the export's other files read in {main.value}"
+            own[sample.name] = Guess(guess.value, why, guess.how)
+    shown = ", ".join(s.name for s in ranked[0][:3])
+    return Guess(main.value, f"{shown} ({len(ranked[0])} of {len(telling)} files): {main.why}", main.how), own
+
+
+# Encodings that read the same files: a Chinese export in GBK or GB18030, a Western one in cp1252 or latin-1.
+FAMILY = {"gbk": "chinese", "gb18030": "chinese", "cp1252": "western", "iso8859-1": "western"}
+
+
+def _one_encoding(csvs: list[Sample]) -> Guess:
+    """Return the encoding every one of these CSV files reads in (the widest of one family)."""
+    found = {s.encoding for s in csvs} - {"utf-8"}
     for encoding in ("utf-16", "gb18030", "gbk", "iso8859-1", "cp1252"):
         named = [s.name for s in csvs if s.encoding == encoding]
-        if named:
+        if named and encoding in found:
             shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
             return Guess(encoding, f"{shown}: {_encoding_why(encoding, csvs)}", "bytes")
     return Guess("utf-8", "the CSV files read as UTF-8 (a BOM is fine)", "bytes")
@@ -126,15 +153,24 @@ def _encoding_why(encoding: str, csvs: list[Sample]) -> str:
     return f"not UTF-8 text; accented Latin letters inside words{seen}, bytes cp1252 leaves undefined: latin-1"
 
 
-def guess_delimiter(samples: list[Sample]) -> Guess | None:
-    """Return the mapping's `delimiter` when the CSV files are not comma separated (None: no entry needed)."""
-    found = {s.delimiter for s in samples if s.delimiter is not None}
-    if found <= {","}:
-        return None
-    if len(found) > 1:
-        return Guess(UNKNOWN, f"the CSV files use different field separators {sorted(found)}: one mapping reads one")
-    delimiter = found.pop()
-    return Guess(delimiter, f"the CSV header lines are separated by {delimiter!r}", "header")
+def guess_delimiter(samples: list[Sample]) -> tuple[Guess | None, dict[str, Guess]]:
+    """Return the mapping's `delimiter` when the CSV files are not comma separated (None: no entry needed) and, per
+    file with another separator, its own: the export's is the one most files use."""
+    files = [s for s in samples if s.delimiter is not None]
+    counts: dict[str, int] = {}
+    for sample in files:
+        counts[str(sample.delimiter)] = counts.get(str(sample.delimiter), 0) + 1
+    if not counts:
+        return None, {}
+    main = max(sorted(counts), key=lambda d: (counts[d], d == ","))
+    own = {
+        s.name: Guess(str(s.delimiter), f"its header line is separated by {s.delimiter!r}", "header")
+        for s in files
+        if s.delimiter != main
+    }
+    if main == ",":
+        return None, own
+    return Guess(main, f"the CSV header lines are separated by {main!r}", "header"), own
 
 
 def guess_decimal(profiles: dict[str, dict[str, Profile]]) -> Guess | None:

@@ -47,7 +47,11 @@ def draft_text(draft: Draft, out: Path | None = None) -> str:
 
 
 def _table_lines(table: TableDraft) -> list[str]:
-    lines = [f"  {table.table}:", f"    file: {_scalar(table.file.value)}{_comment(table.file)}", "    columns:"]
+    lines = [f"  {table.table}:", f"    file: {_scalar(table.file.value)}{_comment(table.file)}"]
+    lines += [
+        _entry(4, key, guess) for key, guess in (("encoding", table.encoding), ("delimiter", table.delimiter)) if guess
+    ]
+    lines.append("    columns:")
     lines += [_entry(6, column, guess) for column, guess in table.columns.items()]
     if table.absent:
         lines.append(f"      # optional columns not found: {', '.join(table.absent)}")

@@ -489,17 +489,17 @@ def test_the_csv_encoding_is_utf8_else_the_more_plausible_of_gbk_and_cp1252(
     assert csv_encoding(path) == expected
 
 
-def test_an_export_with_gbk_and_cp1252_files_leaves_the_encoding_to_answer() -> None:
-    """Given a GBK file, a cp1252 one and an ASCII one (read as UTF-8): one mapping reads one encoding."""
-    table = pa.table({"Código": ["1"]})
-    samples = [Sample("a.csv", table, "gbk", True), Sample("b.csv", table, "cp1252", True)]
+def test_an_export_with_gbk_cp1252_and_ascii_files_gives_each_file_its_encoding() -> None:
+    """Given two GBK files, a cp1252 one and an ASCII one: the export reads GBK, the cp1252 file its own."""
+    western, plain = pa.table({"Código": ["1"]}), pa.table({"code": ["1"]})
+    samples = [Sample("a.csv", western, "gbk", True), Sample("b.csv", western, "cp1252", True)]
+    samples += [Sample("c.csv", plain, "utf-8", True), Sample("d.csv", western, "gbk", True)]
 
-    guess = guess_encoding([*samples, Sample("c.csv", table, "utf-8", True)])
+    guess, own = guess_encoding(samples)
 
-    assert (guess.value, guess.why) == (
-        "?",
-        "the CSV files read in different encodings: a.csv (gbk), b.csv (cp1252); one mapping reads one",
-    )
+    assert (guess.value, guess.why) == ("gbk", "a.csv, d.csv (2 of 3 files): a.csv, d.csv: not UTF-8 text, read as GBK")
+    assert {name: g.value for name, g in own.items()} == {"b.csv": "cp1252"}
+    assert own["b.csv"].why.endswith("; the export's other files read in gbk")
 
 
 def test_the_first_non_ascii_bytes_past_the_first_megabyte_tell_the_encoding(tmp_path: Path) -> None:

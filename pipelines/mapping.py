@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import codecs
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +37,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from data_contracts.loader import Contract, ContractError, load_contract
 from tiercast.errors import ConfigurationError
@@ -105,6 +105,15 @@ def field_separator(delimiter: str) -> str:
     return _supported("delimiter", {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter), DELIMITERS)
 
 
+# How the export's text is read, for the whole export or one table: key -> the check that returns its value.
+READING_KEYS: dict[str, Callable[[str], str]] = {
+    "encoding": text_encoding,
+    "delimiter": field_separator,
+    "decimal": lambda decimal: _supported("decimal", decimal, DECIMALS),
+    "timezone": time_zone,
+}
+
+
 class TableMapping(_Spec):
     """How one canonical table is found in the export and how its columns read (`codes` is the YAML's `values`)."""
 
@@ -120,25 +129,10 @@ class TableMapping(_Spec):
     timezone: str | None = None  # local time of epoch instants; None: the export's (SourceMapping.table fills it in)
     leading_zeros: Literal["keep", "strip"] = "keep"  # the export's (SourceMapping.table fills it in)
 
-    @field_validator("decimal")
+    @field_validator(*READING_KEYS)
     @classmethod
-    def _known_decimal(cls, decimal: str | None) -> str | None:
-        return None if decimal is None else _supported("decimal", decimal, DECIMALS)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, timezone: str | None) -> str | None:
-        return None if timezone is None else time_zone(timezone)
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, encoding: str | None) -> str | None:
-        return None if encoding is None else text_encoding(encoding)
-
-    @field_validator("delimiter")
-    @classmethod
-    def _known_delimiter(cls, delimiter: str | None) -> str | None:
-        return None if delimiter is None else field_separator(delimiter)
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else READING_KEYS[str(info.field_name)](value)
 
     @field_validator("dates")
     @classmethod
@@ -186,25 +180,10 @@ class SourceMapping(_Spec):
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)  # the file it was read from, for messages
 
-    @field_validator("encoding")
+    @field_validator(*READING_KEYS)
     @classmethod
-    def _known_encoding(cls, encoding: str) -> str:
-        return text_encoding(encoding)
-
-    @field_validator("delimiter")
-    @classmethod
-    def _known_delimiter(cls, delimiter: str) -> str:
-        return field_separator(delimiter)
-
-    @field_validator("decimal")
-    @classmethod
-    def _known_decimal(cls, decimal: str) -> str:
-        return _supported("decimal", decimal, DECIMALS)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, timezone: str | None) -> str | None:
-        return None if timezone is None else time_zone(timezone)
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else READING_KEYS[str(info.field_name)](value)
 
     def table(self, name: str) -> TableMapping:
         """Return the mapping of canonical table `name` (an empty one when the file says nothing of it),

@@ -10,7 +10,7 @@ downstream knows an export's own names. YAML, every key optional (README "Pointi
     timezone: Asia/Shanghai       # the operator's local time: epoch instants become its wall times
     tables:
       subscribers:
-        file: users.csv           # relative to --data; .csv or .parquet
+        file: users.csv           # relative to --data: a file (.csv, .txt, .parquet, ... .gz), a folder or a glob
         columns: {subscriber_id: USER_ID, msisdn: SERIAL_NUMBER}   # tiercast name: export's name
         dates: {activation_date: "%Y%m%d"}                         # strptime format of text or integer dates
       contacts:

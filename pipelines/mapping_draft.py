@@ -193,7 +193,7 @@ def place_files(profiles: dict[str, dict[str, Profile]]) -> dict[str, Guess]:
     for score, why, table, name in scored:
         if score >= PLACED and table not in chosen and name not in {g.value for g in chosen.values()}:
             chosen[table] = Guess(name, why, "file name + content" if "file name" in why else "content")
-    lacking = "no file's name or content looks like {}: name the file (a .csv or .parquet in the folder)"
+    lacking = "no file's name or content looks like {}: name the file (a file, folder or glob pattern in the export)"
     return {table: chosen.get(table, Guess(UNKNOWN, lacking.format(table))) for table in TABLES}
 
 

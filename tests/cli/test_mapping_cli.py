@@ -76,7 +76,7 @@ def test_a_folder_without_csv_or_parquet_files_exits_2(tmp_path: Path) -> None:
     result = invoke(tmp_path, "draft", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "m.yaml"))
 
     assert result.exit_code == 2
-    assert "no .csv or .parquet file in" in result.output
+    assert "no file tiercast reads in" in result.output and ".csv, .arrow, .txt" in result.output
     assert not (tmp_path / "m.yaml").exists()
 
 

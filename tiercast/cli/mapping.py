@@ -69,13 +69,15 @@ def draft(
     from pipelines.export_sample import export_files
     from pipelines.mapping_draft import draft_mapping
     from pipelines.mapping_text import draft_text
+    from pipelines.source_files import COMPRESSIONS, FORMATS
 
     console = Console()
     if out.exists() and not force:
         console.print(f"[bold red]error[/bold red] {out} exists: pass --force to overwrite it", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     if not export_files(data):
-        console.print(f"[bold red]error[/bold red] no .csv or .parquet file in {data}", highlight=False)
+        readable = ", ".join(FORMATS) + " (text also " + ", ".join(COMPRESSIONS) + "), or folders of them"
+        console.print(f"[bold red]error[/bold red] no file tiercast reads in {data}: {readable}", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     with console.status(f"Reading the first {rows:,} rows of each file in {data}..."):
         drafted = draft_mapping(data, rows)

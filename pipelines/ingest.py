@@ -203,7 +203,7 @@ def _validate_one(
 ) -> tuple[pd.DataFrame, TableReport]:
     start = time.perf_counter()
     contract = full.without(raw.absent_columns)
-    quarantine.check_primary_key(raw.frame, contract, settings.examples)
+    quarantine.check_primary_key(raw.frame, contract, settings.examples, raw.files)
     parts = quarantine.split(raw.frame, contract, parents, data_end, repeated)
     if raw.files:
         parts = replace(parts, quarantined=with_source_files(parts.quarantined, raw.files))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from data_contracts.rules import RuleContext, key_codes
 from features.availability import unavailable_features
 from pipelines.orphan_ids import written_otherwise
 from pipelines.shards import id_numbers
+from pipelines.source_files import rows_by_file
 from tiercast.errors import QuarantineError
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,11 @@ class Split:
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> unknown code -> rows
 
 
-def check_primary_key(frame: pd.DataFrame, contract: Contract, examples: int = 5) -> None:
-    """Raise ContractError if two rows share a (non-null) primary key (a table without a key passes)."""
+def check_primary_key(
+    frame: pd.DataFrame, contract: Contract, examples: int = 5, files: Sequence[tuple[str, int]] = ()
+) -> None:
+    """Raise ContractError if two rows share a (non-null) primary key (a table without a key passes); the example
+    rows name their file and row there when the table was read from several `files` (name, rows)."""
     if not contract.primary_key:
         return
     key = frame[contract.primary_key]
@@ -65,6 +69,10 @@ def check_primary_key(frame: pd.DataFrame, contract: Contract, examples: int = 5
     duplicated = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
     if duplicated.any():
         shown = frame[duplicated].sort_values(contract.primary_key).head(examples)
+        if files:
+            names, counts = zip(*files, strict=True)
+            index, rows = rows_by_file(shown.index.to_numpy(dtype="int64"), counts)
+            shown = shown.set_axis([f"row {r} of {names[i]}" for i, r in zip(index, rows, strict=True)])
         raise ContractError(
             contract.table,
             f"duplicate primary key {contract.primary_key}: {int(duplicated.sum())} rows share a key",

@@ -82,6 +82,16 @@ def test_duplicate_key_is_structural_but_null_keys_are_not() -> None:
     check_primary_key(contacts().assign(contact_id=nulls), contract)
 
 
+def test_a_duplicate_key_across_a_tables_files_names_each_rows_file() -> None:
+    """Given contacts read from two files of two rows each, contact 102 in both."""
+    contract = load_contract("contacts")
+    files = (("contacts_01.csv", 2), ("contacts_02.csv", 2))
+    with pytest.raises(ContractError) as caught:
+        check_primary_key(contacts().assign(contact_id=[101, 102, 102, 104]), contract, files=files)
+    shown = str(caught.value)
+    assert "row 1 of contacts_01.csv" in shown and "row 0 of contacts_02.csv" in shown
+
+
 def test_an_empty_quarantine_is_still_written_with_its_columns(tmp_path: Path) -> None:
     parts = split(contacts(), load_contract("contacts"), PARENTS)
 

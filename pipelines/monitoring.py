@@ -28,7 +28,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -183,15 +182,10 @@ def month_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
     """Return per monthly table (`PERIOD_TABLES`) its rows in the latest month known at `as_of` and in the month
     before: column (`bills.bill_month`), previous and latest (YYYY-MM), previous_rows and latest_rows."""
     known = pd.Timestamp(last_known_bill_month(as_of).astype("datetime64[D]")).to_period("M")
-    bounds = [np.datetime64(m.start_time.date(), "ns") for m in (known - 1, known, known + 1)]
-    rows = []
-    for table, column in PERIOD_TABLES.items():
-        frame = tables.get(table)
-        if frame is None or column not in frame.columns:
-            continue
-        when = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # NaT compares false
-        previous, latest = (int(np.count_nonzero((when >= lo) & (when < hi))) for lo, hi in pairwise(bounds))
-        rows.append((f"{table}.{column}", str(known - 1), str(known), previous, latest))
+    bounds = np.array([m.start_time.date() for m in (known - 1, known, known + 1)], dtype="datetime64[D]")
+    rows = [
+        (name, str(known - 1), str(known), *counts) for name, counts in _rows_between(tables, PERIOD_TABLES, bounds)
+    ]
     return pd.DataFrame(rows, columns=["column", "previous", "latest", "previous_rows", "latest_rows"])
 
 
@@ -200,17 +194,27 @@ def day_rows(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
     days before them: column (`contacts.contact_time`), days (ISO dates, oldest first) and rows, 2 x WEEK each."""
     first = np.datetime64(as_of, "D") - np.timedelta64(2 * WEEK - 1, "D")
     days = first + np.arange(2 * WEEK + 1)  # day bounds: the last one is the day after as_of
-    rows = []
-    for table, column in DAY_TABLES.items():
+    shown = [str(d) for d in days[:-1]]
+    rows = [(name, shown, counts) for name, counts in _rows_between(tables, DAY_TABLES, days)]
+    return pd.DataFrame(rows, columns=["column", "days", "rows"])
+
+
+def _rows_between(
+    tables: Mapping[str, pd.DataFrame], columns: Mapping[str, str], bounds: np.ndarray
+) -> list[tuple[str, list[int]]]:
+    """Return per table of `columns` (table -> its time column) that has it: `table.column` and its rows between
+    each pair of consecutive `bounds` (ascending; from the first, inclusive, to the next); NaT rows in none."""
+    edges = bounds.astype("datetime64[ns]")
+    found = []
+    for table, column in columns.items():
         frame = tables.get(table)
         if frame is None or column not in frame.columns:
             continue
-        when = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")  # NaT falls outside every day
-        slot = np.searchsorted(days.astype("datetime64[ns]"), when, side="right") - 1
-        inside = (slot >= 0) & (slot < 2 * WEEK) & ~np.isnat(when)
-        counted = np.bincount(slot[inside], minlength=2 * WEEK)
-        rows.append((f"{table}.{column}", [str(d) for d in days[:-1]], [int(n) for n in counted]))
-    return pd.DataFrame(rows, columns=["column", "days", "rows"])
+        when = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")
+        slot = np.searchsorted(edges, when, side="right") - 1
+        inside = (slot >= 0) & (slot < len(edges) - 1) & ~np.isnat(when)
+        found.append((f"{table}.{column}", [int(n) for n in np.bincount(slot[inside], minlength=len(edges) - 1)]))
+    return found
 
 
 def contact_cells(tables: Mapping[str, pd.DataFrame], as_of: date, segment: str, days: int) -> pd.DataFrame | None:

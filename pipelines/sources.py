@@ -74,14 +74,9 @@ class Source:
         return self.part(self.parts[0]) if self.files else self
 
     @property
-    def is_text(self) -> bool:
+    def is_csv(self) -> bool:
         """True for delimited text (.csv, .txt, .tsv, .dat, compressed or not)."""
         return file_format(self.parts[0]) == TEXT
-
-    @property
-    def is_csv(self) -> bool:
-        """True for delimited text (see `is_text`)."""
-        return self.is_text
 
     @property
     def is_arrow(self) -> bool:
@@ -288,7 +283,7 @@ def read_files(
     while True:
         tables = [read_columns(source.part(path), columns, types, repeating).select(columns) for path in source.parts]
         differ = [name for name in columns if len({str(table.schema.field(name).type) for table in tables}) > 1]
-        if not source.is_text or not differ or all(types.get(name) == pa.string() for name in differ):
+        if not source.is_csv or not differ or all(types.get(name) == pa.string() for name in differ):
             break
         types.update(dict.fromkeys(differ, pa.string()))
     try:

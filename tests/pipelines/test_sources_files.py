@@ -52,7 +52,7 @@ def test_a_compressed_csv_is_found_without_a_mapping_and_reads_as_the_plain_file
 
     source = locate(tmp_path, "bills")
 
-    assert source.path == tmp_path / name and source.is_text
+    assert source.path == tmp_path / name and source.is_csv
     pd.testing.assert_frame_equal(bills_read(tmp_path), one_file)
     assert pa.Table.from_batches(list(iter_batches(source, ["amount"], 2))).column(0).to_pylist() == [
         "58.0",

@@ -129,10 +129,9 @@ FAMILY = {"gbk": "chinese", "gb18030": "chinese", "cp1252": "western", "iso8859-
 
 def _one_encoding(csvs: list[Sample]) -> Guess:
     """Return the encoding every one of these CSV files reads in (the widest of one family)."""
-    found = {s.encoding for s in csvs} - {"utf-8"}
     for encoding in ("utf-16", "gb18030", "gbk", "iso8859-1", "cp1252"):
         named = [s.name for s in csvs if s.encoding == encoding]
-        if named and encoding in found:
+        if named:
             shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
             return Guess(encoding, f"{shown}: {_encoding_why(encoding, csvs)}", "bytes")
     return Guess("utf-8", "the CSV files read as UTF-8 (a BOM is fine)", "bytes")
